@@ -1,0 +1,1 @@
+"""The ``csbm`` command (Typer + Rich): a thin shell around the pure core."""

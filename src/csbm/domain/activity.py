@@ -1,0 +1,229 @@
+"""A military activity as a Chapter V notification describes it (VD 2011 ¶38–45, digest §7).
+
+Forces are peak figures at any time during the activity (digest §15.2). A figure that is
+not known is ``None``, never 0. Handling fields (``notified_at``, ``in_annual_calendar``,
+...) say what is known about how the activity was handled; ``None`` means not known.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from csbm.domain.states import is_participating_state
+from csbm.domain.time import InstantError, parse_instant
+
+
+class ActivityKind(StrEnum):
+    """The kinds of notifiable activity (¶40.1–40.3, ¶41)."""
+
+    EXERCISE = "exercise"
+    ALERT = "alert_activity"  # without advance notice to the troops ("snap")
+    TRANSFER = "transfer"  # into or within the zone of application
+    CONCENTRATION = "concentration"
+
+
+class Organisation(StrEnum):
+    """How the forces are organised, for the divisional / two-brigade condition (¶40.1.1)."""
+
+    DIVISIONAL = "divisional"
+    TWO_BRIGADES = "two_or_more_brigades"
+    BELOW = "below_two_brigades"
+
+
+FORCE_FIELDS: tuple[str, ...] = (
+    "troops",
+    "battle_tanks",
+    "acv",
+    "artillery",
+    "fixed_wing_sorties",
+    "helicopters",
+    "amphibious_troops",
+    "airborne_troops",
+)
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+
+class Forces(_Strict):
+    """Peak figures; ``artillery`` counts guns, mortars and MRLs of 100 mm calibre and above."""
+
+    troops: int | None = Field(default=None, ge=0)
+    battle_tanks: int | None = Field(default=None, ge=0)
+    acv: int | None = Field(default=None, ge=0)
+    artillery: int | None = Field(default=None, ge=0)
+    fixed_wing_sorties: int | None = Field(default=None, ge=0)
+    helicopters: int | None = Field(default=None, ge=0)
+    amphibious_troops: int | None = Field(default=None, ge=0)
+    airborne_troops: int | None = Field(default=None, ge=0)
+
+    def get(self, name: str) -> int | None:
+        value: int | None = getattr(self, name)
+        return value
+
+    def plus(self, other: Forces) -> Forces:
+        """Field-wise sum; a field unknown on both sides stays unknown."""
+        out: dict[str, int | None] = {}
+        for name in FORCE_FIELDS:
+            a, b = self.get(name), other.get(name)
+            out[name] = None if a is None and b is None else (a or 0) + (b or 0)
+        return Forces(**out)
+
+
+def _instant(value: Any) -> datetime:
+    try:
+        return parse_instant(value).at
+    except InstantError as exc:
+        raise ValueError(str(exc)) from None
+
+
+class Phase(_Strict):
+    """A phase of the activity (transfer, deployment, concentration, active, recovery)."""
+
+    name: str = Field(min_length=1)
+    start: datetime
+    end: datetime
+    purpose: str | None = None
+
+    _instants = field_validator("start", "end", mode="before")(_instant)
+
+
+class Declaration(_Strict):
+    """Another statement of the activity's figures: a second declaration, or observers' counts."""
+
+    source: str = Field(min_length=1)
+    kind: Literal["declared", "observed"] = "declared"
+    forces: Forces
+
+
+_INSTANT_FIELDS = ("start", "end", "notified_at")
+
+
+class Activity(_Strict):
+    """One military activity, as notified or as known."""
+
+    name: str = Field(min_length=1, description="designation")
+    purpose: str | None = Field(default=None, description="general purpose")
+    kind: ActivityKind = ActivityKind.EXERCISE
+    conducting_states: tuple[str, ...] = Field(min_length=1)
+    host_state: str
+    level_of_command: str | None = None
+    single_operational_command: bool | None = None
+    command_group: str | None = Field(
+        default=None,
+        description="analyst label: activities with the same label are under one command "
+        "and are tested against thresholds as one (¶40.1)",
+    )
+    organisation: Organisation | None = None
+    start: datetime
+    end: datetime
+    phases: tuple[Phase, ...] = ()
+    forces: Forces = Forces()
+    area: dict[str, Any] | None = Field(default=None, description="GeoJSON geometry or feature")
+    notified: bool | None = None
+    notified_at: datetime | None = None
+    in_annual_calendar: bool | None = None
+    observers_invited: bool | None = None
+    communicated_two_years_ahead: bool | None = None
+    declarations: tuple[Declaration, ...] = ()
+    sources: tuple[str, ...] = ()
+    assumed: tuple[str, ...] = Field(
+        default=(), description="what was assumed while reading the input (filled by csbm)"
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _read_instants(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        data = dict(data)
+        assumed = list(data.get("assumed", ()))
+        for name in _INSTANT_FIELDS:
+            raw = data.get(name)
+            if raw is None or isinstance(raw, datetime):
+                continue
+            try:
+                parsed = parse_instant(raw)
+            except InstantError:
+                continue  # the field validator reports it with its path
+            data[name] = parsed.at
+            if parsed.assumed:
+                assumed.append(f"{name}: {parsed.assumed}")
+        data["assumed"] = tuple(assumed)
+        return data
+
+    _instants = field_validator("start", "end", "notified_at", mode="before")(_instant)
+
+    @field_validator("conducting_states", mode="before")
+    @classmethod
+    def _one_or_many(cls, value: Any) -> Any:
+        return (value,) if isinstance(value, str) else value
+
+    @field_validator("conducting_states")
+    @classmethod
+    def _known_states(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        out = tuple(v.upper() for v in value)
+        for code in out:
+            if not is_participating_state(code):
+                raise ValueError(f"{code!r} is not an OSCE participating State (ISO 3166-1)")
+        if len(set(out)) != len(out):
+            raise ValueError("a State is listed twice")
+        return out
+
+    @field_validator("host_state")
+    @classmethod
+    def _known_host(cls, value: str) -> str:
+        if not is_participating_state(value):
+            raise ValueError(f"{value!r} is not an OSCE participating State (ISO 3166-1)")
+        return value.upper()
+
+    @field_validator("area")
+    @classmethod
+    def _geojson(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
+        if value is None:
+            return None
+        kind = value.get("type")
+        allowed = {
+            "Point",
+            "MultiPoint",
+            "LineString",
+            "MultiLineString",
+            "Polygon",
+            "MultiPolygon",
+            "GeometryCollection",
+            "Feature",
+            "FeatureCollection",
+        }
+        if kind not in allowed:
+            raise ValueError(f"GeoJSON 'type' must be one of {sorted(allowed)}")
+        if kind not in {"Feature", "FeatureCollection", "GeometryCollection"} and (
+            "coordinates" not in value
+        ):
+            raise ValueError("a GeoJSON geometry needs 'coordinates'")
+        return value
+
+    @model_validator(mode="after")
+    def _coherent(self) -> Activity:
+        if self.end < self.start:
+            raise ValueError("end is before start")
+        if self.notified is False and self.notified_at is not None:
+            raise ValueError("notified is false but notified_at is given")
+        for i, phase in enumerate(self.phases):
+            if phase.end < phase.start:
+                raise ValueError(f"phases[{i}]: end is before start")
+        return self
+
+    @property
+    def was_notified(self) -> bool | None:
+        if self.notified_at is not None:
+            return True
+        return self.notified
+
+    @property
+    def duration_hours(self) -> float:
+        return (self.end - self.start).total_seconds() / 3600.0

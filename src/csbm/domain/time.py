@@ -1,0 +1,107 @@
+"""Instants: timezone-aware UTC datetimes, parsed at the edges (DESIGN.md, principle 4).
+
+Accepted spellings of an instant:
+
+* ISO 8601 with an offset: ``2022-02-09T10:00Z``, ``2022-02-09T12:00+02:00``;
+* a local time with a named IANA zone: ``2022-02-15T16:00 Europe/Vienna`` (daylight saving
+  applied; a time that does not exist or exists twice on that day is refused);
+* a bare date ``2017-09-14``: 00:00 UTC that day, and the caller is told so.
+
+A date-time without an offset or a zone is refused: it would be a guess.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+_BARE_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_ZONED = re.compile(r"^(?P<local>\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)\s+(?P<zone>[A-Za-z_]+(?:/[A-Za-z0-9_+\-]+)*)$")
+
+
+class InstantError(ValueError):
+    """The text is not an instant csbm accepts; the message says why."""
+
+
+@dataclass(frozen=True)
+class ParsedInstant:
+    """An instant and how it was read: ``assumed`` says what was assumed, if anything."""
+
+    at: datetime
+    assumed: str | None = None
+
+
+def parse_instant(value: object) -> ParsedInstant:
+    """Read ``value`` (str, date or aware datetime) as a UTC instant."""
+    if isinstance(value, datetime):
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise InstantError("a date-time needs an offset (Z, +02:00) or a named zone")
+        return ParsedInstant(value.astimezone(UTC))
+    if isinstance(value, date):
+        at = datetime(value.year, value.month, value.day, tzinfo=UTC)
+        return ParsedInstant(at, f"bare date {value.isoformat()} read as 00:00 UTC")
+    if not isinstance(value, str):
+        raise InstantError("an instant must be an ISO 8601 string")
+    text = value.strip()
+    if _BARE_DATE.match(text):
+        try:
+            d = date.fromisoformat(text)
+        except ValueError as exc:
+            raise InstantError(f"not a valid date: {exc}") from None
+        return parse_instant(d)
+    zoned = _ZONED.match(text)
+    if zoned:
+        return ParsedInstant(_from_zone(zoned.group("local"), zoned.group("zone")))
+    try:
+        at = datetime.fromisoformat(text.replace("z", "Z"))
+    except ValueError:
+        raise InstantError(
+            "not an ISO 8601 instant (examples: 2022-02-09T10:00Z, "
+            "2022-02-15T16:00 Europe/Vienna, 2017-09-14)"
+        ) from None
+    if at.tzinfo is None:
+        raise InstantError("a date-time needs an offset (Z, +02:00) or a named zone")
+    return ParsedInstant(at.astimezone(UTC))
+
+
+def _from_zone(local_text: str, zone_name: str) -> datetime:
+    try:
+        zone = ZoneInfo(zone_name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise InstantError(f"unknown time zone {zone_name!r}") from None
+    naive = datetime.fromisoformat(local_text.replace(" ", "T"))
+    first = naive.replace(tzinfo=zone, fold=0)
+    second = naive.replace(tzinfo=zone, fold=1)
+    # A non-existent local time (spring forward) does not survive a round trip.
+    roundtrip = first.astimezone(UTC).astimezone(zone).replace(tzinfo=None)
+    if roundtrip != naive:
+        raise InstantError(
+            f"{local_text} does not exist in {zone_name} (clocks skip it for daylight saving)"
+        )
+    if first.utcoffset() != second.utcoffset():
+        raise InstantError(
+            f"{local_text} happens twice in {zone_name} (daylight saving ends); "
+            "give an offset instead"
+        )
+    return first.astimezone(UTC)
+
+
+def iso(at: datetime) -> str:
+    """An instant as ISO 8601 in UTC with a ``Z``: ``2017-08-03T00:00:00Z``."""
+    text = at.astimezone(UTC).isoformat()
+    return text.replace("+00:00", "Z")
+
+
+def now() -> datetime:
+    """The wall clock, for the shells only: the core always takes the clock as an argument."""
+    return datetime.now(UTC)
+
+
+def start_of_year(year: int) -> datetime:
+    return datetime(year, 1, 1, tzinfo=UTC)
+
+
+def days(n: float) -> timedelta:
+    return timedelta(days=n)

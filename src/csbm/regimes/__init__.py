@@ -1,0 +1,1 @@
+"""Rule packs shipped with csbm, as data (one YAML file per regime)."""

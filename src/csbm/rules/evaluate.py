@@ -1,0 +1,174 @@
+"""Interpreting one entry's spec: the arithmetic of thresholds, time limits and quotas.
+
+Pure functions. Each returns ``None`` ("unknown") when the entry's number is null or the
+figure it needs is not known — never a guess (digest §0; DESIGN.md principle 2).
+"""
+
+from __future__ import annotations
+
+import calendar
+import math
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from csbm.domain.activity import Forces, Organisation
+from csbm.rules.pack import (
+    AnnualDateSpec,
+    Comparison,
+    DurationSpec,
+    LimitSpec,
+    MaximumSpec,
+    PeriodSpec,
+    QuotaSpec,
+    ShareSpec,
+    ThresholdSpec,
+    UnitQuotaSpec,
+)
+
+DIVISIONAL_EQUIPMENT_ONLY = "equipment_only"
+DIVISIONAL_ALL = "all_criteria"
+DIVISIONAL_NONE = "none"
+
+
+def compare(value: float, comparison: Comparison, limit: float) -> bool:
+    return value >= limit if comparison == ">=" else value > limit
+
+
+def criteria_met(
+    criteria: dict[str, int | None], comparison: Comparison, forces: Forces
+) -> tuple[bool | None, list[str]]:
+    """Any-of test of ``forces`` against ``criteria``.
+
+    Returns (met, names of the criteria met). ``met`` is None when no criterion is met and
+    at least one could not be tested (its number is null or the figure unknown).
+    """
+    met: list[str] = []
+    untestable = False
+    for name, limit in criteria.items():
+        value = forces.get(name)
+        if limit is None or value is None:
+            untestable = True
+            continue
+        if compare(value, comparison, limit):
+            met.append(name)
+    if met:
+        return True, met
+    return (None if untestable else False), met
+
+
+def threshold_met(
+    spec: ThresholdSpec,
+    forces: Forces,
+    organisation: Organisation | None = None,
+    divisional_condition: str = DIVISIONAL_EQUIPMENT_ONLY,
+) -> tuple[bool | None, list[str]]:
+    """Whether ``forces`` reach the threshold; with the divisional condition of ¶40.1.1.
+
+    When the forces are known to be organised below two brigades/regiments, the condition
+    removes the criteria it qualifies: every criterion (``all_criteria``) or the equipment
+    ones only (``equipment_only``, the default reading). An unknown organisation meets it.
+    """
+    criteria = dict(spec.criteria)
+    if (
+        spec.organisation_condition
+        and organisation == Organisation.BELOW
+        and divisional_condition != DIVISIONAL_NONE
+    ):
+        if divisional_condition == DIVISIONAL_ALL:
+            criteria = {}
+        else:
+            criteria = {k: v for k, v in criteria.items() if k == "troops"}
+    if not criteria:
+        return False, []
+    return criteria_met(criteria, spec.comparison, forces)
+
+
+def duration_exceeds(spec: DurationSpec, hours: float) -> bool | None:
+    if spec.hours is None:
+        return None
+    return compare(hours, spec.comparison, spec.hours)
+
+
+def add_months(at: datetime, months: int) -> datetime:
+    """Calendar-month arithmetic; the day is clamped to the month's last day."""
+    index = at.month - 1 + months
+    year, month = at.year + index // 12, index % 12 + 1
+    day = min(at.day, calendar.monthrange(year, month)[1])
+    return at.replace(year=year, month=month, day=day)
+
+
+def period_due(spec: PeriodSpec, anchor: datetime) -> datetime | None:
+    """The due instant ``amount`` ``unit`` before/after ``anchor``; None if unknown."""
+    if spec.amount is None:
+        return None
+    sign = -1 if spec.direction == "before" else 1
+    if spec.unit == "months":
+        if spec.amount != int(spec.amount):
+            return None
+        return add_months(anchor, sign * int(spec.amount))
+    delta = timedelta(hours=spec.amount) if spec.unit == "hours" else timedelta(days=spec.amount)
+    return anchor + sign * delta
+
+
+def annual_due(spec: AnnualDateSpec, year: int) -> datetime | None:
+    """The due instant for the year concerned (00:00 UTC of the day); None if unknown."""
+    if spec.month is None or spec.day is None:
+        return None
+    return datetime(year + spec.year_offset, spec.month, spec.day, tzinfo=UTC)
+
+
+def quota_remaining(spec: QuotaSpec, used: int) -> int | None:
+    if spec.count is None:
+        return None
+    return max(spec.count - used, 0)
+
+
+def within_maximum(spec: MaximumSpec, n: int) -> bool | None:
+    if spec.count is None:
+        return None
+    return n <= spec.count
+
+
+def unit_quota(spec: UnitQuotaSpec, units: int) -> int | None:
+    """One per ``units_per_visit`` units or part thereof, capped at ``max`` (¶107)."""
+    if spec.units_per_visit is None or spec.max is None:
+        return None
+    return min(math.ceil(units / spec.units_per_visit), spec.max)
+
+
+def share_cap(spec: ShareSpec, quota: int) -> int | None:
+    """At most ``fraction`` of ``quota`` from one State; ``small_quota_cap`` below a size."""
+    if spec.fraction is None or spec.small_quota_below is None or spec.small_quota_cap is None:
+        return None
+    if quota < spec.small_quota_below:
+        return spec.small_quota_cap
+    return max(math.floor(quota * spec.fraction + 1e-9), spec.small_quota_cap)
+
+
+def above_limit_criteria(spec: LimitSpec, forces: Forces) -> bool | None:
+    met, _ = criteria_met(spec.criteria, spec.comparison, forces)
+    return met
+
+
+def describe(spec: Any) -> str:
+    """A short human statement of a spec's numbers (for tables and messages)."""
+    kind = getattr(spec, "type", "")
+    if isinstance(spec, ThresholdSpec | LimitSpec):
+        parts = [
+            f"{name.replace('_', ' ')} {spec.comparison} {'?' if v is None else f'{v:,}'}"
+            for name, v in spec.criteria.items()
+        ]
+        text = " or ".join(parts)
+        if isinstance(spec, LimitSpec):
+            count = "?" if spec.max_count is None else spec.max_count
+            text = f"at most {count} with {text} per {spec.window.replace('_', ' ')}"
+        return text
+    if isinstance(spec, PeriodSpec):
+        amount = "?" if spec.amount is None else f"{spec.amount:g}"
+        return f"{amount} {spec.unit} {spec.direction} {spec.anchor.replace('_', ' ')}"
+    if isinstance(spec, AnnualDateSpec):
+        when = "?" if spec.month is None or spec.day is None else f"{spec.day:02d}-{spec.month:02d}"
+        return f"by {when} (year {spec.year_offset:+d})"
+    if isinstance(spec, DurationSpec):
+        return f"lasting {spec.comparison} {spec.hours if spec.hours is not None else '?'} hours"
+    return str(kind)

@@ -1,0 +1,114 @@
+"""Loading rule packs: bundled ones by id (``vd2011``), or a user's file by path.
+
+A malformed pack is refused whole, each problem naming the entry and the field
+(``rules[4] NOTIF_LEAD: spec.amount: Input should be greater than or equal to 0``).
+A pack with ``base: <id>`` corrects or extends that pack: its entries replace the base's
+entries with the same id and add the others; its options override the base's.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from csbm.errors import NotFoundError, Problem, RulePackError
+from csbm.rules.pack import RulePack
+
+_PACKAGE = "csbm.regimes"
+
+
+def bundled_pack_ids() -> list[str]:
+    """Ids of the packs shipped inside the package."""
+    root = resources.files(_PACKAGE)
+    return sorted(p.name[: -len(".yaml")] for p in root.iterdir() if p.name.endswith(".yaml"))
+
+
+def load_pack(ref: str | Path) -> RulePack:
+    """A pack by bundled id or by path to a YAML/JSON file."""
+    text_ref = str(ref)
+    path = Path(text_ref)
+    if path.suffix in (".yaml", ".yml", ".json") or path.exists():
+        if not path.is_file():
+            raise NotFoundError(f"rule pack file {text_ref!r} does not exist")
+        return _resolve_base(parse_pack(path.read_text(encoding="utf-8"), origin=text_ref))
+    return _bundled(text_ref)
+
+
+@cache
+def _bundled(pack_id: str) -> RulePack:
+    resource = resources.files(_PACKAGE) / f"{pack_id}.yaml"
+    if not resource.is_file():
+        known = ", ".join(bundled_pack_ids())
+        raise NotFoundError(f"no bundled rule pack {pack_id!r} (bundled: {known}); or give a path")
+    return _resolve_base(parse_pack(resource.read_text(encoding="utf-8"), origin=pack_id))
+
+
+def parse_pack(text: str, origin: str = "<pack>") -> RulePack:
+    """Validate a pack's text; raise RulePackError naming every bad entry and field."""
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}" if mark is not None else "(file)"
+        raise RulePackError(
+            f"{origin}: not valid YAML", [Problem(where, f"not valid YAML: {exc}")]
+        ) from None
+    if not isinstance(data, dict):
+        raise RulePackError(
+            f"{origin}: a rule pack is a mapping", [Problem("", "a rule pack must be a mapping")]
+        )
+    try:
+        return RulePack.model_validate(data)
+    except ValidationError as exc:
+        raise RulePackError(f"{origin}: malformed rule pack", _problems(exc, data)) from None
+
+
+def _problems(exc: ValidationError, data: dict[str, Any]) -> list[Problem]:
+    rules = data.get("rules") if isinstance(data.get("rules"), list) else []
+    out: list[Problem] = []
+    for err in exc.errors():
+        loc = list(err.get("loc", ()))
+        path = ""
+        if len(loc) >= 2 and loc[0] == "rules" and isinstance(loc[1], int):
+            index = loc[1]
+            entry = rules[index] if index < len(rules) else None
+            rule_id = entry.get("id") if isinstance(entry, dict) else None
+            path = f"rules[{index}]" + (f" {rule_id}" if rule_id else "") + ":"
+            loc = loc[2:]
+            # drop the discriminator tag pydantic puts after "spec"
+            if len(loc) >= 2 and loc[0] == "spec" and isinstance(loc[1], str) and loc[1] in (
+                "threshold", "duration", "period", "annual_date", "quota", "maximum", "unit_quota",
+                "share", "limit", "standing",
+            ):
+                loc = [loc[0], *loc[2:]]
+        dotted = ""
+        for part in loc:
+            dotted += f"[{part}]" if isinstance(part, int) else ("." if dotted else "") + str(part)
+        full = f"{path} {dotted}".strip() if path else dotted
+        reason = str(err.get("msg", "invalid")).removeprefix("Value error, ")
+        value = err.get("input")
+        if isinstance(value, dict | list):
+            value = None
+        out.append(Problem(full, reason, value))
+    return out
+
+
+def _resolve_base(pack: RulePack) -> RulePack:
+    if pack.base is None:
+        return pack
+    base = load_pack(pack.base)
+    replaced = {r.id: r for r in pack.rules}
+    rules = [replaced.pop(r.id, r) for r in base.rules] + list(replaced.values())
+    merged: dict[str, Any] = {
+        **base.model_dump(exclude={"rules", "options"}),
+        **pack.model_dump(exclude_unset=True, exclude={"rules", "options", "base"}),
+    }
+    merged["options"] = {**base.options, **pack.options}
+    merged["rules"] = rules
+    merged["base"] = pack.base
+    return RulePack.model_validate(merged)
