@@ -1,0 +1,22 @@
+"""Shared fixtures. Database fixtures (SQLite and PostgreSQL) live in tests/store/conftest.py
+and tests/ledger/conftest.py; every storage test runs on both backends."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED = ROOT.parent / "shared"
+
+
+@pytest.fixture(scope="session")
+def repo_root() -> Path:
+    return ROOT
+
+
+@pytest.fixture(scope="session")
+def shared_dir() -> Path:
+    """../shared beside the clone (CI lays a copy there too)."""
+    return SHARED
