@@ -1,0 +1,415 @@
+"""The procedure framework: measures as pure state machines over timestamped messages.
+
+Source: DESIGN.md principles 1 and 3 (the log is the source of truth; functional core);
+issue 4 ("a procedure is a pure state machine over timestamped messages and the clock;
+its state and every deadline are derived, never stored by hand; deadlines come from the
+rule packs").
+
+Words
+-----
+``Event``      one timestamped message: when, its kind (``ch3.request``), who sent it, to
+               whom (codes, or ``("all",)``), the case label tying one procedure's
+               messages together, its validated body (a plain dict) and ``seq``, its
+               position in the log (ties at the same instant are broken by it).
+``Deadline``   a due instant with its status, derived from a rule of a rule pack.
+``Finding``    what the engine noticed: a refused message, a late or missed obligation,
+               a request over quota...
+``CaseView``   one case as seen at an instant: state, parties, deadlines, history, findings.
+``QuotaView``  a quota (Chapter IX) as used up at an instant.
+``Context``    what a measure may consult besides its own messages: the rule packs of the
+               scenario and the participating States. Never the wall clock.
+
+How a measure module plugs in
+-----------------------------
+A measure is one module under ``csbm.procedures`` (``unusual_activity.py``,
+``inspection.py``...) exposing ``MEASURE``, an instance of a subclass of
+:class:`Procedure`, and listing its module name in ``procedures.registry.MEASURE_MODULES``
+(the registry imports every listed module that exists). The subclass sets:
+
+* ``name``     the measure's name, as in the packs' ``measure:`` field (``chapter_iii``);
+* ``bodies``   ``{message kind: pydantic model of its body}``; the keys are the kinds it
+               consumes (``consumes`` is derived from them). Models should forbid extra
+               fields; the scenario loader validates every body against its model and
+               refuses a bad one with a path (``events[3].body.reasons``). The JSON
+               schemas are published from these models (``registry.message_schemas()``).
+
+and implements three pure functions:
+
+* ``initial(case) -> S``                 the state of a case before any message;
+* ``apply(state, event, ctx) -> S``      the state after one accepted message. To refuse
+  a message (sender not a party, a reply before any request, a second reply...) raise
+  :class:`Refusal` with the reason (and rule id): the runner records it in the case's
+  history and as a finding, and the state is unchanged. Never mutate ``state``: return a
+  new one (frozen dataclasses and ``dataclasses.replace`` are the house style).
+* ``view(state, at, ctx) -> CaseView``   the case as seen at the clock ``at``: its state
+  name, parties, deadlines (compute them with :meth:`Context.period_deadline` /
+  :meth:`Context.annual_deadline`: the numbers come from the packs, never from code) and
+  measure-specific findings and details. The runner fills in ``history`` and adds the
+  refusals and the missed/late deadline findings itself.
+
+Measures whose answer depends on several cases at once (quotas: an inspection request
+is over quota when the receiving State's earlier requests used it up) override
+``view_all(states, at, ctx) -> MeasureView`` instead of, or on top of, ``view``; it gets
+every case of the measure (``{case label: state}``) and returns the case views, the quota
+views and any cross-case findings. The default maps ``view`` over the cases.
+
+Optionally ``case_key(event)`` derives the case label when the message has none (the
+yearly cycles use ``aemi-2022``); the default requires ``event.case``.
+
+Replaying = following live
+--------------------------
+The runner (``procedures.runner``) folds the events of each case in ``(at, seq)`` order
+and only those at or before the clock. Because ``apply`` is pure and cases are
+independent, folding the log from scratch and following it message by message (rebuilding
+a case when a message arrives out of order) give the same views; a property test checks it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any, ClassVar, Generic, Literal, TypeVar
+
+from pydantic import BaseModel
+
+from csbm.rules.evaluate import annual_due, period_due
+from csbm.rules.pack import AnnualDateSpec, PeriodSpec, Rule, RulePack
+
+ALL = "all"
+"""The recipient that stands for every participating State."""
+
+DeadlineStatus = Literal["open", "met", "missed", "waived", "unknown"]
+DEADLINE_STATUSES: tuple[DeadlineStatus, ...] = ("open", "met", "missed", "waived", "unknown")
+
+S = TypeVar("S")
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """One timestamped message of a procedure (the log entry's content)."""
+
+    at: datetime
+    type: str
+    sender: str
+    recipients: tuple[str, ...]
+    case: str
+    body: Mapping[str, Any] = field(default_factory=dict)
+    seq: int = 0
+
+    @property
+    def to_all(self) -> bool:
+        return ALL in self.recipients
+
+    @property
+    def order(self) -> tuple[datetime, int]:
+        return (self.at, self.seq)
+
+
+class Refusal(Exception):
+    """Raised by ``apply`` to refuse a message: recorded with its reason, state unchanged."""
+
+    def __init__(self, reason: str, rule: str | None = None, kind: str = "refused") -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.rule = rule
+        self.kind = kind
+
+
+@dataclass(frozen=True, slots=True)
+class Deadline:
+    """A due instant derived from a rule, and where it stands at the clock.
+
+    ``status``: ``open`` (not yet due, not yet done), ``met`` (done in time), ``missed``
+    (past due and not done, or done late: then ``met_at`` is the late time), ``waived``
+    (no longer owed), ``unknown`` (no pack gives the number: ``due`` is None).
+    """
+
+    rule: str
+    paragraph: str | None
+    pack: str | None
+    due: datetime | None
+    status: DeadlineStatus
+    owed_by: tuple[str, ...] = ()
+    owed_to: tuple[str, ...] = ()
+    met_at: datetime | None = None
+    note: str | None = None
+    title: str | None = None
+    case: str | None = None
+
+    @property
+    def late(self) -> bool:
+        return self.status == "missed" and self.met_at is not None
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """What the engine noticed. ``kind``: refused, duplicate, late, missed, over_quota..."""
+
+    kind: str
+    message: str
+    case: str | None = None
+    at: datetime | None = None
+    rule: str | None = None
+    paragraph: str | None = None
+    seq: int | None = None
+    states: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryEntry:
+    """One message of a case as the runner saw it: accepted, or refused and why."""
+
+    at: datetime
+    seq: int
+    type: str
+    sender: str
+    recipients: tuple[str, ...]
+    accepted: bool
+    reason: str | None = None
+    body: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class QuotaView:
+    """A yearly quota and how much of it is used at the clock (Chapter IX)."""
+
+    rule: str
+    paragraph: str | None
+    pack: str | None
+    state: str
+    year: int
+    limit: int | None
+    used: int
+    remaining: int | None
+    counterpart: str | None = None
+    note: str | None = None
+    details: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class CaseView:
+    """One case at the clock."""
+
+    case: str
+    procedure: str
+    state: str
+    parties: Mapping[str, tuple[str, ...]]
+    deadlines: tuple[Deadline, ...] = ()
+    history: tuple[HistoryEntry, ...] = ()
+    findings: tuple[Finding, ...] = ()
+    details: Mapping[str, Any] = field(default_factory=dict)
+
+    def with_history(self, history: Sequence[HistoryEntry]) -> CaseView:
+        return dataclasses.replace(self, history=tuple(history))
+
+
+@dataclass(frozen=True, slots=True)
+class MeasureView:
+    """Everything one measure shows at the clock: its cases, quotas and cross-case findings."""
+
+    cases: tuple[CaseView, ...] = ()
+    quotas: tuple[QuotaView, ...] = ()
+    findings: tuple[Finding, ...] = ()
+
+
+@dataclass(frozen=True)
+class RuleRef:
+    """A rule found in a pack, with the pack it came from."""
+
+    pack: RulePack
+    rule: Rule
+
+    @property
+    def pack_id(self) -> str:
+        return self.pack.id
+
+
+@dataclass(frozen=True)
+class Context:
+    """The rule packs of the scenario and the participating States (no clock, no I/O).
+
+    ``reported_units`` holds the number of units each State reported in the annual
+    exchange, keyed by ``(State, calendar year the data is valid for)``: the exchange of
+    15 December 2021 (``aemi`` body ``year: 2021``) gives the figure for 2022. The runner
+    fills it from accepted ``aemi`` messages and from the scenario's ``units`` table; the
+    evaluation quota (¶107) reads it with :meth:`units_reported`.
+    """
+
+    packs: tuple[RulePack, ...] = ()
+    participants: tuple[str, ...] = ()
+    reported_units: Mapping[tuple[str, int], int] = field(default_factory=dict)
+
+    def units_reported(self, state: str, year: int) -> int | None:
+        """Units ``state`` reported for calendar year ``year``; None if not known."""
+        return self.reported_units.get((state, year))
+
+    def find_rule(
+        self, rule_id: str, parties: Iterable[str] | None = None, on: date | None = None
+    ) -> RuleRef | None:
+        """The pack entry ``rule_id`` that governs ``parties`` on ``on``.
+
+        A bilateral pack whose parties are exactly ``parties`` and which is in force on the
+        day wins; otherwise the last multilateral pack in force (``parties: all``) that has
+        the entry. None when no pack has it.
+        """
+        wanted = frozenset(parties) if parties is not None else None
+        multilateral: RuleRef | None = None
+        for pack in self.packs:
+            entry = pack.get(rule_id)
+            if entry is None:
+                continue
+            if on is not None and not pack.in_force_on(on):
+                continue
+            if pack.parties == ALL:
+                multilateral = RuleRef(pack, entry)
+            elif wanted is not None and frozenset(pack.parties) == wanted:
+                return RuleRef(pack, entry)
+        return multilateral
+
+    def period_deadline(
+        self,
+        rule_id: str,
+        anchor: datetime,
+        now: datetime,
+        *,
+        done_at: datetime | None = None,
+        parties: Iterable[str] | None = None,
+        owed_by: Iterable[str] = (),
+        owed_to: Iterable[str] = (),
+        waived: bool = False,
+        note: str | None = None,
+        case: str | None = None,
+    ) -> Deadline:
+        """A ``period`` rule's deadline from ``anchor``: due, status and met time at ``now``."""
+        ref = self.find_rule(rule_id, parties, anchor.date())
+        due: datetime | None = None
+        why: str | None = None
+        if ref is None:
+            why = f"no rule pack of the scenario sets {rule_id}"
+        elif not isinstance(ref.rule.spec, PeriodSpec):
+            why = f"{rule_id} in {ref.pack_id} is not a time limit"
+        else:
+            due = period_due(ref.rule.spec, anchor)
+            if due is None:
+                why = f"{ref.pack_id} gives no number for {rule_id}: fill in from the agreement"
+        return _deadline(rule_id, ref, due, now, done_at, owed_by, owed_to, waived,
+                         _join(why, note), case)
+
+    def annual_deadline(
+        self,
+        rule_id: str,
+        year: int,
+        now: datetime,
+        *,
+        done_at: datetime | None = None,
+        parties: Iterable[str] | None = None,
+        owed_by: Iterable[str] = (),
+        owed_to: Iterable[str] = (),
+        waived: bool = False,
+        note: str | None = None,
+        case: str | None = None,
+    ) -> Deadline:
+        """An ``annual_date`` rule's deadline for the year concerned."""
+        ref = self.find_rule(rule_id, parties, None)
+        due: datetime | None = None
+        why: str | None = None
+        if ref is None:
+            why = f"no rule pack of the scenario sets {rule_id}"
+        elif not isinstance(ref.rule.spec, AnnualDateSpec):
+            why = f"{rule_id} in {ref.pack_id} is not a yearly date"
+        else:
+            due = annual_due(ref.rule.spec, year)
+            if due is None:
+                why = f"{ref.pack_id} gives no date for {rule_id}: fill in from the source"
+        return _deadline(rule_id, ref, due, now, done_at, owed_by, owed_to, waived,
+                         _join(why, note), case)
+
+
+def _join(*parts: str | None) -> str | None:
+    text = "; ".join(p for p in parts if p)
+    return text or None
+
+
+def deadline_status(
+    due: datetime | None, now: datetime, done_at: datetime | None, waived: bool = False
+) -> DeadlineStatus:
+    """The status of a deadline at ``now`` (see :class:`Deadline`)."""
+    if waived:
+        return "waived"
+    if due is None:
+        return "met" if done_at is not None and done_at <= now else "unknown"
+    if done_at is not None and done_at <= now:
+        return "met" if done_at <= due else "missed"
+    return "missed" if now > due else "open"
+
+
+def _deadline(
+    rule_id: str,
+    ref: RuleRef | None,
+    due: datetime | None,
+    now: datetime,
+    done_at: datetime | None,
+    owed_by: Iterable[str],
+    owed_to: Iterable[str],
+    waived: bool,
+    note: str | None,
+    case: str | None,
+) -> Deadline:
+    status = deadline_status(due, now, done_at, waived)
+    met_at = done_at if done_at is not None and done_at <= now else None
+    return Deadline(
+        rule=rule_id,
+        paragraph=ref.rule.paragraph if ref else None,
+        pack=ref.pack_id if ref else None,
+        due=due,
+        status=status,
+        owed_by=tuple(owed_by),
+        owed_to=tuple(owed_to),
+        met_at=met_at,
+        note=note,
+        title=ref.rule.title if ref else None,
+        case=case,
+    )
+
+
+class Procedure(Generic[S]):
+    """Base of every measure (see the module docstring for how one plugs in)."""
+
+    name: ClassVar[str] = ""
+    bodies: ClassVar[Mapping[str, type[BaseModel]]] = {}
+
+    @property
+    def consumes(self) -> frozenset[str]:
+        return frozenset(self.bodies)
+
+    def case_key(self, event: Event) -> str:
+        """The case label of a message; override to derive one (yearly cycles)."""
+        if not event.case:
+            raise Refusal(f"a {event.type} message needs a case label")
+        return event.case
+
+    def initial(self, case: str) -> S:
+        raise NotImplementedError
+
+    def apply(self, state: S, event: Event, ctx: Context) -> S:
+        raise NotImplementedError
+
+    def view(self, state: S, at: datetime, ctx: Context) -> CaseView:
+        raise NotImplementedError
+
+    def view_all(self, states: Mapping[str, S], at: datetime, ctx: Context) -> MeasureView:
+        """Every case of this measure at ``at``; override for cross-case answers (quotas)."""
+        return MeasureView(cases=tuple(self.view(states[c], at, ctx) for c in states))
+
+
+def require_sender(event: Event, allowed: Iterable[str], role: str) -> None:
+    """Refuse ``event`` unless its sender is one of ``allowed`` (the ``role`` of the case)."""
+    allowed = tuple(allowed)
+    if event.sender not in allowed:
+        raise Refusal(
+            f"{event.sender} is not a party to this case as {role} "
+            f"({', '.join(allowed) or 'none yet'})",
+            kind="not_a_party",
+        )
