@@ -123,7 +123,8 @@ class Deadline:
 
     ``status``: ``open`` (not yet due, not yet done), ``met`` (done in time), ``missed``
     (past due and not done, or done late: then ``met_at`` is the late time), ``waived``
-    (no longer owed), ``unknown`` (no pack gives the number: ``due`` is None).
+    (no longer owed), ``unknown`` (no pack gives the number: ``due`` is None; ``met_at``
+    still says when it was done, if it was).
     """
 
     rule: str
@@ -268,6 +269,27 @@ class Context:
                 return RuleRef(pack, entry)
         return multilateral
 
+    def find_by_anchor(
+        self, measure: str, anchor: str, parties: Iterable[str] | None = None,
+        on: date | None = None,
+    ) -> RuleRef | None:
+        """A ``period`` entry of ``measure`` counted from ``anchor``, chosen as in find_rule."""
+        ids = [
+            r.id
+            for pack in self.packs
+            for r in pack.by_measure(measure)
+            if isinstance(r.spec, PeriodSpec) and r.spec.anchor == anchor
+        ]
+        for rule_id in dict.fromkeys(ids):
+            ref = self.find_rule(rule_id, parties, on)
+            if ref is not None and ref.pack.parties != ALL:
+                return ref
+        for rule_id in dict.fromkeys(ids):
+            ref = self.find_rule(rule_id, parties, on)
+            if ref is not None:
+                return ref
+        return None
+
     def period_deadline(
         self,
         rule_id: str,
@@ -339,7 +361,7 @@ def deadline_status(
     if waived:
         return "waived"
     if due is None:
-        return "met" if done_at is not None and done_at <= now else "unknown"
+        return "unknown"  # done or not, whether in time cannot be said without the number
     if done_at is not None and done_at <= now:
         return "met" if done_at <= due else "missed"
     return "missed" if now > due else "open"

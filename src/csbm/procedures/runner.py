@@ -1,0 +1,353 @@
+"""Running messages through the procedures: replay from the log, or follow it live.
+
+Source: DESIGN.md principle 1 (procedures, deadlines and quotas are projections of the log
+and can be rebuilt from it); issue 4 ("rebuilding every procedure from the log gives the
+same answer as following it live").
+
+:class:`Live` takes messages one at a time, in whatever order they arrive. Each case
+keeps its messages sorted by ``(at, seq)``; a message that arrives in order is applied to
+the case's state, one that arrives out of order makes the case be folded again from its
+first message. :func:`replay` is the batch form. Both only show the messages at or before
+the clock given to :meth:`Live.view`. An identical message received twice (same ``seq``,
+same content) is kept once. Two different messages with the same content are told apart
+by the measure or by the runner's duplicate check ("duplicate of #seq; changes nothing").
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from csbm.domain.time import iso
+from csbm.errors import InputError
+from csbm.procedures.base import (
+    CaseView,
+    Context,
+    Deadline,
+    Event,
+    Finding,
+    HistoryEntry,
+    Procedure,
+    QuotaView,
+    Refusal,
+)
+from csbm.procedures.registry import by_kind
+
+
+@dataclass(frozen=True)
+class ReplayResult:
+    """Every procedure at the clock ``at``."""
+
+    at: datetime
+    cases: tuple[CaseView, ...]
+    quotas: tuple[QuotaView, ...]
+    findings: tuple[Finding, ...]
+
+    def case(self, label: str) -> CaseView:
+        for view in self.cases:
+            if view.case == label:
+                return view
+        raise KeyError(label)
+
+    def deadlines(self) -> list[Deadline]:
+        return [d for c in self.cases for d in c.deadlines]
+
+
+def _fingerprint(event: Event) -> tuple[Any, ...]:
+    body = json.dumps(event.body, sort_keys=True, default=str)
+    return (event.at, event.type, event.sender, event.recipients, body)
+
+
+@dataclass
+class _Case:
+    measure: Procedure[Any]
+    label: str
+    events: list[Event] = field(default_factory=list)
+    state: Any = None
+    history: list[HistoryEntry] = field(default_factory=list)
+    refusals: list[Finding] = field(default_factory=list)
+    seen: dict[tuple[Any, ...], int] = field(default_factory=dict)
+
+    def reset(self) -> None:
+        self.state = self.measure.initial(self.label)
+        self.history = []
+        self.refusals = []
+        self.seen = {}
+
+    def step(self, event: Event, ctx: Context) -> None:
+        mark = _fingerprint(event)
+        earlier = self.seen.get(mark)
+        try:
+            if earlier is not None:
+                raise Refusal(f"duplicate of message #{earlier}; changes nothing",
+                              kind="duplicate")
+            self.state = self.measure.apply(self.state, event, ctx)
+            self.seen[mark] = event.seq
+            self.history.append(_entry(event, True, None))
+        except Refusal as refusal:
+            self.history.append(_entry(event, False, refusal.reason))
+            self.refusals.append(
+                Finding(
+                    kind=refusal.kind,
+                    message=f"{event.type} from {event.sender} refused: {refusal.reason}",
+                    case=self.label,
+                    at=event.at,
+                    rule=refusal.rule,
+                    seq=event.seq,
+                    states=(event.sender,),
+                )
+            )
+
+    def fold(self, ctx: Context, until: datetime | None = None) -> None:
+        self.reset()
+        for event in self.events:
+            if until is not None and event.at > until:
+                break
+            self.step(event, ctx)
+
+
+def _entry(event: Event, accepted: bool, reason: str | None) -> HistoryEntry:
+    return HistoryEntry(
+        at=event.at,
+        seq=event.seq,
+        type=event.type,
+        sender=event.sender,
+        recipients=event.recipients,
+        accepted=accepted,
+        reason=reason,
+        body=event.body,
+    )
+
+
+class Live:
+    """Follows the procedures message by message (the node's view of its log)."""
+
+    def __init__(self, ctx: Context, registry: Mapping[str, Procedure[Any]] | None = None):
+        self.ctx = ctx
+        self._registry = registry if registry is not None else by_kind()
+        self._cases: dict[tuple[str, str], _Case] = {}
+        self._received: set[tuple[int, tuple[Any, ...]]] = set()
+        self._unplaced: list[tuple[Event, str]] = []
+        self.count = 0
+
+    def receive(self, event: Event) -> None:
+        """Take one message, in order or not."""
+        measure = self._registry.get(event.type)
+        if measure is None:
+            raise InputError(f"no procedure consumes message kind {event.type!r}")
+        key_mark = (event.seq, _fingerprint(event))
+        if key_mark in self._received:
+            return
+        self._received.add(key_mark)
+        self.count += 1
+        try:
+            label = measure.case_key(event)
+        except Refusal as refusal:
+            self._unplaced.append((event, refusal.reason))
+            return
+        key = (measure.name, label)
+        case = self._cases.get(key)
+        if case is None:
+            case = _Case(measure, label)
+            case.reset()
+            self._cases[key] = case
+        if not case.events or case.events[-1].order <= event.order:
+            case.events.append(event)
+            case.step(event, self.ctx)
+        else:
+            case.events.append(event)
+            case.events.sort(key=lambda e: e.order)
+            case.fold(self.ctx)
+
+    def last_at(self) -> datetime | None:
+        times = [c.events[-1].at for c in self._cases.values() if c.events]
+        times += [e.at for e, _ in self._unplaced]
+        return max(times) if times else None
+
+    def view(self, at: datetime | None = None) -> ReplayResult:
+        """Every procedure at the clock ``at`` (default: the last message)."""
+        clock = at if at is not None else self.last_at()
+        if clock is None:
+            return ReplayResult(at=_EPOCH, cases=(), quotas=(), findings=())
+        grouped: dict[str, dict[str, _Case]] = {}
+        measures: dict[str, Procedure[Any]] = {}
+        for (name, label), case in self._cases.items():
+            if case.events and case.events[0].at > clock:
+                continue
+            if case.events and case.events[-1].at > clock:
+                case = dataclasses.replace(case, events=list(case.events))
+                case.fold(self.ctx, until=clock)
+            grouped.setdefault(name, {})[label] = case
+            measures[name] = case.measure
+        ctx = self._view_context(clock)
+        views: list[CaseView] = []
+        quotas: list[QuotaView] = []
+        findings: list[Finding] = [
+            Finding(kind="refused", message=f"{e.type} from {e.sender} refused: {why}",
+                    at=e.at, seq=e.seq, states=(e.sender,))
+            for e, why in self._unplaced
+            if e.at <= clock
+        ]
+        for name in sorted(grouped):
+            cases = grouped[name]
+            shown = measures[name].view_all({k: c.state for k, c in cases.items()}, clock, ctx)
+            quotas.extend(shown.quotas)
+            findings.extend(shown.findings)
+            for view in shown.cases:
+                case = cases[view.case]
+                view = view.with_history(case.history)
+                extra = tuple(case.refusals) + _deadline_findings(view)
+                view = dataclasses.replace(view, findings=tuple(view.findings) + extra)
+                findings.extend(view.findings)
+                views.append(view)
+        views.sort(key=lambda v: (v.history[0].at if v.history else clock, v.case))
+        findings.sort(key=lambda f: (f.at or clock, f.seq if f.seq is not None else -1))
+        return ReplayResult(at=clock, cases=tuple(views), quotas=tuple(quotas),
+                            findings=tuple(findings))
+
+    def _view_context(self, clock: datetime) -> Context:
+        """The context for views: the units reported in accepted ``aemi`` messages added."""
+        units = dict(self.ctx.reported_units)
+        for (name, _), case in self._cases.items():
+            if name != "aemi":
+                continue
+            for entry in case.history:
+                if not entry.accepted or entry.at > clock:
+                    continue
+                reported = entry.body.get("units")
+                year = entry.body.get("year")
+                if isinstance(reported, int) and isinstance(year, int):
+                    units[(entry.sender, year + 1)] = reported
+                elif entry.body.get("nil") is True and isinstance(year, int):
+                    units[(entry.sender, year + 1)] = 0
+        return dataclasses.replace(self.ctx, reported_units=units)
+
+
+_EPOCH = datetime.fromisoformat("1970-01-01T00:00:00+00:00")
+
+
+def _deadline_findings(view: CaseView) -> tuple[Finding, ...]:
+    out: list[Finding] = []
+    for d in view.deadlines:
+        if d.status != "missed" or d.due is None:
+            continue
+        para = f" (¶{d.paragraph})" if d.paragraph else ""
+        owed = ", ".join(d.owed_by) or "?"
+        if d.met_at is not None:
+            hours = (d.met_at - d.due).total_seconds() / 3600
+            text = f"{d.rule}{para}: done {hours:.1f} h late by {owed} (due {iso(d.due)})"
+            kind = "late"
+        else:
+            text = f"{d.rule}{para}: not done by {owed}; due {iso(d.due)}"
+            kind = "missed"
+        out.append(Finding(kind=kind, message=text, case=view.case, at=d.due, rule=d.rule,
+                           paragraph=d.paragraph, states=d.owed_by))
+    return tuple(out)
+
+
+def replay(events: Iterable[Event], ctx: Context, at: datetime | None = None) -> ReplayResult:
+    """Fold ``events`` in ``(at, seq)`` order and show every procedure at ``at``."""
+    live = Live(ctx)
+    for event in sorted(events, key=lambda e: e.order):
+        if at is None or event.at <= at:
+            live.receive(event)
+    return live.view(at)
+
+
+# ------------------------------------------------------------------ JSON
+
+
+def _t(at: datetime | None) -> str | None:
+    return None if at is None else iso(at)
+
+
+def deadline_json(d: Deadline) -> dict[str, Any]:
+    return {
+        "rule": d.rule,
+        "paragraph": d.paragraph,
+        "pack": d.pack,
+        "title": d.title,
+        "due": _t(d.due),
+        "status": d.status,
+        "met_at": _t(d.met_at),
+        "owed_by": list(d.owed_by),
+        "owed_to": list(d.owed_to),
+        "note": d.note,
+    }
+
+
+def finding_json(f: Finding) -> dict[str, Any]:
+    return {
+        "kind": f.kind,
+        "message": f.message,
+        "case": f.case,
+        "at": _t(f.at),
+        "rule": f.rule,
+        "paragraph": f.paragraph,
+        "seq": f.seq,
+        "states": list(f.states),
+    }
+
+
+def quota_json(q: QuotaView) -> dict[str, Any]:
+    return {
+        "rule": q.rule,
+        "paragraph": q.paragraph,
+        "pack": q.pack,
+        "state": q.state,
+        "year": q.year,
+        "limit": q.limit,
+        "used": q.used,
+        "remaining": q.remaining,
+        "counterpart": q.counterpart,
+        "note": q.note,
+        "details": _plain(q.details),
+    }
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return iso(value)
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [_plain(v) for v in value]
+    return value
+
+
+def case_json(view: CaseView) -> dict[str, Any]:
+    return {
+        "case": view.case,
+        "procedure": view.procedure,
+        "state": view.state,
+        "parties": {role: list(codes) for role, codes in view.parties.items()},
+        "deadlines": [deadline_json(d) for d in view.deadlines],
+        "details": _plain(view.details),
+        "history": [
+            {
+                "at": iso(h.at),
+                "seq": h.seq,
+                "type": h.type,
+                "from": h.sender,
+                "to": list(h.recipients),
+                "accepted": h.accepted,
+                "reason": h.reason,
+            }
+            for h in view.history
+        ],
+        "findings": [finding_json(f) for f in view.findings],
+    }
+
+
+def result_json(result: ReplayResult) -> dict[str, Any]:
+    """The ``csbm replay --json`` document."""
+    return {
+        "at": iso(result.at),
+        "cases": [case_json(c) for c in result.cases],
+        "quotas": [quota_json(q) for q in result.quotas],
+        "findings": [finding_json(f) for f in result.findings],
+    }

@@ -1,0 +1,242 @@
+"""Scenario files for ``csbm replay``: rule packs and a timeline of messages.
+
+Source: issue 4, item 3. A scenario is YAML or JSON::
+
+    regime: [vd2011]              # bundled pack ids or paths (relative to the file)
+    participants: [LT, LV, ...]   # optional; default: the 57 participating States
+    units: {BY: {2022: 40}}       # optional; units reported in the annual exchange
+    events:
+      - at: 2022-02-09T10:00Z     # ISO 8601 with offset, or "2022-02-15T16:00 Europe/Vienna"
+        type: ch3.request         # a message kind (``csbm replay --schemas`` lists them)
+        from: LT                  # ISO 3166-1 alpha-2 code of a participating State
+        to: BY                    # a code, a list of codes, or "all"
+        case: union-resolve-2022  # ties the messages of one procedure together
+        body: {on_behalf_of: [LT, LV, EE]}
+
+Every problem is reported at once with its path (``events[3].at: ...``); nothing runs
+when one is found.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from csbm.domain.states import PARTICIPATING_STATES, is_participating_state
+from csbm.domain.time import InstantError, parse_instant
+from csbm.errors import CsbmError, InputError, NotFoundError, Problem
+from csbm.procedures.base import ALL, Context, Event
+from csbm.procedures.registry import by_kind, message_kinds, validate_body
+from csbm.rules.loader import load_pack
+from csbm.rules.pack import RulePack
+
+_EVENT_KEYS = frozenset({"at", "type", "from", "to", "case", "body", "note"})
+_TOP_KEYS = frozenset({"regime", "participants", "units", "events", "title", "notes", "sources"})
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """A parsed scenario: its context (packs, participants) and its events in file order."""
+
+    context: Context
+    events: tuple[Event, ...]
+    title: str | None = None
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def last_at(self) -> datetime | None:
+        return max((e.at for e in self.events), default=None)
+
+
+def load_scenario(path: str | Path) -> Scenario:
+    """Read and check a scenario file; InputError lists every problem with its path."""
+    file = Path(path)
+    if not file.is_file():
+        raise NotFoundError(f"scenario file {str(path)!r} does not exist")
+    text = file.read_text(encoding="utf-8")
+    return parse_scenario(text, base_dir=file.parent, origin=str(path))
+
+
+def parse_scenario(text: str, base_dir: Path | None = None, origin: str = "<scenario>") -> Scenario:
+    try:
+        data = json.loads(text) if text.lstrip().startswith("{") else yaml.safe_load(text)
+    except (yaml.YAMLError, json.JSONDecodeError) as exc:
+        raise InputError(f"{origin}: not valid YAML or JSON",
+                         [Problem("(file)", f"not valid YAML or JSON: {exc}")]) from None
+    if not isinstance(data, dict):
+        raise InputError(f"{origin}: a scenario is a mapping",
+                         [Problem("(file)", "a scenario must be a mapping with 'events'")])
+    return scenario_from_data(data, base_dir=base_dir, origin=origin)
+
+
+def scenario_from_data(
+    data: dict[str, Any], base_dir: Path | None = None, origin: str = "<scenario>"
+) -> Scenario:
+    problems: list[Problem] = []
+    for key in data:
+        if key not in _TOP_KEYS:
+            problems.append(Problem(str(key), f"unknown key; one of {sorted(_TOP_KEYS)}"))
+    packs = _packs(data.get("regime", ["vd2011"]), base_dir, problems)
+    participants = _participants(data.get("participants"), problems)
+    units = _units(data.get("units"), problems)
+    raw_events = data.get("events")
+    events: list[Event] = []
+    if not isinstance(raw_events, list):
+        problems.append(Problem("events", "a list of events is required", _short(raw_events)))
+    else:
+        for index, raw in enumerate(raw_events):
+            event = _event(raw, index, problems)
+            if event is not None:
+                events.append(event)
+    if problems:
+        raise InputError(f"{origin}: {len(problems)} problem(s) in the scenario", problems)
+    title = data.get("title")
+    notes = data.get("notes") or ()
+    return Scenario(
+        context=Context(packs=tuple(packs), participants=participants, reported_units=units),
+        events=tuple(events),
+        title=str(title) if title is not None else None,
+        notes=tuple(str(n) for n in notes) if isinstance(notes, list) else (str(notes),),
+    )
+
+
+def _short(value: Any) -> Any:
+    return value if isinstance(value, str | int | float | bool) else None
+
+
+def _packs(raw: Any, base_dir: Path | None, problems: list[Problem]) -> list[RulePack]:
+    refs = [raw] if isinstance(raw, str) else raw
+    if not isinstance(refs, list) or not refs:
+        problems.append(Problem("regime", "a list of rule packs (ids or paths) is required"))
+        return []
+    out: list[RulePack] = []
+    for i, ref in enumerate(refs):
+        if not isinstance(ref, str):
+            problems.append(Problem(f"regime[{i}]", "a pack id or a path", _short(ref)))
+            continue
+        target: str | Path = ref
+        if base_dir is not None and (ref.endswith((".yaml", ".yml", ".json")) or "/" in ref):
+            candidate = base_dir / ref
+            target = candidate if candidate.exists() else ref
+        try:
+            out.append(load_pack(target))
+        except CsbmError as exc:
+            for line in exc.lines():
+                problems.append(Problem(f"regime[{i}]", line, ref))
+    return out
+
+
+def _participants(raw: Any, problems: list[Problem]) -> tuple[str, ...]:
+    if raw is None:
+        return tuple(s.code for s in PARTICIPATING_STATES)
+    if not isinstance(raw, list):
+        problems.append(Problem("participants", "a list of State codes", _short(raw)))
+        return ()
+    out: list[str] = []
+    for i, code in enumerate(raw):
+        if not isinstance(code, str) or not is_participating_state(code):
+            problems.append(Problem(f"participants[{i}]", "not a participating State's code",
+                                    _short(code)))
+        else:
+            out.append(code)
+    return tuple(out)
+
+
+def _units(raw: Any, problems: list[Problem]) -> dict[tuple[str, int], int]:
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        problems.append(Problem("units", "a mapping {State: {year: units}}"))
+        return {}
+    out: dict[tuple[str, int], int] = {}
+    for code, years in raw.items():
+        if not isinstance(code, str) or not is_participating_state(code):
+            problems.append(Problem(f"units.{code}", "not a participating State's code"))
+            continue
+        if not isinstance(years, dict):
+            problems.append(Problem(f"units.{code}", "a mapping {year: units}"))
+            continue
+        for year, count in years.items():
+            try:
+                y = int(year)
+            except (TypeError, ValueError):
+                problems.append(Problem(f"units.{code}.{year}", "a year", _short(year)))
+                continue
+            if not isinstance(count, int) or isinstance(count, bool) or count < 0:
+                problems.append(Problem(f"units.{code}.{year}", "a number of units ≥ 0",
+                                        _short(count)))
+                continue
+            out[(code, y)] = count
+    return out
+
+
+def _codes(raw: Any, path: str, problems: list[Problem], allow_all: bool) -> tuple[str, ...]:
+    if allow_all and raw == ALL:
+        return (ALL,)
+    items = [raw] if isinstance(raw, str) else raw
+    if not isinstance(items, list) or not items:
+        what = "a State code, a list of codes, or \"all\"" if allow_all else "a State code"
+        problems.append(Problem(path, f"{what} is required", _short(raw)))
+        return ()
+    out: list[str] = []
+    for i, code in enumerate(items):
+        where = path if isinstance(raw, str) else f"{path}[{i}]"
+        if not isinstance(code, str) or not is_participating_state(code):
+            problems.append(Problem(where, "not a participating State's ISO 3166-1 code",
+                                    _short(code)))
+        else:
+            out.append(code)
+    return tuple(out)
+
+
+def _event(raw: Any, index: int, problems: list[Problem]) -> Event | None:
+    path = f"events[{index}]"
+    if not isinstance(raw, dict):
+        problems.append(Problem(path, "an event is a mapping {at, type, from, to, case, body}"))
+        return None
+    before = len(problems)
+    for key in raw:
+        if key not in _EVENT_KEYS:
+            problems.append(Problem(f"{path}.{key}", f"unknown key; one of {sorted(_EVENT_KEYS)}"))
+    at: datetime | None = None
+    if "at" not in raw:
+        problems.append(Problem(f"{path}.at", "an instant is required"))
+    else:
+        try:
+            at = parse_instant(raw["at"]).at
+        except InstantError as exc:
+            problems.append(Problem(f"{path}.at", str(exc), _short(raw["at"])))
+    kind = raw.get("type")
+    body: dict[str, Any] = {}
+    if not isinstance(kind, str) or kind not in by_kind():
+        problems.append(Problem(f"{path}.type", f"unknown message kind; one of {message_kinds()}",
+                                _short(kind)))
+        kind = None
+    else:
+        try:
+            body = validate_body(kind, raw.get("body"), f"{path}.body")
+        except InputError as exc:
+            problems.extend(exc.problems or [Problem(f"{path}.body", exc.message)])
+    sender = _codes(raw.get("from"), f"{path}.from", problems, allow_all=False)
+    if len(sender) > 1:
+        problems.append(Problem(f"{path}.from", "one sender per message (use on_behalf_of)"))
+    recipients = _codes(raw.get("to", ALL), f"{path}.to", problems, allow_all=True)
+    case = raw.get("case")
+    if case is not None and not isinstance(case, str | int):
+        problems.append(Problem(f"{path}.case", "a label (text)", _short(case)))
+    if len(problems) > before or at is None or kind is None or not sender:
+        return None
+    return Event(
+        at=at,
+        type=kind,
+        sender=sender[0],
+        recipients=recipients,
+        case=str(case) if case is not None else "",
+        body=body,
+        seq=index,
+    )
