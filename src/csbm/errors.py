@@ -100,11 +100,49 @@ def problems_from_pydantic(exc: Any, prefix: str = "") -> list[Problem]:
                 path += f"[{part}]"
             else:
                 path += ("." if path else "") + str(part)
-        reason = str(err.get("msg", "invalid"))
-        if reason.startswith("Value error, "):
-            reason = reason[len("Value error, ") :]
+        reason = _reason(err)
         value = err.get("input")
         if isinstance(value, dict | list):
             value = None
         out.append(Problem(path=path, reason=reason, value=value))
     return out
+
+
+_REASONS = {
+    "missing": "required",
+    "extra_forbidden": "unknown field",
+    "int_parsing": "must be a whole number",
+    "int_type": "must be a whole number",
+    "int_from_float": "must be a whole number",
+    "float_parsing": "must be a number",
+    "float_type": "must be a number",
+    "bool_parsing": "must be true or false",
+    "bool_type": "must be true or false",
+    "string_type": "must be text",
+    "list_type": "must be a list",
+    "tuple_type": "must be a list",
+    "dict_type": "must be a mapping",
+    "model_type": "must be a mapping",
+    "model_attributes_type": "must be a mapping",
+}
+
+
+def _reason(err: Any) -> str:
+    kind = err.get("type", "")
+    ctx = err.get("ctx") or {}
+    if kind in _REASONS:
+        return _REASONS[kind]
+    if kind == "greater_than_equal":
+        return f"must be ≥ {ctx.get('ge')}"
+    if kind == "greater_than":
+        return f"must be > {ctx.get('gt')}"
+    if kind == "less_than_equal":
+        return f"must be ≤ {ctx.get('le')}"
+    if kind == "too_short":
+        return "must not be empty" if ctx.get("min_length") == 1 else str(err.get("msg"))
+    if kind == "string_too_short":
+        return "must not be empty"
+    if kind in ("enum", "literal_error"):
+        return f"must be one of {ctx.get('expected')}"
+    reason = str(err.get("msg", "invalid"))
+    return reason.removeprefix("Value error, ").removeprefix("Assertion failed, ")

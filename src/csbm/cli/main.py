@@ -26,9 +26,9 @@ def _root(
 
 def _register() -> None:
     """Attach every sub-command module. Each module exposes ``register(app)``."""
-    from csbm.cli import assess, demo
+    from csbm.cli import assess, demo, rules
 
-    for module in (assess, demo):
+    for module in (assess, demo, rules):
         module.register(app)
 
 

@@ -121,7 +121,7 @@ class Activity(_Strict):
     )
     organisation: Organisation | None = None
     start: datetime
-    end: datetime
+    end: datetime | None = Field(default=None, description="None: the end is not known")
     phases: tuple[Phase, ...] = ()
     forces: Forces = Forces()
     area: dict[str, Any] | None = Field(default=None, description="GeoJSON geometry or feature")
@@ -209,7 +209,7 @@ class Activity(_Strict):
 
     @model_validator(mode="after")
     def _coherent(self) -> Activity:
-        if self.end < self.start:
+        if self.end is not None and self.end < self.start:
             raise ValueError("end is before start")
         if self.notified is False and self.notified_at is not None:
             raise ValueError("notified is false but notified_at is given")
@@ -225,5 +225,13 @@ class Activity(_Strict):
         return self.notified
 
     @property
-    def duration_hours(self) -> float:
+    def duration_hours(self) -> float | None:
+        """Hours from start to end; None when the end is not known."""
+        if self.end is None:
+            return None
         return (self.end - self.start).total_seconds() / 3600.0
+
+    @property
+    def last_instant(self) -> datetime:
+        """The end if known, else the start (for ordering and overlap tests)."""
+        return self.end if self.end is not None else self.start

@@ -35,17 +35,23 @@ def compare(value: float, comparison: Comparison, limit: float) -> bool:
 
 
 def criteria_met(
-    criteria: dict[str, int | None], comparison: Comparison, forces: Forces
+    criteria: dict[str, int | None],
+    comparison: Comparison,
+    forces: Forces,
+    when_given: tuple[str, ...] = (),
 ) -> tuple[bool | None, list[str]]:
     """Any-of test of ``forces`` against ``criteria``.
 
     Returns (met, names of the criteria met). ``met`` is None when no criterion is met and
-    at least one could not be tested (its number is null or the figure unknown).
+    at least one could not be tested (its number is null or the figure unknown). A
+    criterion named in ``when_given`` is skipped when the figure is not given.
     """
     met: list[str] = []
     untestable = False
     for name, limit in criteria.items():
         value = forces.get(name)
+        if value is None and name in when_given:
+            continue
         if limit is None or value is None:
             untestable = True
             continue
@@ -80,11 +86,11 @@ def threshold_met(
             criteria = {k: v for k, v in criteria.items() if k == "troops"}
     if not criteria:
         return False, []
-    return criteria_met(criteria, spec.comparison, forces)
+    return criteria_met(criteria, spec.comparison, forces, spec.when_given)
 
 
-def duration_exceeds(spec: DurationSpec, hours: float) -> bool | None:
-    if spec.hours is None:
+def duration_exceeds(spec: DurationSpec, hours: float | None) -> bool | None:
+    if spec.hours is None or hours is None:
         return None
     return compare(hours, spec.comparison, spec.hours)
 

@@ -72,11 +72,23 @@ class ThresholdSpec(_Strict):
         default=False,
         description="subject to the divisional / two-brigade condition (¶40.1.1)",
     )
+    when_given: tuple[str, ...] = Field(
+        default=(),
+        description="criteria tested only when the activity gives the figure: an activity "
+        "that declares no amphibious or airborne troops has no landing or assault (¶40.2)",
+    )
 
     @field_validator("criteria")
     @classmethod
     def _force_names(cls, value: dict[str, int | None]) -> dict[str, int | None]:
         return _check_criteria(value)
+
+    @model_validator(mode="after")
+    def _when_given_in_criteria(self) -> ThresholdSpec:
+        for name in self.when_given:
+            if name not in self.criteria:
+                raise ValueError(f"when_given names {name!r}, which is not a criterion")
+        return self
 
 
 class DurationSpec(_Strict):

@@ -1,0 +1,212 @@
+"""``csbm assess FILE [--regime PACK ...] [--at INSTANT] [--json] [--tz ZONE]``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.table import Table
+
+from csbm.cli._output import console, handles_errors, print_json
+from csbm.cli._time import both, user_zone
+from csbm.domain.activity_file import parse_activities
+from csbm.domain.time import InstantError, iso, now, parse_instant
+from csbm.errors import InputError, NotFoundError, Problem
+from csbm.i18n import _
+from csbm.rules import Assessment, RulePack, assess, bundled_pack_ids, load_pack
+from csbm.rules.model import ActivityAssessment, Finding, Obligation
+
+_STATUS_STYLE = {
+    "met": "green",
+    "missed": "bold red",
+    "open": "yellow",
+    "unknown": "magenta",
+    "not_applicable": "dim",
+}
+
+
+def read_input(path: Path) -> str:
+    if not path.is_file():
+        raise NotFoundError(f"{path}: no such file")
+    try:
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise InputError(f"{path}: not UTF-8 text", [Problem(str(path), "not UTF-8 text")]) from None
+
+
+def parse_at(value: str | None) -> tuple[Any, str | None]:
+    if value is None:
+        return now(), None
+    try:
+        parsed = parse_instant(value)
+    except InstantError as exc:
+        raise InputError("bad --at", [Problem("--at", str(exc), value)]) from None
+    return parsed.at, (f"--at: {parsed.assumed}" if parsed.assumed else None)
+
+
+def load_regime(refs: list[str] | None) -> tuple[list[RulePack], bool]:
+    """The packs given with --regime (forced), else every bundled pack (applicability decides)."""
+    if refs:
+        return [load_pack(r) for r in refs], True
+    return [load_pack(p) for p in bundled_pack_ids()], False
+
+
+def obligation_json(ob: Obligation) -> dict[str, Any]:
+    return {
+        "rule": ob.rule,
+        "paragraph": ob.paragraph,
+        "pack": ob.pack,
+        "kind": ob.kind,
+        "owed_by": list(ob.owed_by),
+        "owed_to": ob.owed_to,
+        "due": iso(ob.due) if ob.due else None,
+        "status": ob.status,
+        "triggered_by": list(ob.triggered_by),
+        "note": ob.note,
+    }
+
+
+def finding_json(f: Finding) -> dict[str, Any]:
+    return {
+        "rule": f.rule,
+        "kind": f.kind,
+        "severity": f.severity,
+        "message": f.message,
+        "pack": f.pack,
+        "activities": list(f.activities),
+        "details": f.details,
+    }
+
+
+def activity_json(item: ActivityAssessment) -> dict[str, Any]:
+    a = item.activity
+    return {
+        "name": a.name,
+        "kind": a.kind.value,
+        "host_state": a.host_state,
+        "conducting_states": list(a.conducting_states),
+        "start": iso(a.start),
+        "end": iso(a.end) if a.end else None,
+        "members": list(item.members),
+        "packs": [
+            {
+                "pack": app.pack.id,
+                "reason": app.reason,
+                "distances": [
+                    {"states": list(d.states), "km": round(d.km, 1), "tolerance_km": d.tolerance_km}
+                    for d in app.distances
+                ],
+            }
+            for app in item.packs
+        ],
+        "obligations": [obligation_json(o) for o in item.obligations],
+        "findings": [finding_json(f) for f in item.findings],
+        "assumed": list(a.assumed),
+    }
+
+
+def assessment_json(result: Assessment, extra_assumed: list[str]) -> dict[str, Any]:
+    return {
+        "regime": list(result.regime),
+        "at": iso(result.at),
+        "assumed": [*extra_assumed, *result.assumed],
+        "activities": [activity_json(item) for item in result.activities],
+        "constraints": [
+            {
+                "rule": c.rule,
+                "paragraph": c.paragraph,
+                "state": c.state,
+                "window": c.window,
+                "count": c.count,
+                "limit": c.limit,
+                "status": c.status,
+                "activities": list(c.activities),
+            }
+            for c in result.constraints
+        ],
+        "findings": [finding_json(f) for f in result.findings],
+    }
+
+
+def _print_human(result: Assessment, extra_assumed: list[str], tz: str | None) -> None:
+    zone = user_zone(tz)
+    console.print(
+        f"[bold]{_('Assessment')}[/bold] {_('under')} {', '.join(result.regime)} — "
+        f"{_('as at')} {both(result.at, zone)}"
+    )
+    for item in result.activities:
+        a = item.activity
+        console.rule(f"[bold]{a.name}[/bold]")
+        console.print(
+            f"{a.kind.value}; {_('host')} {a.host_state}; {_('conducting')} "
+            f"{', '.join(a.conducting_states)}; {both(a.start, zone)} → {both(a.end, zone)}"
+        )
+        for app in item.packs:
+            line = f"  {_('pack')} {app.pack.id}: {app.reason}"
+            for d in app.distances:
+                line += f"; {d.states[0]}–{d.states[1]} {_('border')} {d.km:.1f} km (±{d.tolerance_km:g})"
+            console.print(line, highlight=False)
+        if item.obligations:
+            table = Table(show_lines=False, expand=False)
+            for header in (_("rule"), "¶", _("obligation"), _("due"), _("status"), _("note")):
+                table.add_column(header)
+            for ob in item.obligations:
+                style = _STATUS_STYLE.get(ob.status, "")
+                table.add_row(
+                    f"{ob.rule}\n[dim]{ob.pack}[/dim]",
+                    ob.paragraph or "",
+                    _(ob.kind.replace("_", " ")),
+                    both(ob.due, zone),
+                    f"[{style}]{_(ob.status.replace('_', ' '))}[/{style}]",
+                    ob.note or "",
+                )
+            console.print(table)
+        else:
+            console.print(f"  [dim]{_('no obligations under the packs that apply')}[/dim]")
+        _print_findings(item.findings)
+    broken = [c for c in result.constraints if c.status != "within"]
+    console.rule(f"[bold]{_('Constraining provisions')}[/bold]")
+    console.print(
+        f"{len(result.constraints)} {_('checks')}, {sum(c.status == 'broken' for c in broken)} "
+        f"{_('broken')}, {sum(c.status == 'unknown' for c in broken)} {_('unknown')}"
+    )
+    _print_findings(result.findings)
+    for note in [*extra_assumed, *result.assumed]:
+        console.print(f"[dim]{_('assumed')}: {note}[/dim]", highlight=False)
+
+
+def _print_findings(findings: tuple[Finding, ...]) -> None:
+    colours = {"high": "bold red", "medium": "yellow", "low": "cyan", "info": "blue"}
+    for f in findings:
+        colour = colours.get(f.severity, "")
+        console.print(
+            f"  [{colour}]{_(f.kind.replace('_', ' '))}[/{colour}] [dim]{f.rule}[/dim] {f.message}",
+            highlight=False,
+        )
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("assess")
+    @handles_errors
+    def assess_command(
+        file: Path = typer.Argument(..., help="YAML or JSON: one activity or 'activities: [...]'"),
+        regime: list[str] | None = typer.Option(
+            None, "--regime", help="Rule pack id or file; repeat to stack (default: every bundled pack that applies)."
+        ),
+        at: str | None = typer.Option(None, "--at", help="Assess as at this instant (default: now)."),
+        as_json: bool = typer.Option(False, "--json", help="One JSON document on stdout."),
+        tz: str | None = typer.Option(None, "--tz", help="Show times in this zone as well as UTC."),
+    ) -> None:
+        """Obligations and findings for military activities under the rule packs."""
+        if tz is not None:
+            user_zone(tz)
+        clock, at_note = parse_at(at)
+        packs, forced = load_regime(regime)
+        activities = parse_activities(read_input(file), origin=str(file))
+        result = assess(activities, packs, clock, forced=forced)
+        extra = [at_note] if at_note else []
+        if as_json:
+            print_json(assessment_json(result, extra))
+        else:
+            _print_human(result, extra, tz)

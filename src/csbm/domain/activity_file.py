@@ -1,0 +1,115 @@
+"""Reading activities from the text of a YAML or JSON file (the input of ``csbm assess``).
+
+The file holds one activity (a mapping with ``name``) or ``activities: [...]``. Every
+problem is reported with its path (``activities[0].forces.troops: must be ≥ 0``); the
+whole file is refused if any activity is bad, so nothing is half-assessed.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from csbm.domain.activity import Activity
+from csbm.errors import InputError, Problem, problems_from_pydantic
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """A safe loader that refuses a key given twice in one mapping (it would hide a value)."""
+
+
+def _construct_mapping(loader: yaml.SafeLoader, node: yaml.MappingNode, deep: bool = False) -> Any:
+    seen: set[Any] = set()
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node, deep=deep)  # type: ignore[no-untyped-call]
+        try:
+            duplicate = key in seen
+        except TypeError:
+            raise yaml.constructor.ConstructorError(
+                None, None, "a key must be text", key_node.start_mark
+            ) from None
+        if duplicate:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"key {key!r} is given twice", key_node.start_mark
+            )
+        seen.add(key)
+    return loader.construct_mapping(node, deep=deep)
+
+
+_UniqueKeyLoader.add_constructor(
+    yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping
+)
+
+
+def load_document(text: str, origin: str = "input") -> Any:
+    """YAML (a superset of JSON) to Python data; InputError with the line on a syntax error."""
+    try:
+        return yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise InputError(
+            f"{origin}: not valid YAML or JSON", [Problem(where, f"not valid YAML or JSON: {problem}")]
+        ) from None
+    except RecursionError:
+        raise InputError(f"{origin}: nested too deeply", [Problem("", "nested too deeply")]) from None
+
+
+def parse_activities(text: str, origin: str = "input") -> list[Activity]:
+    """Activities from a file's text; InputError naming every problem."""
+    data = load_document(text, origin)
+    return activities_from_data(data, origin)
+
+
+def activities_from_data(data: Any, origin: str = "input") -> list[Activity]:
+    if isinstance(data, dict) and "activities" in data:
+        extra = sorted(str(k) for k in data if k != "activities")
+        if extra:
+            raise InputError(
+                f"{origin}: unknown top-level fields",
+                [Problem(k, "unknown field (a file holds one activity or 'activities')") for k in extra],
+            )
+        items = data["activities"]
+        if not isinstance(items, list):
+            raise InputError(f"{origin}: bad file", [Problem("activities", "must be a list")])
+        prefix = "activities"
+    elif isinstance(data, dict):
+        items, prefix = [data], ""
+    else:
+        raise InputError(
+            f"{origin}: bad file",
+            [Problem("", "the file must hold one activity (a mapping) or 'activities: [...]'")],
+        )
+    if not items:
+        raise InputError(f"{origin}: no activities", [Problem(prefix, "no activities to assess")])
+    problems: list[Problem] = []
+    out: list[Activity] = []
+    names: dict[str, str] = {}
+    for i, item in enumerate(items):
+        path = f"{prefix}[{i}]" if prefix else ""
+        if not isinstance(item, dict):
+            problems.append(Problem(path, "an activity must be a mapping"))
+            continue
+        try:
+            activity = Activity.model_validate(item)
+        except ValidationError as exc:
+            problems.extend(problems_from_pydantic(exc, path))
+            continue
+        if activity.name in names:
+            problems.append(
+                Problem(
+                    f"{path}.name" if path else "name",
+                    f"already used by {names[activity.name] or 'another activity'}; give another "
+                    "declaration of the same activity under 'declarations'",
+                    activity.name,
+                )
+            )
+            continue
+        names[activity.name] = path
+        out.append(activity)
+    if problems:
+        raise InputError(f"{origin}: {len(problems)} problem(s)", problems)
+    return out

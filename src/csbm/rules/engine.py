@@ -1,0 +1,186 @@
+"""The assessment engine: obligations and findings for activities, and the constraining
+provisions across them, under a stack of rule packs. Pure: ``at`` is the clock.
+
+``assess(activities, packs, at)`` is the whole of ``csbm assess``:
+
+1. activities an analyst put under one command (``command_group``) are tested as one
+   (¶40.1, NOTIF_SINGLE_CMD);
+2. for each activity, the packs that apply (csbm.rules.applicability) give obligations
+   (csbm.rules.obligations) and findings (csbm.rules.findings);
+3. across the activities, each pack's limits (csbm.rules.constraints) and possible splits
+   (csbm.rules.splits).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from datetime import datetime
+
+from csbm.domain.activity import Activity, Forces
+from csbm.rules.applicability import PackApplication, applicable_packs
+from csbm.rules.constraints import constraining_provisions
+from csbm.rules.findings import gate_violation, inconsistencies, near_thresholds, violations
+from csbm.rules.model import ActivityAssessment, Assessment, ConstraintResult, Finding
+from csbm.rules.obligations import CompiledPack, obligations_for
+from csbm.rules.pack import LimitSpec, RulePack
+from csbm.rules.splits import possible_splits
+
+
+class Regime:
+    """A stack of packs, compiled once: later packs replace earlier ones with the same id."""
+
+    def __init__(self, packs: Sequence[RulePack], forced: bool = False):
+        by_id: dict[str, RulePack] = {}
+        for pack in packs:
+            by_id.pop(pack.id, None)
+            by_id[pack.id] = pack
+        self.packs: tuple[RulePack, ...] = tuple(by_id.values())
+        self.forced = forced
+        self.base: RulePack | None = next(
+            (p for p in self.packs if p.kind == "multilateral"), None
+        )
+        self.compiled: dict[str, CompiledPack] = {
+            p.id: CompiledPack.of(p, self.base) for p in self.packs
+        }
+
+    @property
+    def ids(self) -> tuple[str, ...]:
+        return tuple(p.id for p in self.packs)
+
+    def option(self, name: str, default: object) -> object:
+        value = self.base.option(name) if self.base is not None else None
+        return default if value is None else value
+
+
+def combine_command_groups(activities: Sequence[Activity]) -> list[tuple[Activity, tuple[str, ...]]]:
+    """Activities sharing a ``command_group`` become one activity with summed forces."""
+    groups: dict[str, list[Activity]] = defaultdict(list)
+    out: list[tuple[Activity, tuple[str, ...]]] = []
+    order: list[str] = []
+    for activity in activities:
+        if activity.command_group:
+            if activity.command_group not in groups:
+                order.append(activity.command_group)
+            groups[activity.command_group].append(activity)
+        else:
+            out.append((activity, ()))
+    for label in order:
+        members = groups[label]
+        if len(members) == 1:
+            out.append((members[0], ()))
+            continue
+        total = Forces()
+        for m in members:
+            total = total.plus(m.forces)
+        first = members[0]
+        states = tuple(dict.fromkeys(s for m in members for s in m.conducting_states))
+        combined = first.model_copy(
+            update={
+                "name": f"{label} (one command: {', '.join(m.name for m in members)})",
+                "forces": total,
+                "conducting_states": states,
+                "start": min(m.start for m in members),
+                "end": None if any(m.end is None for m in members) else max(m.last_instant for m in members),
+                "notified": _all_or_none([m.was_notified for m in members]),
+                "notified_at": max(
+                    (m.notified_at for m in members if m.notified_at), default=None
+                ),
+                "assumed": tuple(a for m in members for a in m.assumed),
+            }
+        )
+        out.append((combined, tuple(m.name for m in members)))
+    return out
+
+
+def _all_or_none(values: list[bool | None]) -> bool | None:
+    if all(v is True for v in values):
+        return True
+    if any(v is False for v in values):
+        return False
+    return None
+
+
+def assess_activity(
+    regime: Regime, activity: Activity, at: datetime, members: tuple[str, ...] = ()
+) -> ActivityAssessment:
+    applications = applicable_packs(activity, regime.packs, regime.forced)
+    margin = float(str(regime.option("near_threshold_margin", 0.0)))
+    obligations = []
+    findings: list[Finding] = []
+    for app in applications:
+        compiled = regime.compiled[app.pack.id]
+        obs = obligations_for(compiled, activity, at)
+        obligations.extend(obs)
+        findings.extend(violations(app.pack, obs, activity))
+        findings.extend(gate_violation(compiled, activity))
+        findings.extend(near_thresholds(compiled, activity, margin))
+        findings.extend(inconsistencies(compiled, activity, obs))
+    return ActivityAssessment(
+        activity=activity,
+        packs=tuple(applications),
+        obligations=tuple(obligations),
+        findings=tuple(findings),
+        members=members,
+    )
+
+
+def assess(
+    activities: Sequence[Activity],
+    packs: Sequence[RulePack],
+    at: datetime,
+    forced: bool = False,
+) -> Assessment:
+    """Assess ``activities`` under ``packs`` as things stand at ``at``."""
+    regime = Regime(packs, forced)
+    units = combine_command_groups(activities)
+    assessed = [assess_activity(regime, a, at, members) for a, members in units]
+    applied: dict[str, list[Activity]] = defaultdict(list)
+    for item in assessed:
+        for app in item.packs:
+            applied[app.pack.id].append(item.activity)
+    constraints = []
+    set_findings: list[Finding] = []
+    adjacency = float(str(regime.option("adjacency_days", 0)))
+    for pack in regime.packs:
+        members = applied.get(pack.id, [])
+        if not members:
+            continue
+        if any(isinstance(r.spec, LimitSpec) for r in pack.rules):
+            results = constraining_provisions(pack, members)
+            constraints.extend(results)
+            set_findings.extend(_constraint_findings(pack, results))
+        if pack.kind == "multilateral":
+            set_findings.extend(possible_splits(regime.compiled[pack.id], members, adjacency))
+    assumed = tuple(a for item in assessed for a in item.activity.assumed)
+    return Assessment(
+        regime=regime.ids,
+        at=at,
+        activities=tuple(assessed),
+        constraints=tuple(constraints),
+        findings=tuple(set_findings),
+        assumed=assumed,
+    )
+
+
+def _constraint_findings(pack: RulePack, results: Sequence[ConstraintResult]) -> list[Finding]:
+    out: list[Finding] = []
+    for r in results:
+        if r.status != "broken":
+            continue
+        rule = pack.rule(r.rule)
+        out.append(
+            Finding(
+                rule=r.rule,
+                kind="violation",
+                severity="high" if rule.strength == "commitment" else "low",
+                message=(
+                    f"{r.state}: {r.count} activities where at most {r.limit} are allowed "
+                    f"({r.window}): {rule.title}"
+                ),
+                pack=pack.id,
+                activities=r.activities,
+                details={"state": r.state, "window": r.window, "count": r.count, "limit": r.limit},
+            )
+        )
+    return out

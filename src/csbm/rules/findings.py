@@ -1,0 +1,193 @@
+"""Findings about one activity: violations, figures near a threshold, inconsistencies.
+
+* ``violation``: a commitment whose obligation is missed, or an activity above the
+  ¶~70 gate held without the advance communication or the calendar entry;
+* ``near_threshold``: a declared figure within the analyst's margin below a notification
+  or observation threshold (Zapad-2017: 12,700 troops against 13,000);
+* ``inconsistency``: declarations of the same activity that contradict each other, observed
+  figures that cross a threshold the declared ones stay under, or observation-level forces
+  declared with no invitation while the invitation is still due.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from csbm.domain.activity import FORCE_FIELDS, Activity
+from csbm.domain.time import iso
+from csbm.rules.evaluate import criteria_met
+from csbm.rules.model import OBSERVATION_INVITATION, PRIOR_NOTIFICATION, Finding, Obligation
+from csbm.rules.obligations import CompiledPack, ThresholdTest, test_thresholds
+from csbm.rules.pack import RulePack, ThresholdSpec
+
+_MEASURE_WORDS = {
+    PRIOR_NOTIFICATION: "notification",
+    OBSERVATION_INVITATION: "observation",
+}
+
+
+def violations(pack: RulePack, obligations: Iterable[Obligation], activity: Activity) -> list[Finding]:
+    out: list[Finding] = []
+    for ob in obligations:
+        if ob.status != "missed":
+            continue
+        rule = pack.get(ob.rule)
+        strength = rule.strength if rule is not None else "commitment"
+        if strength == "right":
+            continue
+        due = iso(ob.due) if ob.due else "its time limit"
+        what = ob.kind.replace("_", " ")
+        message = f"{what} due {due} was missed" + (f" ({ob.note})" if ob.note else "")
+        out.append(
+            Finding(
+                rule=ob.rule,
+                kind="violation",
+                severity="high" if strength == "commitment" else "low",
+                message=message,
+                pack=ob.pack,
+                activities=(activity.name,),
+                details={"due": due, "owed_by": list(ob.owed_by)},
+            )
+        )
+    return out
+
+
+def gate_violation(compiled: CompiledPack, activity: Activity) -> list[Finding]:
+    gate = compiled.gate
+    if gate is None:
+        return []
+    assert isinstance(gate.spec, ThresholdSpec)
+    above, _ = criteria_met(gate.spec.criteria, gate.spec.comparison, activity.forces)
+    if not above:
+        return []
+    missing = []
+    if activity.communicated_two_years_ahead is False:
+        missing.append("communicated two years ahead")
+    if activity.in_annual_calendar is False:
+        missing.append("in the annual calendar")
+    if not missing:
+        return []
+    return [
+        Finding(
+            rule=gate.id,
+            kind="violation",
+            severity="high",
+            message=f"above {_criteria_text(gate.spec)} but not " + " nor ".join(missing),
+            pack=compiled.pack.id,
+            activities=(activity.name,),
+        )
+    ]
+
+
+def near_thresholds(
+    compiled: CompiledPack, activity: Activity, margin: float
+) -> list[Finding]:
+    """Declared figures within ``margin`` (a fraction) below a ``>=`` threshold not met."""
+    out: list[Finding] = []
+    for measure, word in _MEASURE_WORDS.items():
+        test = test_thresholds(compiled, measure, activity)
+        if test.met:
+            continue
+        for rule in test.rules:
+            assert isinstance(rule.spec, ThresholdSpec)
+            for name, limit in rule.spec.criteria.items():
+                value = activity.forces.get(name)
+                if limit is None or value is None or limit == 0:
+                    continue
+                below = limit - value
+                if 0 < below <= limit * margin:
+                    out.append(
+                        Finding(
+                            rule=rule.id,
+                            kind="near_threshold",
+                            severity="info",
+                            message=(
+                                f"{name.replace('_', ' ')} {value:,} is {below:,} "
+                                f"({below / limit:.1%}) below the {word} threshold {limit:,}"
+                            ),
+                            pack=compiled.pack.id,
+                            activities=(activity.name,),
+                            details={
+                                "criterion": name,
+                                "declared": value,
+                                "threshold": limit,
+                                "below_by": below,
+                                "below_by_fraction": round(below / limit, 4),
+                                "margin": margin,
+                            },
+                        )
+                    )
+    return out
+
+
+def inconsistencies(
+    compiled: CompiledPack, activity: Activity, obligations: Iterable[Obligation]
+) -> list[Finding]:
+    out: list[Finding] = []
+    for decl in activity.declarations:
+        if decl.kind == "declared":
+            for name in FORCE_FIELDS:
+                a, b = activity.forces.get(name), decl.forces.get(name)
+                if a is not None and b is not None and a != b:
+                    out.append(
+                        Finding(
+                            rule="NOTIF_CONTENT",
+                            kind="inconsistency",
+                            severity="medium",
+                            message=(
+                                f"{name.replace('_', ' ')}: declared {a:,}, but {decl.source} "
+                                f"declares {b:,}"
+                            ),
+                            pack=compiled.pack.id,
+                            activities=(activity.name,),
+                            details={"field": name, "declared": a, "other": b, "source": decl.source},
+                        )
+                    )
+        else:
+            observed = activity.model_copy(update={"forces": decl.forces})
+            for measure, word in _MEASURE_WORDS.items():
+                declared_test = test_thresholds(compiled, measure, activity)
+                observed_test: ThresholdTest = test_thresholds(compiled, measure, observed)
+                if observed_test.met and not declared_test.met:
+                    out.append(
+                        Finding(
+                            rule=observed_test.rules_met[0],
+                            kind="inconsistency",
+                            severity="medium",
+                            message=(
+                                f"{decl.source} observed figures at the {word} threshold "
+                                f"({', '.join(observed_test.criteria_met)}); the declared "
+                                + (
+                                    "figures stay below it"
+                                    if declared_test.met is False
+                                    else "figures do not show it (not given)"
+                                )
+                            ),
+                            pack=compiled.pack.id,
+                            activities=(activity.name,),
+                            details={"source": decl.source, "criteria": list(observed_test.criteria_met)},
+                        )
+                    )
+    for ob in obligations:
+        if (
+            ob.kind == OBSERVATION_INVITATION
+            and ob.status == "open"
+            and activity.observers_invited is False
+        ):
+            out.append(
+                Finding(
+                    rule=ob.rule,
+                    kind="inconsistency",
+                    severity="medium",
+                    message="observation-level forces declared, and no observers invited",
+                    pack=ob.pack,
+                    activities=(activity.name,),
+                )
+            )
+    return out
+
+
+def _criteria_text(spec: ThresholdSpec) -> str:
+    return " or ".join(
+        f"{k.replace('_', ' ')} {v:,}" for k, v in spec.criteria.items() if v is not None
+    )
