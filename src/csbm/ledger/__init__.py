@@ -2,6 +2,13 @@
 split-view evidence (and, from ``envelope``/``keys``/``receipt``/``audit``, envelopes,
 keys, receipts and the audit)."""
 
+from csbm.ledger.checkpoint import (
+    Checkpoint,
+    CheckpointError,
+    SignedCheckpoint,
+    sign_checkpoint,
+    verify_checkpoint,
+)
 from csbm.ledger.merkle import (
     EMPTY_ROOT,
     HASH_SIZE,
@@ -18,20 +25,46 @@ from csbm.ledger.merkle import (
     verify_consistency,
     verify_inclusion,
 )
+from csbm.ledger.note import (
+    Note,
+    NoteError,
+    NoteSignature,
+    NoteSigner,
+    NoteVerifier,
+    key_id,
+    sign_note,
+    verify_note,
+)
+from csbm.ledger.split_view import SplitViewEvidence, check_peer_checkpoint
 
 __all__ = [
     "EMPTY_ROOT",
     "HASH_SIZE",
+    "Checkpoint",
+    "CheckpointError",
     "CompactRange",
     "ConsistencyProof",
     "InclusionProof",
     "MemoryNodeStore",
     "MerkleLog",
     "NodeStore",
+    "Note",
+    "NoteError",
+    "NoteSignature",
+    "NoteSigner",
+    "NoteVerifier",
     "ProofError",
+    "SignedCheckpoint",
+    "SplitViewEvidence",
+    "check_peer_checkpoint",
+    "key_id",
     "leaf_hash",
     "node_hash",
     "root_from_inclusion_proof",
+    "sign_checkpoint",
+    "sign_note",
+    "verify_checkpoint",
     "verify_consistency",
     "verify_inclusion",
+    "verify_note",
 ]

@@ -542,7 +542,7 @@ def _show(value: Any) -> Any:
     return value if isinstance(value, str | int) else repr(value)
 
 
-def b64decode_strict(text: str, path: str = "value") -> bytes:
+def b64decode_strict(text: object, path: str = "value") -> bytes:
     """Standard base64 with padding, nothing else (no whitespace, no URL alphabet)."""
     if not isinstance(text, str):
         raise _input(path, "must be a base64 string", _show(text))
