@@ -26,9 +26,9 @@ def _root(
 
 def _register() -> None:
     """Attach every sub-command module. Each module exposes ``register(app)``."""
-    from csbm.cli import assess, demo, rules
+    from csbm.cli import assess, deadlines, demo, export, replay, rules
 
-    for module in (assess, demo, rules):
+    for module in (assess, demo, rules, replay, deadlines, export):
         module.register(app)
 
 

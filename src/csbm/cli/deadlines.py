@@ -1,0 +1,104 @@
+"""``csbm deadlines SCENARIO [--at INSTANT] [--json] [--tz ZONE]``: what is owed, soonest first.
+
+The open and overdue deadlines of every procedure at the clock (default: now), in UTC and
+in the user's zone (``--tz``, else $TZ, else the system's) — issue 4, item 4. Deadlines
+whose number no pack gives ("unknown") and that are not done are listed after them.
+Until the node's log exists the messages come from a scenario file.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, tzinfo
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.table import Table
+
+from csbm.cli._output import console, handles_errors, print_json
+from csbm.cli._time import both, user_zone
+from csbm.cli.replay import STATUS_STYLE, parse_clock
+from csbm.domain.time import iso, now
+from csbm.procedures.base import CaseView, Deadline
+from csbm.procedures.runner import ReplayResult, replay
+from csbm.procedures.scenario import load_scenario
+
+
+def pending(result: ReplayResult) -> list[tuple[CaseView, Deadline]]:
+    """Open and overdue deadlines, soonest first; undone unknown ones last."""
+    rows: list[tuple[CaseView, Deadline]] = []
+    for view in result.cases:
+        for d in view.deadlines:
+            if d.status == "open" or (d.status == "missed" and d.met_at is None) or (
+                d.status == "unknown" and d.met_at is None
+            ):
+                rows.append((view, d))
+    far = datetime.max.replace(tzinfo=UTC)
+    rows.sort(key=lambda r: (r[1].due or far, r[0].case, r[1].rule, r[1].owed_by))
+    return rows
+
+
+def _hours(delta_seconds: float) -> float:
+    return round(delta_seconds / 3600, 1)
+
+
+def deadline_row(view: CaseView, d: Deadline, clock: datetime, zone: tzinfo) -> dict[str, Any]:
+    overdue = d.status == "missed"
+    row: dict[str, Any] = {
+        "case": view.case,
+        "procedure": view.procedure,
+        "rule": d.rule,
+        "paragraph": d.paragraph,
+        "pack": d.pack,
+        "title": d.title,
+        "due": iso(d.due) if d.due else None,
+        "due_local": d.due.astimezone(zone).isoformat() if d.due else None,
+        "status": "overdue" if overdue else d.status,
+        "owed_by": list(d.owed_by),
+        "owed_to": list(d.owed_to),
+        "note": d.note,
+    }
+    if d.due is not None:
+        seconds = (d.due - clock).total_seconds()
+        row["hours_left" if seconds >= 0 else "hours_overdue"] = abs(_hours(seconds))
+    return row
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("deadlines")
+    @handles_errors
+    def deadlines_command(
+        scenario: Path = typer.Argument(..., help="A scenario file (see csbm replay)."),
+        at: str | None = typer.Option(None, "--at", help="The clock (default: now)."),
+        as_json: bool = typer.Option(False, "--json", help="One JSON document on stdout."),
+        tz: str | None = typer.Option(
+            None, "--tz", help="Your zone (default: $TZ or the system's)."
+        ),
+    ) -> None:
+        """Open and overdue deadlines, soonest first, in UTC and in your zone."""
+        zone = user_zone(tz)
+        clock = parse_clock(at) or now()
+        loaded = load_scenario(scenario)
+        result = replay(loaded.events, loaded.context, clock)
+        rows = pending(result)
+        if as_json:
+            print_json({
+                "at": iso(clock),
+                "zone": str(zone),
+                "deadlines": [deadline_row(v, d, clock, zone) for v, d in rows],
+            })
+            return
+        console.print(f"deadlines as at {both(clock, zone)}")
+        if not rows:
+            console.print("nothing open or overdue")
+            return
+        table = Table(show_header=True, header_style="bold", box=None)
+        for column in ("due", "status", "rule", "¶", "case", "owed by", "to", "note"):
+            table.add_column(column)
+        for view, d in rows:
+            status = "overdue" if d.status == "missed" else d.status
+            style = STATUS_STYLE.get(d.status, "")
+            table.add_row(both(d.due, zone), f"[{style}]{status}[/{style}]", d.rule,
+                          d.paragraph or "", view.case, ", ".join(d.owed_by),
+                          ", ".join(d.owed_to), d.note or "")
+        console.print(table)
