@@ -24,7 +24,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench")
     parser.add_argument("--only", nargs="*", default=None, help="module names (bench_assess ...)")
     parser.add_argument("--quick", action="store_true", help="small sizes, for a smoke run")
-    parser.add_argument("--soak", action="store_true", help="long soak runs where a module has them")
+    parser.add_argument(
+        "--soak", action="store_true", help="long soak runs where a module has them"
+    )
     args = parser.parse_args(argv)
     RESULTS.mkdir(parents=True, exist_ok=True)
     names = args.only or _modules()

@@ -100,7 +100,7 @@ def problems_from_pydantic(exc: Any, prefix: str = "") -> list[Problem]:
                 path += f"[{part}]"
             else:
                 path += ("." if path else "") + str(part)
-        reason = _reason(err)
+        reason = reason_of(err)
         value = err.get("input")
         if isinstance(value, dict | list):
             value = None
@@ -127,17 +127,18 @@ _REASONS = {
 }
 
 
-def _reason(err: Any) -> str:
+def reason_of(err: Any) -> str:
+    """A short reason for one pydantic error, in the words of csbm's messages."""
     kind = err.get("type", "")
     ctx = err.get("ctx") or {}
     if kind in _REASONS:
         return _REASONS[kind]
     if kind == "greater_than_equal":
-        return f"must be ≥ {ctx.get('ge')}"
+        return f"must be ≥ {_num(ctx.get('ge'))}"
     if kind == "greater_than":
-        return f"must be > {ctx.get('gt')}"
+        return f"must be > {_num(ctx.get('gt'))}"
     if kind == "less_than_equal":
-        return f"must be ≤ {ctx.get('le')}"
+        return f"must be ≤ {_num(ctx.get('le'))}"
     if kind == "too_short":
         return "must not be empty" if ctx.get("min_length") == 1 else str(err.get("msg"))
     if kind == "string_too_short":
@@ -146,3 +147,9 @@ def _reason(err: Any) -> str:
         return f"must be one of {ctx.get('expected')}"
     reason = str(err.get("msg", "invalid"))
     return reason.removeprefix("Value error, ").removeprefix("Assertion failed, ")
+
+
+def _num(value: Any) -> Any:
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value

@@ -29,7 +29,8 @@ def print_json(document: Any) -> None:
 def fail(error: CsbmError) -> NoReturn:
     """Print one line per problem to stderr and exit 2; nothing goes to stdout."""
     for line in error.lines():
-        err_console.print(f"csbm: {line}", markup=False, highlight=False)
+        sys.stderr.write(f"csbm: {line}\n")
+    sys.stderr.flush()
     raise typer.Exit(code=EXIT_BAD_INPUT)
 
 

@@ -32,7 +32,9 @@ def read_input(path: Path) -> str:
     try:
         return path.read_text(encoding="utf-8")
     except UnicodeDecodeError:
-        raise InputError(f"{path}: not UTF-8 text", [Problem(str(path), "not UTF-8 text")]) from None
+        raise InputError(
+            f"{path}: not UTF-8 text", [Problem(str(path), "not UTF-8 text")]
+        ) from None
 
 
 def parse_at(value: str | None) -> tuple[Any, str | None]:
@@ -145,7 +147,8 @@ def _print_human(result: Assessment, extra_assumed: list[str], tz: str | None) -
         for app in item.packs:
             line = f"  {_('pack')} {app.pack.id}: {app.reason}"
             for d in app.distances:
-                line += f"; {d.states[0]}–{d.states[1]} {_('border')} {d.km:.1f} km (±{d.tolerance_km:g})"
+                pair = f"{d.states[0]}–{d.states[1]}"
+                line += f"; {pair} {_('border')} {d.km:.1f} km (±{d.tolerance_km:g})"
             console.print(line, highlight=False)
         if item.obligations:
             table = Table(show_lines=False, expand=False)
@@ -192,9 +195,14 @@ def register(app: typer.Typer) -> None:
     def assess_command(
         file: Path = typer.Argument(..., help="YAML or JSON: one activity or 'activities: [...]'"),
         regime: list[str] | None = typer.Option(
-            None, "--regime", help="Rule pack id or file; repeat to stack (default: every bundled pack that applies)."
+            None,
+            "--regime",
+            help="Rule pack id or file; repeat to stack "
+            "(default: every bundled pack that applies).",
         ),
-        at: str | None = typer.Option(None, "--at", help="Assess as at this instant (default: now)."),
+        at: str | None = typer.Option(
+            None, "--at", help="Assess as at this instant (default: now)."
+        ),
         as_json: bool = typer.Option(False, "--json", help="One JSON document on stdout."),
         tz: str | None = typer.Option(None, "--tz", help="Show times in this zone as well as UTC."),
     ) -> None:

@@ -21,7 +21,9 @@ def register(app: typer.Typer) -> None:
     @app.command("demo")
     @handles_errors
     def demo_command(
-        examples: Path = typer.Option(Path("examples"), "--examples", help="Folder of example files."),
+        examples: Path = typer.Option(
+            Path("examples"), "--examples", help="Folder of example files."
+        ),
         tz: str | None = typer.Option(None, "--tz", help="Show times in this zone as well as UTC."),
     ) -> None:
         """Assess the bundled public cases (Zapad-2017, February 2014, Union Resolve 2022)."""

@@ -9,7 +9,12 @@ from csbm.domain.activity import (
     Organisation,
     Phase,
 )
-from csbm.domain.states import PARTICIPATING_STATES, ParticipatingState, is_participating_state, state
+from csbm.domain.states import (
+    PARTICIPATING_STATES,
+    ParticipatingState,
+    is_participating_state,
+    state,
+)
 from csbm.domain.time import InstantError, ParsedInstant, iso, parse_instant
 
 __all__ = [

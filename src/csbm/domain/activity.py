@@ -75,7 +75,9 @@ class Forces(_Strict):
         return Forces(**out)
 
 
-def _instant(value: Any) -> datetime:
+def _instant(value: Any) -> datetime | None:
+    if value is None:
+        return None
     try:
         return parse_instant(value).at
     except InstantError as exc:

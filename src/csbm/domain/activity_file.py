@@ -23,7 +23,7 @@ class _UniqueKeyLoader(yaml.SafeLoader):
 def _construct_mapping(loader: yaml.SafeLoader, node: yaml.MappingNode, deep: bool = False) -> Any:
     seen: set[Any] = set()
     for key_node, _ in node.value:
-        key = loader.construct_object(key_node, deep=deep)  # type: ignore[no-untyped-call]
+        key = loader.construct_object(key_node, deep=deep)
         try:
             duplicate = key in seen
         except TypeError:
@@ -38,24 +38,25 @@ def _construct_mapping(loader: yaml.SafeLoader, node: yaml.MappingNode, deep: bo
     return loader.construct_mapping(node, deep=deep)
 
 
-_UniqueKeyLoader.add_constructor(
-    yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping
-)
+_UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
 
 
 def load_document(text: str, origin: str = "input") -> Any:
     """YAML (a superset of JSON) to Python data; InputError with the line on a syntax error."""
     try:
-        return yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
+        return yaml.load(text, Loader=_UniqueKeyLoader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
         problem = getattr(exc, "problem", None) or str(exc)
         raise InputError(
-            f"{origin}: not valid YAML or JSON", [Problem(where, f"not valid YAML or JSON: {problem}")]
+            f"{origin}: not valid YAML or JSON",
+            [Problem(where, f"not valid YAML or JSON: {problem}")],
         ) from None
     except RecursionError:
-        raise InputError(f"{origin}: nested too deeply", [Problem("", "nested too deeply")]) from None
+        raise InputError(
+            f"{origin}: nested too deeply", [Problem("", "nested too deeply")]
+        ) from None
 
 
 def parse_activities(text: str, origin: str = "input") -> list[Activity]:
@@ -70,7 +71,10 @@ def activities_from_data(data: Any, origin: str = "input") -> list[Activity]:
         if extra:
             raise InputError(
                 f"{origin}: unknown top-level fields",
-                [Problem(k, "unknown field (a file holds one activity or 'activities')") for k in extra],
+                [
+                    Problem(k, "unknown field (a file holds one activity or 'activities')")
+                    for k in extra
+                ],
             )
         items = data["activities"]
         if not isinstance(items, list):

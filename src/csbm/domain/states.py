@@ -106,9 +106,7 @@ PARTICIPATING_STATES: tuple[ParticipatingState, ...] = (
         "European territory is in the zone; how Anatolia is treated is not in the digest",
     ),
     ParticipatingState("UA", "Ukraine", _W),
-    ParticipatingState(
-        "GB", "United Kingdom", _W
-    ),
+    ParticipatingState("GB", "United Kingdom", _W),
     ParticipatingState(
         "US",
         "United States of America",

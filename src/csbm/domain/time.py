@@ -18,7 +18,10 @@ from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 _BARE_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-_ZONED = re.compile(r"^(?P<local>\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)\s+(?P<zone>[A-Za-z_]+(?:/[A-Za-z0-9_+\-]+)*)$")
+_ZONED = re.compile(
+    r"^(?P<local>\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)"
+    r"\s+(?P<zone>[A-Za-z_]+(?:/[A-Za-z0-9_+\-]+)*)$"
+)
 
 
 class InstantError(ValueError):

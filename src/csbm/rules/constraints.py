@@ -109,7 +109,9 @@ def _by_year(rule: Rule, code: str, items: list[_Item]) -> list[ConstraintResult
     return [_result(rule, code, str(year), years[year]) for year in sorted(years)]
 
 
-def _three_years(rule: Rule, pack: RulePack, code: str, items: list[_Item]) -> list[ConstraintResult]:
+def _three_years(
+    rule: Rule, pack: RulePack, code: str, items: list[_Item]
+) -> list[ConstraintResult]:
     years: dict[int, list[_Item]] = defaultdict(list)
     for item in items:
         years[item.start.year].append(item)
@@ -122,9 +124,14 @@ def _three_years(rule: Rule, pack: RulePack, code: str, items: list[_Item]) -> l
             assert isinstance(spec, LimitSpec)
             return [
                 ConstraintResult(
-                    rule=rule.id, paragraph=rule.paragraph, state=code,
-                    window="fixed three-year blocks: anchor year unknown", count=len(items),
-                    limit=spec.max_count, status="unknown", activities=tuple(i.name for i in items),
+                    rule=rule.id,
+                    paragraph=rule.paragraph,
+                    state=code,
+                    window="fixed three-year blocks: anchor year unknown",
+                    count=len(items),
+                    limit=spec.max_count,
+                    status="unknown",
+                    activities=tuple(i.name for i in items),
                 )
             ]
         blocks: dict[int, list[_Item]] = defaultdict(list)
@@ -168,7 +175,8 @@ def _concurrent(rule: Rule, code: str, items: list[_Item]) -> list[ConstraintRes
     if broken:
         return [
             _result(
-                rule, code,
+                rule,
+                code,
                 f"at the same time from {items[max(g, key=lambda i: items[i].start)].start.date()}",
                 [items[i] for i in g],
             )

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from csbm.domain.activity import Activity, Forces
-from csbm.rules.applicability import PackApplication, applicable_packs
+from csbm.rules.applicability import applicable_packs
 from csbm.rules.constraints import constraining_provisions
 from csbm.rules.findings import gate_violation, inconsistencies, near_thresholds, violations
 from csbm.rules.model import ActivityAssessment, Assessment, ConstraintResult, Finding
@@ -37,9 +37,7 @@ class Regime:
             by_id[pack.id] = pack
         self.packs: tuple[RulePack, ...] = tuple(by_id.values())
         self.forced = forced
-        self.base: RulePack | None = next(
-            (p for p in self.packs if p.kind == "multilateral"), None
-        )
+        self.base: RulePack | None = next((p for p in self.packs if p.kind == "multilateral"), None)
         self.compiled: dict[str, CompiledPack] = {
             p.id: CompiledPack.of(p, self.base) for p in self.packs
         }
@@ -53,7 +51,9 @@ class Regime:
         return default if value is None else value
 
 
-def combine_command_groups(activities: Sequence[Activity]) -> list[tuple[Activity, tuple[str, ...]]]:
+def combine_command_groups(
+    activities: Sequence[Activity],
+) -> list[tuple[Activity, tuple[str, ...]]]:
     """Activities sharing a ``command_group`` become one activity with summed forces."""
     groups: dict[str, list[Activity]] = defaultdict(list)
     out: list[tuple[Activity, tuple[str, ...]]] = []
@@ -81,11 +81,11 @@ def combine_command_groups(activities: Sequence[Activity]) -> list[tuple[Activit
                 "forces": total,
                 "conducting_states": states,
                 "start": min(m.start for m in members),
-                "end": None if any(m.end is None for m in members) else max(m.last_instant for m in members),
+                "end": None
+                if any(m.end is None for m in members)
+                else max(m.last_instant for m in members),
                 "notified": _all_or_none([m.was_notified for m in members]),
-                "notified_at": max(
-                    (m.notified_at for m in members if m.notified_at), default=None
-                ),
+                "notified_at": max((m.notified_at for m in members if m.notified_at), default=None),
                 "assumed": tuple(a for m in members for a in m.assumed),
             }
         )

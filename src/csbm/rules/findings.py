@@ -26,7 +26,9 @@ _MEASURE_WORDS = {
 }
 
 
-def violations(pack: RulePack, obligations: Iterable[Obligation], activity: Activity) -> list[Finding]:
+def violations(
+    pack: RulePack, obligations: Iterable[Obligation], activity: Activity
+) -> list[Finding]:
     out: list[Finding] = []
     for ob in obligations:
         if ob.status != "missed":
@@ -79,9 +81,7 @@ def gate_violation(compiled: CompiledPack, activity: Activity) -> list[Finding]:
     ]
 
 
-def near_thresholds(
-    compiled: CompiledPack, activity: Activity, margin: float
-) -> list[Finding]:
+def near_thresholds(compiled: CompiledPack, activity: Activity, margin: float) -> list[Finding]:
     """Declared figures within ``margin`` (a fraction) below a ``>=`` threshold not met."""
     out: list[Finding] = []
     for measure, word in _MEASURE_WORDS.items():
@@ -140,7 +140,12 @@ def inconsistencies(
                             ),
                             pack=compiled.pack.id,
                             activities=(activity.name,),
-                            details={"field": name, "declared": a, "other": b, "source": decl.source},
+                            details={
+                                "field": name,
+                                "declared": a,
+                                "other": b,
+                                "source": decl.source,
+                            },
                         )
                     )
         else:
@@ -165,7 +170,10 @@ def inconsistencies(
                             ),
                             pack=compiled.pack.id,
                             activities=(activity.name,),
-                            details={"source": decl.source, "criteria": list(observed_test.criteria_met)},
+                            details={
+                                "source": decl.source,
+                                "criteria": list(observed_test.criteria_met),
+                            },
                         )
                     )
     for ob in obligations:

@@ -16,7 +16,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from csbm.errors import NotFoundError, Problem, RulePackError
+from csbm.errors import NotFoundError, Problem, RulePackError, reason_of
 from csbm.rules.pack import RulePack
 
 _PACKAGE = "csbm.regimes"
@@ -69,7 +69,8 @@ def parse_pack(text: str, origin: str = "<pack>") -> RulePack:
 
 
 def _problems(exc: ValidationError, data: dict[str, Any]) -> list[Problem]:
-    rules = data.get("rules") if isinstance(data.get("rules"), list) else []
+    raw_rules = data.get("rules")
+    rules: list[Any] = raw_rules if isinstance(raw_rules, list) else []
     out: list[Problem] = []
     for err in exc.errors():
         loc = list(err.get("loc", ()))
@@ -81,16 +82,30 @@ def _problems(exc: ValidationError, data: dict[str, Any]) -> list[Problem]:
             path = f"rules[{index}]" + (f" {rule_id}" if rule_id else "") + ":"
             loc = loc[2:]
             # drop the discriminator tag pydantic puts after "spec"
-            if len(loc) >= 2 and loc[0] == "spec" and isinstance(loc[1], str) and loc[1] in (
-                "threshold", "duration", "period", "annual_date", "quota", "maximum", "unit_quota",
-                "share", "limit", "standing",
+            if (
+                len(loc) >= 2
+                and loc[0] == "spec"
+                and isinstance(loc[1], str)
+                and loc[1]
+                in (
+                    "threshold",
+                    "duration",
+                    "period",
+                    "annual_date",
+                    "quota",
+                    "maximum",
+                    "unit_quota",
+                    "share",
+                    "limit",
+                    "standing",
+                )
             ):
                 loc = [loc[0], *loc[2:]]
         dotted = ""
         for part in loc:
             dotted += f"[{part}]" if isinstance(part, int) else ("." if dotted else "") + str(part)
         full = f"{path} {dotted}".strip() if path else dotted
-        reason = str(err.get("msg", "invalid")).removeprefix("Value error, ")
+        reason = reason_of(err)
         value = err.get("input")
         if isinstance(value, dict | list):
             value = None

@@ -95,9 +95,7 @@ class ThresholdTest:
     unknown_rules: tuple[str, ...]
 
 
-def test_thresholds(
-    compiled: CompiledPack, measure: str, activity: Activity
-) -> ThresholdTest:
+def test_thresholds(compiled: CompiledPack, measure: str, activity: Activity) -> ThresholdTest:
     """Any-of over every threshold entry of ``measure`` that applies to the activity's kind."""
     rules = _select(compiled.thresholds, measure, activity.kind)
     met_rules: list[str] = []
@@ -116,11 +114,17 @@ def test_thresholds(
     outcome: bool | None = True if met_rules else (None if unknown else False)
     if not rules:
         outcome = False
-    return ThresholdTest(outcome, tuple(met_rules), tuple(met_criteria), tuple(rules), tuple(unknown))
+    return ThresholdTest(
+        outcome, tuple(met_rules), tuple(met_criteria), tuple(rules), tuple(unknown)
+    )
 
 
-def _status(done: bool | None, done_at: datetime | None, due: datetime | None, at: datetime,
-            ) -> tuple[ObligationStatus, str | None]:
+def _status(
+    done: bool | None,
+    done_at: datetime | None,
+    due: datetime | None,
+    at: datetime,
+) -> tuple[ObligationStatus, str | None]:
     """Status of a duty given whether (and when) it was done, its due instant and the clock."""
     if done_at is not None and due is not None:
         if done_at <= due:
@@ -157,9 +161,7 @@ def _owners(activity: Activity) -> tuple[str, ...]:
     return tuple(dict.fromkeys(states))
 
 
-def obligations_for(
-    compiled: CompiledPack, activity: Activity, at: datetime
-) -> list[Obligation]:
+def obligations_for(compiled: CompiledPack, activity: Activity, at: datetime) -> list[Obligation]:
     """Every obligation ``activity`` gives rise to under one pack."""
     out: list[Obligation] = []
     pack_id = compiled.pack.id
@@ -186,9 +188,16 @@ def _notification(
     triggered = test.rules_met or test.unknown_rules
     if not periods:
         yield Obligation(
-            rule=triggered[0], paragraph=None, pack=pack.id, kind=PRIOR_NOTIFICATION,
-            owed_by=_owners(activity), owed_to=ALL_STATES, due=None, status="unknown",
-            triggered_by=triggered, note="unknown: no notice period in the pack",
+            rule=triggered[0],
+            paragraph=None,
+            pack=pack.id,
+            kind=PRIOR_NOTIFICATION,
+            owed_by=_owners(activity),
+            owed_to=ALL_STATES,
+            due=None,
+            status="unknown",
+            triggered_by=triggered,
+            note="unknown: no notice period in the pack",
         )
         return
     for rule in periods:
@@ -202,16 +211,26 @@ def _notification(
         if due is None and test.met is not None:
             note = "unknown: fill in the notice period from the agreement"
         yield Obligation(
-            rule=rule.id, paragraph=rule.paragraph, pack=pack.id, kind=PRIOR_NOTIFICATION,
-            owed_by=_owners(activity), owed_to=ALL_STATES, due=due, status=status,
-            triggered_by=triggered, note=note,
+            rule=rule.id,
+            paragraph=rule.paragraph,
+            pack=pack.id,
+            kind=PRIOR_NOTIFICATION,
+            owed_by=_owners(activity),
+            owed_to=ALL_STATES,
+            due=due,
+            status=status,
+            triggered_by=triggered,
+            note=note,
         )
 
 
 def _unknown_reason(compiled: CompiledPack, test: ThresholdTest) -> str:
     for rule in test.rules:
         if rule.id in test.unknown_rules and not rule.known:
-            return f"{rule.id} has no agreed figure in pack {compiled.pack.id}: fill in from the agreement"
+            return (
+                f"{rule.id} has no agreed figure in pack {compiled.pack.id}: "
+                "fill in from the agreement"
+            )
     return "the figures this threshold needs are not known"
 
 
@@ -228,18 +247,30 @@ def _observation(
         long_enough = duration_exceeds(rule.spec, activity.duration_hours)
         if long_enough is False:
             yield Obligation(
-                rule=rule.id, paragraph=rule.paragraph, pack=pack.id,
-                kind=OBSERVATION_INVITATION, owed_by=owed_by, owed_to=ALL_STATES, due=None,
-                status="not_applicable", triggered_by=triggered,
+                rule=rule.id,
+                paragraph=rule.paragraph,
+                pack=pack.id,
+                kind=OBSERVATION_INVITATION,
+                owed_by=owed_by,
+                owed_to=ALL_STATES,
+                due=None,
+                status="not_applicable",
+                triggered_by=triggered,
                 note=f"lasts {activity.duration_hours or 0:g} h: not {rule.spec.comparison} "
                 f"{rule.spec.hours or 0:g} h",
             )
             return
         if long_enough is None:
             yield Obligation(
-                rule=rule.id, paragraph=rule.paragraph, pack=pack.id,
-                kind=OBSERVATION_INVITATION, owed_by=owed_by, owed_to=ALL_STATES, due=None,
-                status="unknown", triggered_by=triggered,
+                rule=rule.id,
+                paragraph=rule.paragraph,
+                pack=pack.id,
+                kind=OBSERVATION_INVITATION,
+                owed_by=owed_by,
+                owed_to=ALL_STATES,
+                due=None,
+                status="unknown",
+                triggered_by=triggered,
                 note=(
                     "unknown: the end of the activity is not known"
                     if activity.end is None
@@ -255,9 +286,15 @@ def _observation(
             assert isinstance(periods[0].spec, PeriodSpec)
             due = period_due(periods[0].spec, activity.start)
         yield Obligation(
-            rule=rule_id, paragraph=(periods[0].paragraph if periods else None), pack=pack.id,
-            kind=OBSERVATION_INVITATION, owed_by=owed_by, owed_to=ALL_STATES, due=due,
-            status="unknown", triggered_by=triggered,
+            rule=rule_id,
+            paragraph=(periods[0].paragraph if periods else None),
+            pack=pack.id,
+            kind=OBSERVATION_INVITATION,
+            owed_by=owed_by,
+            owed_to=ALL_STATES,
+            due=due,
+            status="unknown",
+            triggered_by=triggered,
             note="unknown: " + _unknown_reason(compiled, test),
         )
         return
@@ -272,9 +309,16 @@ def _observation(
         else:
             status, note = "unknown", "unknown: the pack gives no time limit for this invitation"
         yield Obligation(
-            rule=test.rules_met[0], paragraph=None, pack=pack.id, kind=OBSERVATION_INVITATION,
-            owed_by=owed_by, owed_to=ALL_STATES, due=None, status=status,
-            triggered_by=triggered, note=note,
+            rule=test.rules_met[0],
+            paragraph=None,
+            pack=pack.id,
+            kind=OBSERVATION_INVITATION,
+            owed_by=owed_by,
+            owed_to=ALL_STATES,
+            due=None,
+            status=status,
+            triggered_by=triggered,
+            note=note,
         )
         return
     for rule in periods:
@@ -282,9 +326,16 @@ def _observation(
         due = period_due(rule.spec, activity.start)
         status, note = _status(activity.observers_invited, None, due, at)
         yield Obligation(
-            rule=rule.id, paragraph=rule.paragraph, pack=pack.id, kind=OBSERVATION_INVITATION,
-            owed_by=owed_by, owed_to=ALL_STATES, due=due, status=status,
-            triggered_by=triggered, note=note,
+            rule=rule.id,
+            paragraph=rule.paragraph,
+            pack=pack.id,
+            kind=OBSERVATION_INVITATION,
+            owed_by=owed_by,
+            owed_to=ALL_STATES,
+            due=due,
+            status=status,
+            triggered_by=triggered,
+            note=note,
         )
 
 
@@ -293,8 +344,13 @@ def _calendar(compiled: CompiledPack, activity: Activity, at: datetime) -> Itera
         assert isinstance(rule.spec, AnnualDateSpec)
         if activity.kind == ActivityKind.ALERT:
             yield Obligation(
-                rule=rule.id, paragraph=rule.paragraph, pack=compiled.pack.id,
-                kind=ANNUAL_CALENDAR, owed_by=_owners(activity), owed_to=ALL_STATES, due=None,
+                rule=rule.id,
+                paragraph=rule.paragraph,
+                pack=compiled.pack.id,
+                kind=ANNUAL_CALENDAR,
+                owed_by=_owners(activity),
+                owed_to=ALL_STATES,
+                due=None,
                 status="not_applicable",
                 note="an activity without advance notice cannot be in the calendar (¶~65)",
             )
@@ -302,8 +358,15 @@ def _calendar(compiled: CompiledPack, activity: Activity, at: datetime) -> Itera
         due = annual_due(rule.spec, activity.start.year)
         status, note = _status(activity.in_annual_calendar, None, due, at)
         yield Obligation(
-            rule=rule.id, paragraph=rule.paragraph, pack=compiled.pack.id, kind=ANNUAL_CALENDAR,
-            owed_by=_owners(activity), owed_to=ALL_STATES, due=due, status=status, note=note,
+            rule=rule.id,
+            paragraph=rule.paragraph,
+            pack=compiled.pack.id,
+            kind=ANNUAL_CALENDAR,
+            owed_by=_owners(activity),
+            owed_to=ALL_STATES,
+            due=due,
+            status=status,
+            note=note,
         )
 
 
@@ -318,7 +381,14 @@ def _advance(compiled: CompiledPack, activity: Activity, at: datetime) -> Iterab
         due = annual_due(rule.spec, activity.start.year)
         status, note = _status(activity.communicated_two_years_ahead, None, due, at)
         yield Obligation(
-            rule=rule.id, paragraph=rule.paragraph, pack=compiled.pack.id,
-            kind=ADVANCE_COMMUNICATION, owed_by=activity.conducting_states, owed_to=ALL_STATES,
-            due=due, status=status, triggered_by=(gate.id,), note=note,
+            rule=rule.id,
+            paragraph=rule.paragraph,
+            pack=compiled.pack.id,
+            kind=ADVANCE_COMMUNICATION,
+            owed_by=activity.conducting_states,
+            owed_to=ALL_STATES,
+            due=due,
+            status=status,
+            triggered_by=(gate.id,),
+            note=note,
         )

@@ -122,7 +122,9 @@ class QuotaSpec(_Strict):
     type: Literal["quota"]
     count: int | None = Field(ge=0)
     per: Literal["calendar_year"] = "calendar_year"
-    scope: Literal["receiving_state", "from_same_state", "per_unit", "per_unit_same_state", "concurrent"]
+    scope: Literal[
+        "receiving_state", "from_same_state", "per_unit", "per_unit_same_state", "concurrent"
+    ]
 
 
 class MaximumSpec(_Strict):

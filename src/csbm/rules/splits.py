@@ -84,9 +84,12 @@ def _check(compiled: CompiledPack, cluster: list[Activity]) -> list[Finding]:
         if not summed.met:
             continue
         names = [a.name for a in cluster]
-        shown = ", ".join(names[:_LISTED]) + (f" and {len(names) - _LISTED} more" if len(names) > _LISTED else "")
+        shown = ", ".join(names[:_LISTED]) + (
+            f" and {len(names) - _LISTED} more" if len(names) > _LISTED else ""
+        )
         states = sorted({s for a in cluster for s in a.conducting_states})
         sums = {c: total.get(c) for c in summed.criteria_met}
+        last = max(a.last_instant for a in cluster)
         out.append(
             Finding(
                 rule=summed.rules_met[0],
@@ -94,7 +97,7 @@ def _check(compiled: CompiledPack, cluster: list[Activity]) -> list[Finding]:
                 severity="medium",
                 message=(
                     f"{len(cluster)} activities of {'+'.join(states)} overlapping or adjacent "
-                    f"({cluster[0].start.date()} – {max(a.last_instant for a in cluster).date()}) reach "
+                    f"({cluster[0].start.date()} – {last.date()}) reach "
                     f"the {word} threshold together ("
                     + ", ".join(f"{k.replace('_', ' ')} {v:,}" for k, v in sums.items())
                     + f"), none alone: {shown}"
