@@ -1,0 +1,125 @@
+"""The framework: deadline status, rule lookup by parties and date, the registry."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from csbm.errors import InputError
+from csbm.procedures.base import Context, deadline_status
+from csbm.procedures.registry import by_kind, message_kinds, message_schemas, validate_body
+from csbm.rules.loader import load_pack
+from tests.procedures._events import bilateral_pack, t
+
+DUE = t("2022-02-11T10:00Z")
+
+
+@pytest.mark.parametrize(
+    ("now", "done", "waived", "expected"),
+    [
+        ("2022-02-10T00:00Z", None, False, "open"),
+        ("2022-02-11T10:00Z", None, False, "open"),  # due instant itself is still in time
+        ("2022-02-11T10:00:01Z", None, False, "missed"),
+        ("2022-02-12T00:00Z", "2022-02-11T10:00Z", False, "met"),
+        ("2022-02-12T00:00Z", "2022-02-11T11:00Z", False, "missed"),
+        ("2022-02-11T08:00Z", "2022-02-11T09:00Z", False, "open"),  # done after the clock
+        ("2022-02-12T00:00Z", None, True, "waived"),
+    ],
+)
+def test_deadline_status(now: str, done: str | None, waived: bool, expected: str) -> None:
+    assert deadline_status(DUE, t(now), t(done) if done else None, waived) == expected
+
+
+def test_unknown_due_stays_unknown_even_when_done() -> None:
+    assert deadline_status(None, t("2022-02-12T00:00Z"), t("2022-02-11T00:00Z")) == "unknown"
+
+
+def test_period_deadline_from_the_pack() -> None:
+    ctx = Context(packs=(load_pack("vd2011"),))
+    d = ctx.period_deadline("CH3_REPLY", t("2022-02-09T10:00Z"), t("2022-02-11T09:30Z"),
+                            done_at=t("2022-02-11T09:00Z"), owed_by=("BY",))
+    assert (d.due, d.status, d.met_at) == (DUE, "met", t("2022-02-11T09:00Z"))
+    assert (d.paragraph, d.pack) == ("16.1.3", "vd2011")
+
+
+def test_late_done_is_missed_with_the_late_time() -> None:
+    ctx = Context(packs=(load_pack("vd2011"),))
+    d = ctx.period_deadline("CH3_REPLY", t("2022-02-09T10:00Z"), t("2022-02-12T00:00Z"),
+                            done_at=t("2022-02-11T13:00Z"))
+    assert d.status == "missed" and d.late and d.met_at == t("2022-02-11T13:00Z")
+
+
+def test_null_number_is_unknown_with_a_note() -> None:
+    ctx = Context(packs=(load_pack("vd2011"),))
+    d = ctx.period_deadline("HAZ_REPORT", t("2021-12-04T12:00Z"), t("2021-12-05T00:00Z"))
+    assert d.status == "unknown" and d.due is None
+    assert d.note is not None and "fill in" in d.note
+
+
+def test_rule_no_pack_sets_is_unknown() -> None:
+    ctx = Context(packs=(load_pack("vd2011"),))
+    d = ctx.period_deadline("HOTLINE_ACK", t("2021-12-04T12:00Z"), t("2021-12-05T00:00Z"),
+                            parties=("BY", "UA"))
+    assert d.status == "unknown" and d.pack is None
+    assert d.note == "no rule pack of the scenario sets HOTLINE_ACK"
+
+
+def test_bilateral_pack_only_for_its_parties_and_period(tmp_path: Path) -> None:
+    ctx = Context(packs=(load_pack("vd2011"), bilateral_pack(tmp_path)))
+    inside = ctx.find_rule("HOTLINE_ACK", ("UA", "BY"), t("2021-12-04T00:00Z").date())
+    assert inside is not None and inside.pack_id == "test-by-ua"
+    assert ctx.find_rule("HOTLINE_ACK", ("UA", "PL"), t("2021-12-04T00:00Z").date()) is None
+    # terminated on 2023-01-03 (public cases §2.1), not yet in force before 2002-04-26
+    assert ctx.find_rule("HOTLINE_ACK", ("UA", "BY"), t("2023-01-03T00:00Z").date()) is None
+    assert ctx.find_rule("HOTLINE_ACK", ("UA", "BY"), t("2002-04-25T00:00Z").date()) is None
+    # a multilateral rule is found whatever the parties
+    assert ctx.find_rule("CH3_REPLY", ("UA", "BY"), t("2022-01-01T00:00Z").date()) is not None
+
+
+def test_find_by_anchor(tmp_path: Path) -> None:
+    ctx = Context(packs=(load_pack("vd2011"), bilateral_pack(tmp_path)))
+    ref = ctx.find_by_anchor("hazardous_incident", "clarification_request", ("BY", "UA"),
+                             t("2021-12-05T00:00Z").date())
+    assert ref is not None and ref.rule.id == "HAZ_CLARIFY"
+    assert ctx.find_by_anchor("hazardous_incident", "clarification_request", ("BY", "PL")) is None
+
+
+def test_annual_deadline() -> None:
+    ctx = Context(packs=(load_pack("vd2011"),))
+    d = ctx.annual_deadline("CAL_DEADLINE", 2017, t("2016-11-16T00:00Z"))
+    assert d.due == t("2016-11-15T00:00Z") and d.status == "missed"
+    assert ctx.annual_deadline("CH3_REPLY", 2017, t("2016-11-16T00:00Z")).status == "unknown"
+
+
+MY_KINDS = {
+    "ch3.request", "ch3.reply", "ch3.reply_assessment", "ch3.meeting_request", "ch3.meeting",
+    "incident.report", "incident.clarification_request", "incident.clarification",
+    "visit.invitation", "visit.acceptance", "visit.report", "aemi", "calendar",
+    "hotline.message", "hotline.ack", "attache_visit.invitation", "attache_visit.reply",
+}
+
+
+def test_every_kind_has_a_schema() -> None:
+    assert set(message_kinds()) >= MY_KINDS
+    schemas = message_schemas()
+    for kind in MY_KINDS:
+        assert schemas[kind]["type"] == "object"
+    assert schemas["ch3.meeting_request"]["properties"]["scope"]["enum"] == [
+        "bilateral", "all", "joint"
+    ]
+    assert all(by_kind()[k].name for k in MY_KINDS)
+
+
+def test_bad_body_is_refused_with_its_path() -> None:
+    with pytest.raises(InputError) as info:
+        validate_body("ch3.request", {"on_behalf_of": ["LT", "XX"], "colour": 1})
+    lines = info.value.lines()
+    assert any(line.startswith("body.on_behalf_of[1]: not a participating State") for line in lines)
+    assert any(line.startswith("body.colour: ") for line in lines)
+
+
+def test_nil_return_with_units_is_refused() -> None:
+    with pytest.raises(InputError) as info:
+        validate_body("aemi", {"year": 2021, "nil": True, "units": 3})
+    assert "a nil return reports no units" in info.value.lines()[0]
