@@ -27,8 +27,11 @@ def _root(
 def _register() -> None:
     """Attach every sub-command module. Each module exposes ``register(app)``."""
     from csbm.cli import assess, deadlines, demo, export, replay, rules
+    from csbm.cli import init as init_cmd
+    from csbm.cli import keys as keys_cmd
+    from csbm.cli import ledger as ledger_cmd
 
-    for module in (assess, demo, rules, replay, deadlines, export):
+    for module in (assess, demo, rules, replay, deadlines, export, init_cmd, keys_cmd, ledger_cmd):
         module.register(app)
 
 

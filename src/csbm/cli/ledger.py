@@ -1,0 +1,244 @@
+"""``csbm ledger append | checkpoint | prove | consistency | verify``: the node's log."""
+
+from __future__ import annotations
+
+import base64
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import typer
+import yaml
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+from csbm.cli._node import DATA_OPTION, DB_OPTION, open_node
+from csbm.cli._output import console, err_console, handles_errors, print_json
+from csbm.domain.time import now
+from csbm.errors import InputError, NotFoundError, Problem
+from csbm.ledger.audit import audit
+from csbm.ledger.envelope import message_problems, recipient_problems
+
+ledger_app = typer.Typer(help="The node's signed, append-only Merkle log.", no_args_is_help=True)
+
+
+def _json_problems(value: Any, path: str) -> list[Problem]:
+    """Values JSON (and RFC 8785) can carry: objects with string keys, arrays, strings,
+    finite numbers, booleans, null."""
+    if isinstance(value, dict):
+        out: list[Problem] = []
+        for k, v in value.items():
+            if not isinstance(k, str):
+                out.append(Problem(f"{path}", "object keys must be strings", repr(k)))
+            else:
+                out.extend(_json_problems(v, f"{path}.{k}"))
+        return out
+    if isinstance(value, list):
+        return [p for i, v in enumerate(value) for p in _json_problems(v, f"{path}[{i}]")]
+    if isinstance(value, bool) or value is None or isinstance(value, str):
+        return []
+    if isinstance(value, int):
+        if abs(value) > 2**53 - 1:
+            return [Problem(path, "integer beyond the I-JSON range (RFC 8785)", value)]
+        return []
+    if isinstance(value, float):
+        return [] if math.isfinite(value) else [Problem(path, "not a finite number", repr(value))]
+    return [Problem(path, f"not a JSON value ({type(value).__name__}); quote it", str(value))]
+
+
+def read_message_file(path: Path) -> tuple[dict[str, Any], list[str], str | None]:
+    """A message file: ``kind``, ``body``, optional ``recipients`` (default ``["all"]``) and
+    ``message_id``; JSON or YAML. Every problem is reported at once."""
+    if not path.is_file():
+        raise NotFoundError(f"{path}: no such file")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise InputError("not UTF-8", [Problem(str(path), "not UTF-8 text")]) from None
+    try:
+        doc = json.loads(text) if path.suffix.lower() == ".json" else yaml.safe_load(text)
+    except (ValueError, yaml.YAMLError) as exc:
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise InputError("not JSON/YAML", [Problem(str(path), f"cannot parse: {first}")]) from None
+    if not isinstance(doc, dict):
+        raise InputError(
+            "not a message", [Problem(str(path), "must be an object with kind and body")]
+        )
+    problems: list[Problem] = []
+    unknown = sorted(set(doc) - {"kind", "body", "recipients", "message_id"})
+    if unknown:
+        problems.append(Problem("(file)", f"unknown fields {unknown}"))
+    message = {k: doc[k] for k in ("kind", "body") if k in doc}
+    problems += message_problems(message, "message")
+    problems += _json_problems(doc.get("body"), "body") if isinstance(doc.get("body"), dict) else []
+    recipients = doc.get("recipients", ["all"])
+    problems += recipient_problems(recipients)
+    message_id = doc.get("message_id")
+    if message_id is not None:
+        import uuid
+
+        try:
+            if not isinstance(message_id, str) or str(uuid.UUID(message_id)) != message_id:
+                raise ValueError
+        except ValueError:
+            problems.append(
+                Problem("message_id", "must be a lower-case hyphenated UUID", message_id)
+            )
+    if problems:
+        raise InputError("bad message file", problems)
+    return message, list(recipients), message_id
+
+
+@ledger_app.command("append")
+@handles_errors
+def append_command(
+    file: Path = typer.Argument(..., help="JSON or YAML: kind, body, recipients (default all)."),
+    data: Path | None = DATA_OPTION,
+    db: str | None = DB_OPTION,
+    as_json: bool = typer.Option(False, "--json", help="One JSON document on stdout."),
+) -> None:
+    """Sign a message as this node's State and append it to the log (durably)."""
+    message, recipients, message_id = read_message_file(file)
+    with open_node(data, db) as node:
+        envelope = node.sign(message, recipients, now(), message_id)
+        (result,) = node.append([envelope])
+    doc = {
+        "index": result.index,
+        "message_id": result.message_id,
+        "leaf_hash": base64.b64encode(result.leaf_hash).decode("ascii"),
+        "duplicate": result.duplicate,
+    }
+    if as_json:
+        print_json(doc)
+        return
+    note = " (already in the log: nothing changed)" if result.duplicate else ""
+    console.print(
+        f"Appended message {doc['message_id']} at index {doc['index']}{note}", highlight=False
+    )
+
+
+@ledger_app.command("checkpoint")
+@handles_errors
+def checkpoint_command(
+    data: Path | None = DATA_OPTION,
+    db: str | None = DB_OPTION,
+    as_json: bool = typer.Option(False, "--json", help="One JSON document on stdout."),
+) -> None:
+    """Sign a checkpoint (C2SP tlog-checkpoint, signed note) of the log as it is now."""
+    from csbm.ledger.checkpoint import Checkpoint
+
+    with open_node(data, db) as node:
+        note = node.checkpoint(now())
+    if as_json:
+        body = note.split("\n\n", 1)[0] + "\n"
+        cp = Checkpoint.parse(body)
+        print_json(
+            {
+                "origin": cp.origin,
+                "size": cp.size,
+                "root": base64.b64encode(cp.root).decode("ascii"),
+                "note": note,
+            }
+        )
+        return
+    typer.echo(note, nl=False)
+
+
+@ledger_app.command("prove")
+@handles_errors
+def prove_command(
+    index: int = typer.Option(..., "--index", help="Leaf index."),
+    size: int | None = typer.Option(None, "--size", help="Tree size (default: the log's size)."),
+    data: Path | None = DATA_OPTION,
+    db: str | None = DB_OPTION,
+    as_json: bool = typer.Option(False, "--json", help="RFC 9162 vector field names."),
+) -> None:
+    """An inclusion proof (RFC 9162 §2.1.3): leafIdx, treeSize, root, leafHash, proof."""
+    with open_node(data, db) as node:
+        proof = node.store.prove_inclusion(index, size)
+    doc = proof.to_json()
+    if as_json:
+        print_json(doc)
+        return
+    for name in ("leafIdx", "treeSize", "root", "leafHash"):
+        console.print(f"{name:<9} {doc[name]}", highlight=False)
+    for i, p in enumerate(doc["proof"]):
+        console.print(f"proof[{i}]  {p}", highlight=False)
+
+
+@ledger_app.command("consistency")
+@handles_errors
+def consistency_command(
+    size1: int = typer.Option(..., "--from", help="The older tree size."),
+    size2: int = typer.Option(..., "--to", help="The newer tree size."),
+    data: Path | None = DATA_OPTION,
+    db: str | None = DB_OPTION,
+    as_json: bool = typer.Option(False, "--json", help="RFC 9162 vector field names."),
+) -> None:
+    """A consistency proof (RFC 9162 §2.1.4) between two sizes of the log."""
+    if size1 > size2:
+        raise InputError("bad sizes", [Problem("--from", f"must not exceed --to ({size2})", size1)])
+    with open_node(data, db) as node:
+        proof = node.store.prove_consistency(size1, size2)
+    doc = proof.to_json()
+    if as_json:
+        print_json(doc)
+        return
+    for name in ("size1", "size2", "root1", "root2"):
+        console.print(f"{name:<9} {doc[name]}", highlight=False)
+    for i, p in enumerate(doc["proof"]):
+        console.print(f"proof[{i}]  {p}", highlight=False)
+
+
+@ledger_app.command("verify")
+@handles_errors
+def verify_command(
+    data: Path | None = DATA_OPTION,
+    db: str | None = DB_OPTION,
+    as_json: bool = typer.Option(False, "--json", help="One JSON document on stdout."),
+    workers: int | None = typer.Option(
+        None, "--workers", help="Worker processes (default: one per core)."
+    ),
+) -> None:
+    """Audit the whole log: signatures, hashes, receipts, the stored tree, checkpoints.
+    Exits 1 and names the first bad entry if anything is wrong."""
+    with (
+        open_node(data, db) as node,
+        Progress(
+            TextColumn("verifying"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeRemainingColumn(),
+            console=err_console,
+            transient=True,
+        ) as bar,
+    ):
+        task = bar.add_task("verify", total=node.store.size())
+
+        def advance(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        report = audit(node.store, node.state, workers=workers, progress=advance)
+    if as_json:
+        print_json(report.to_json())
+    elif report.ok:
+        console.print(
+            f"OK: {report.size} entries, {report.signatures} signatures, "
+            f"{report.nodes} tree nodes, {report.receipts} receipts, "
+            f"{report.checkpoints} checkpoints verified in {report.seconds:.1f} s",
+            highlight=False,
+        )
+    else:
+        first = report.first_fault
+        assert first is not None
+        typer.echo(f"FAILED: first bad: {first.line()}")
+        for fault in report.faults[1:20]:
+            typer.echo(f"  {fault.line()}")
+        if len(report.faults) > 20:
+            typer.echo(f"  ... {len(report.faults) - 20} more")
+    if not report.ok:
+        raise typer.Exit(code=1)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(ledger_app, name="ledger")

@@ -1,0 +1,291 @@
+"""Envelopes: a message signed by a State, over canonical JSON (RFC 8785, JCS).
+
+An envelope is the JSON object::
+
+    {"created_at": "2026-11-27T18:00:00.000Z", "csbm": 1, "key_id": "8 hex digits",
+     "message": {"kind": "...", "body": {...}}, "message_id": "UUID",
+     "recipients": ["AT", "UA"] or ["all"], "sender": "UA", "signature": "base64"}
+
+The Ed25519 signature (RFC 8032) is over the RFC 8785 canonical bytes of the envelope
+without ``signature``; the envelope travels and is logged as the canonical bytes of the
+whole object. ``signature`` sorts last in RFC 8785 key order, so the signed bytes are the
+stored bytes with the last member cut off -- an audit need not re-serialise to verify.
+
+Verification refuses, each with its own error code and reason: ``envelope.malformed``
+(not an envelope), ``envelope.not_canonical`` (the bytes are not the RFC 8785 form),
+``envelope.unknown_key``, ``envelope.revoked_key``, ``envelope.key_not_valid`` (outside the
+key's validity period at ``created_at``), ``envelope.bad_signature`` and
+``envelope.replayed`` (a message id already seen).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import uuid
+from collections.abc import Container, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import rfc8785
+
+from csbm.domain.states import is_participating_state
+from csbm.errors import CsbmError, InputError, Problem
+from csbm.ledger.keys import KeyDirectory, StateKey, parse_stamp, stamp
+from csbm.store.log import EntryRecord
+
+ENVELOPE_VERSION = 1
+ALL = "all"
+_FIELDS = frozenset(
+    {"created_at", "csbm", "key_id", "message", "message_id", "recipients", "sender", "signature"}
+)
+_SIG_MARK = b',"signature":"'
+
+
+class EnvelopeError(CsbmError):
+    """An envelope is refused; ``code`` says which check failed (see the module doc)."""
+
+    def __init__(self, code: str, reason: str, path: str = "envelope", value: Any = None):
+        super().__init__(
+            message=reason, code=code, problems=(Problem(path=path, reason=reason, value=value),)
+        )
+
+
+def canonical(document: Any) -> bytes:
+    """RFC 8785 canonical bytes of a JSON value."""
+    try:
+        return bytes(rfc8785.dumps(document))
+    except (rfc8785.CanonicalizationError, TypeError, ValueError) as exc:
+        raise EnvelopeError("envelope.malformed", f"not canonicalisable JSON: {exc}") from None
+
+
+@dataclass(frozen=True)
+class Envelope:
+    """A signed message. ``raw`` is the canonical bytes as sent, logged and hashed."""
+
+    sender: str
+    key_id: str
+    message_id: str
+    created_at: str
+    recipients: tuple[str, ...]
+    message: Mapping[str, Any]
+    signature: bytes
+    raw: bytes
+
+    @property
+    def kind(self) -> str:
+        return str(self.message["kind"])
+
+    @property
+    def body(self) -> Any:
+        return self.message["body"]
+
+    @property
+    def created(self) -> datetime:
+        return parse_stamp(self.created_at)
+
+    def signed_bytes(self) -> bytes:
+        return signed_part(self.raw)
+
+    def record(self) -> EntryRecord:
+        """The row to append to a log."""
+        return EntryRecord(
+            message_id=self.message_id,
+            kind=self.kind,
+            sender=self.sender,
+            key_id=self.key_id,
+            created_at=self.created_at,
+            envelope=self.raw,
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        result: dict[str, Any] = json.loads(self.raw)
+        return result
+
+
+def _unsigned(
+    sender: str,
+    key_id: str,
+    message_id: str,
+    created_at: str,
+    recipients: Sequence[str],
+    message: Mapping[str, Any],
+) -> dict[str, Any]:
+    return {
+        "csbm": ENVELOPE_VERSION,
+        "sender": sender,
+        "key_id": key_id,
+        "message_id": message_id,
+        "created_at": created_at,
+        "recipients": list(recipients),
+        "message": dict(message),
+    }
+
+
+def seal(
+    message: Mapping[str, Any],
+    key: StateKey,
+    recipients: Sequence[str],
+    at: datetime,
+    message_id: str | None = None,
+) -> Envelope:
+    """Sign ``message`` (``{"kind": ..., "body": {...}}``) as ``key``'s State at ``at``."""
+    problems = message_problems(message) + recipient_problems(recipients)
+    if problems:
+        raise InputError("not a message csbm can sign", problems, code="envelope.malformed")
+    mid = message_id or str(uuid.uuid4())
+    unsigned = _unsigned(key.state, key.key_id, mid, stamp(at), recipients, message)
+    signed = canonical(unsigned)
+    signature = key.sign(signed)
+    raw = signed[:-1] + _SIG_MARK + base64.b64encode(signature) + b'"}'
+    return Envelope(
+        sender=key.state,
+        key_id=key.key_id,
+        message_id=mid,
+        created_at=unsigned["created_at"],
+        recipients=tuple(recipients),
+        message=unsigned["message"],
+        signature=signature,
+        raw=raw,
+    )
+
+
+def signed_part(raw: bytes) -> bytes:
+    """The bytes the signature covers: ``raw`` without its last member (``signature``)."""
+    cut = raw.rfind(_SIG_MARK)
+    if cut < 0 or not raw.endswith(b'"}'):
+        raise EnvelopeError("envelope.malformed", "no signature member at the end")
+    return raw[:cut] + b"}"
+
+
+def message_problems(message: Any, path: str = "message") -> list[Problem]:
+    """What is wrong with a message (``kind`` a non-empty string, ``body`` an object)."""
+    if not isinstance(message, Mapping):
+        return [Problem(path, "a message must be a JSON object with kind and body")]
+    out: list[Problem] = []
+    extra = sorted(set(message) - {"kind", "body"})
+    if extra:
+        out.append(Problem(path, f"unknown members {extra}; a message has kind and body"))
+    kind = message.get("kind")
+    if not isinstance(kind, str) or not kind.strip() or len(kind) > 128:
+        out.append(Problem(f"{path}.kind", "must be a non-empty string (at most 128)", kind))
+    if not isinstance(message.get("body"), Mapping):
+        out.append(Problem(f"{path}.body", "must be a JSON object", None))
+    return out
+
+
+def recipient_problems(recipients: Any, path: str = "recipients") -> list[Problem]:
+    if isinstance(recipients, str) or not isinstance(recipients, Sequence) or not recipients:
+        return [Problem(path, 'must be a non-empty list of State codes, or ["all"]')]
+    if ALL in recipients:
+        if len(recipients) != 1:
+            return [Problem(path, '"all" stands alone')]
+        return []
+    out: list[Problem] = []
+    for i, code in enumerate(recipients):
+        if not isinstance(code, str) or not is_participating_state(code):
+            out.append(Problem(f"{path}[{i}]", "not a participating State code", code))
+    if len(set(recipients)) != len(recipients):
+        out.append(Problem(path, "a State is named twice"))
+    return out
+
+
+def parse_envelope(raw: bytes) -> Envelope:
+    """Read an envelope's structure; refuse malformed or non-canonical bytes."""
+    try:
+        doc = json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise EnvelopeError("envelope.malformed", f"not JSON: {exc}") from None
+    if not isinstance(doc, dict):
+        raise EnvelopeError("envelope.malformed", "an envelope is a JSON object")
+    missing = sorted(_FIELDS - set(doc))
+    if missing:
+        raise EnvelopeError("envelope.malformed", f"missing members {missing}")
+    extra = sorted(set(doc) - _FIELDS)
+    if extra:
+        raise EnvelopeError("envelope.malformed", f"unknown members {extra}")
+    if doc["csbm"] != ENVELOPE_VERSION:
+        raise EnvelopeError(
+            "envelope.malformed", "unsupported envelope version", "csbm", doc["csbm"]
+        )
+    if canonical(doc) != raw:
+        raise EnvelopeError(
+            "envelope.not_canonical", "the bytes are not the RFC 8785 canonical form"
+        )
+    for name in ("sender", "key_id", "message_id", "created_at", "signature"):
+        if not isinstance(doc[name], str):
+            raise EnvelopeError("envelope.malformed", "must be a string", name, doc[name])
+    if not is_participating_state(doc["sender"]):
+        raise EnvelopeError(
+            "envelope.malformed", "not a participating State", "sender", doc["sender"]
+        )
+    try:
+        if str(uuid.UUID(doc["message_id"])) != doc["message_id"]:
+            raise ValueError
+    except ValueError:
+        raise EnvelopeError(
+            "envelope.malformed",
+            "must be a UUID in lower-case hyphenated form",
+            "message_id",
+            doc["message_id"],
+        ) from None
+    try:
+        parse_stamp(doc["created_at"])
+    except ValueError:
+        raise EnvelopeError(
+            "envelope.malformed", "not an ISO 8601 instant", "created_at", doc["created_at"]
+        ) from None
+    for problem in message_problems(doc["message"]) + recipient_problems(doc["recipients"]):
+        raise EnvelopeError("envelope.malformed", problem.reason, problem.path, problem.value)
+    try:
+        signature = base64.b64decode(doc["signature"], validate=True)
+    except (binascii.Error, ValueError):
+        raise EnvelopeError("envelope.malformed", "not base64", "signature") from None
+    if len(signature) != 64:
+        raise EnvelopeError(
+            "envelope.bad_signature", "an Ed25519 signature is 64 bytes", "signature"
+        )
+    return Envelope(
+        sender=doc["sender"],
+        key_id=doc["key_id"],
+        message_id=doc["message_id"],
+        created_at=doc["created_at"],
+        recipients=tuple(doc["recipients"]),
+        message=doc["message"],
+        signature=signature,
+        raw=raw,
+    )
+
+
+def verify_envelope(
+    raw: bytes,
+    directory: KeyDirectory,
+    seen: Container[str] = (),
+    *,
+    strict: bool = True,
+) -> Envelope:
+    """Parse and verify an envelope; raise :class:`EnvelopeError` with the failing check.
+
+    ``seen`` is the set of message ids already received (a replay is refused);
+    ``strict`` refuses a revoked key whatever the envelope's date (see
+    :meth:`KeyDirectory.check`).
+    """
+    envelope = parse_envelope(raw)
+    fault = directory.check(envelope.sender, envelope.key_id, envelope.created, strict=strict)
+    if fault is not None:
+        raise EnvelopeError(fault.code, fault.reason, "key_id", envelope.key_id)
+    if not directory.verify(envelope.sender, envelope.key_id, envelope.signature, signed_part(raw)):
+        raise EnvelopeError("envelope.bad_signature", "the signature does not verify", "signature")
+    if envelope.message_id in seen:
+        raise EnvelopeError(
+            "envelope.replayed", "message id already received", "message_id", envelope.message_id
+        )
+    return envelope
+
+
+def seal_many(
+    messages: Iterable[Mapping[str, Any]], key: StateKey, recipients: Sequence[str], at: datetime
+) -> list[Envelope]:
+    return [seal(m, key, recipients, at) for m in messages]

@@ -1,0 +1,232 @@
+"""Receipts: the signed proof that a message arrived and is in the recipient's log.
+
+The recipient (DESIGN.md, "How a message travels"):
+
+1. verifies the envelope (:func:`csbm.ledger.envelope.verify_envelope`) and that it is
+   addressed to it;
+2. verifies the sender's signed checkpoint (C2SP tlog-checkpoint, signed note), the
+   envelope's inclusion in it (RFC 9162 §2.1.3) and, against the last checkpoint of that
+   sender it saw, a consistency proof (§2.1.4) -- a checkpoint that does not extend the
+   last one is kept as split-view evidence and the delivery is refused;
+3. appends the envelope and its receipt to its own log in one commit, and returns the
+   receipt: an envelope of kind ``csbm.receipt`` signed by the recipient, naming the
+   message id, the SHA-256 of the envelope bytes (``message_hash``), the recipient's log
+   index of the envelope and the sender checkpoint it verified.
+
+The sender verifies the receipt and logs it too (:func:`record_receipt`). A delivery or
+receipt that is already logged is recognised and changes nothing (the same receipt is
+returned): delivery may be retried until a receipt arrives.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from csbm.errors import CsbmError, Problem
+from csbm.ledger.checkpoint import verify_checkpoint
+from csbm.ledger.envelope import ALL, Envelope, EnvelopeError, parse_envelope, seal, verify_envelope
+from csbm.ledger.keys import KeyDirectory, StateKey, origin_for, stamp
+from csbm.ledger.merkle import leaf_hash, verify_inclusion
+from csbm.ledger.note import NoteVerifier
+from csbm.ledger.split_view import SplitViewEvidence, check_peer_checkpoint
+from csbm.store.log import CheckpointRecord, LedgerStore
+
+KIND_RECEIPT = "csbm.receipt"
+
+
+class ReceiptError(EnvelopeError):
+    """A delivery or receipt is refused: the code says which check failed."""
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """What a sender hands a recipient: the envelope, a signed checkpoint of the sender's
+    log that contains it, the inclusion proof, and a consistency proof from the last
+    checkpoint of the sender the recipient saw (empty when none)."""
+
+    envelope: bytes
+    checkpoint: str
+    inclusion: Sequence[bytes]
+    leaf_index: int
+    consistency: Sequence[bytes] = ()
+
+
+def message_hash(raw: bytes) -> bytes:
+    """SHA-256 of an envelope's canonical bytes, as named in receipts."""
+    return hashlib.sha256(raw).digest()
+
+
+def receipt_problems(body: Any) -> list[Problem]:
+    """What is wrong with a receipt's body."""
+    if not isinstance(body, Mapping):
+        return [Problem("body", "a receipt body is an object")]
+    out: list[Problem] = []
+    for name, kind in (
+        ("message_id", str),
+        ("message_hash", str),
+        ("sender", str),
+        ("log_index", int),
+        ("sender_checkpoint", Mapping),
+    ):
+        if not isinstance(body.get(name), kind) or isinstance(body.get(name), bool):
+            out.append(Problem(f"body.{name}", f"must be a {kind.__name__}", None))
+    if not out:
+        try:
+            if len(base64.b64decode(body["message_hash"], validate=True)) != 32:
+                raise ValueError
+        except ValueError:
+            out.append(Problem("body.message_hash", "must be a base64 SHA-256 hash"))
+    return out
+
+
+def _refuse(code: str, reason: str, path: str = "delivery", value: Any = None) -> ReceiptError:
+    return ReceiptError(code, reason, path, value)
+
+
+def _verifiers(directory: KeyDirectory, state: str) -> list[NoteVerifier]:
+    """The keys a State may sign with now (not revoked)."""
+    return [
+        NoteVerifier(r.name, r.public_key)
+        for r in directory.records()
+        if r.state == state and r.revoked_at is None
+    ]
+
+
+def accept_delivery(
+    store: LedgerStore,
+    key: StateKey,
+    directory: KeyDirectory,
+    delivery: Delivery,
+    at: datetime,
+) -> Envelope:
+    """Verify a delivery, log the envelope and a receipt in one commit; return the receipt."""
+    raw = delivery.envelope
+    envelope = verify_envelope(raw, directory)
+    known = store.entry_by_message_id(envelope.message_id)
+    if known is not None:
+        if known.envelope != raw:
+            raise EnvelopeError(
+                "envelope.replayed",
+                "message id already received with other content",
+                "message_id",
+                envelope.message_id,
+            )
+        previous = store.receipt_for(envelope.message_id, "issued")
+        if previous is not None:
+            return parse_envelope(store.entry(int(previous["receipt_index"])).envelope)
+    if ALL not in envelope.recipients and key.state not in envelope.recipients:
+        raise _refuse(
+            "delivery.not_addressed",
+            f"the message is not addressed to {key.state}",
+            "recipients",
+            ",".join(envelope.recipients),
+        )
+    origin = origin_for(envelope.sender)
+    try:
+        checkpoint = verify_checkpoint(
+            delivery.checkpoint, _verifiers(directory, envelope.sender), origin=origin
+        )
+    except CsbmError as exc:
+        raise _refuse("delivery.checkpoint", exc.lines()[0], "checkpoint") from None
+    try:
+        verify_inclusion(
+            leaf_hash(raw),
+            delivery.leaf_index,
+            checkpoint.size,
+            list(delivery.inclusion),
+            checkpoint.root,
+        )
+    except CsbmError as exc:  # ProofError or InputError: both say why
+        raise _refuse(
+            "delivery.inclusion", f"inclusion proof: {exc.message}", "inclusion"
+        ) from None
+    last_record = store.last_checkpoint(origin)
+    last = None
+    if last_record is not None:
+        every_key = [
+            NoteVerifier(r.name, r.public_key)
+            for r in directory.records()
+            if r.state == envelope.sender
+        ]
+        last = verify_checkpoint(last_record.note, every_key, origin=origin)
+    outcome = check_peer_checkpoint(last, checkpoint, list(delivery.consistency))
+    if isinstance(outcome, SplitViewEvidence):
+        with store.write() as txn:
+            txn.add_split_view_evidence(origin, json.dumps(outcome.to_json()), stamp(at))
+        raise _refuse(f"delivery.split_view.{outcome.kind}", outcome.reason, "checkpoint")
+    with store.write() as txn:
+        index = txn.nodes.size()
+        body = {
+            "message_id": envelope.message_id,
+            "message_hash": base64.b64encode(message_hash(raw)).decode("ascii"),
+            "sender": envelope.sender,
+            "log_index": index,
+            "sender_checkpoint": {
+                "origin": checkpoint.origin,
+                "size": checkpoint.size,
+                "root": base64.b64encode(checkpoint.root).decode("ascii"),
+            },
+        }
+        receipt = seal({"kind": KIND_RECEIPT, "body": body}, key, [envelope.sender], at)
+        got, rec = txn.append([envelope.record(), receipt.record()])
+        assert got.index == index
+        txn.add_receipt(
+            rec.index, "issued", envelope.sender, envelope.message_id, message_hash(raw), index
+        )
+        if last is None or last.size != checkpoint.size:
+            txn.add_checkpoint(
+                CheckpointRecord(
+                    checkpoint.origin,
+                    False,
+                    checkpoint.size,
+                    checkpoint.root,
+                    delivery.checkpoint,
+                    stamp(at),
+                )
+            )
+    return receipt
+
+
+def record_receipt(store: LedgerStore, own_state: str, directory: KeyDirectory, raw: bytes) -> int:
+    """The sender's side: verify a peer's receipt for one of our messages and log it.
+    Returns the receipt's index in our log (the old one for a duplicate)."""
+    receipt = verify_envelope(raw, directory)
+    if receipt.kind != KIND_RECEIPT:
+        raise _refuse("receipt.kind", "not a receipt", "message.kind", receipt.kind)
+    problems = receipt_problems(receipt.body)
+    if problems:
+        raise _refuse("receipt.malformed", problems[0].reason, problems[0].path)
+    body = receipt.body
+    ours = store.entry_by_message_id(body["message_id"])
+    if ours is None or ours.sender != own_state:
+        raise _refuse(
+            "receipt.dangling",
+            "acknowledges a message this node did not send",
+            "body.message_id",
+            body["message_id"],
+        )
+    if base64.b64encode(message_hash(ours.envelope)).decode("ascii") != body["message_hash"]:
+        raise _refuse(
+            "receipt.hash",
+            "the message hash differs from the message we sent",
+            "body.message_hash",
+            body["message_hash"],
+        )
+    with store.write() as txn:
+        (result,) = txn.append([receipt.record()])
+        if not result.duplicate:
+            txn.add_receipt(
+                result.index,
+                "received",
+                receipt.sender,
+                body["message_id"],
+                message_hash(ours.envelope),
+                ours.index,
+            )
+    return result.index

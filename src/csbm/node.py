@@ -1,0 +1,321 @@
+"""A node: one State's data directory, configuration, signing key, key directory and log.
+
+The data directory (``--data``, else ``$CSBM_DATA``, else ``./.csbm``) holds
+``config.json`` (the State, the database URL, the signing key's file) and ``keys/`` (the
+signing keys, mode 0600). The database defaults to ``ledger.sqlite3`` in the directory;
+``--db`` (e.g. ``postgresql+psycopg://...``) overrides it. A passphrase for an encrypted
+key comes from ``$CSBM_KEY_PASSPHRASE``.
+
+This is the imperative shell around the ledger: every method takes the clock (``at``)
+from its caller (DESIGN.md, principle 3).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from csbm.domain.states import is_participating_state
+from csbm.errors import InputError, NotFoundError, Problem
+from csbm.ledger.checkpoint import Checkpoint
+from csbm.ledger.envelope import Envelope, seal
+from csbm.ledger.keys import (
+    HANDOVER,
+    KIND_REVOCATION,
+    KIND_ROTATION,
+    KeyDirectory,
+    StateKey,
+    generate_state_key,
+    load_state_key,
+    origin_for,
+    revocation_body,
+    rotation_body,
+    save_state_key,
+    stamp,
+)
+from csbm.store.engine import sqlite_url
+from csbm.store.log import AppendResult, CheckpointRecord, LedgerStore
+
+CONFIG_NAME = "config.json"
+DB_NAME = "ledger.sqlite3"
+KIND_KEY_ANNOUNCEMENT = "csbm.key_announcement"
+PASSPHRASE_ENV = "CSBM_KEY_PASSPHRASE"
+DATA_ENV = "CSBM_DATA"
+
+
+def data_dir(data: Path | None) -> Path:
+    """``--data``, else ``$CSBM_DATA``, else ``./.csbm``."""
+    if data is not None:
+        return data
+    env = os.environ.get(DATA_ENV)
+    return Path(env) if env else Path(".csbm")
+
+
+def passphrase_from_env() -> bytes | None:
+    value = os.environ.get(PASSPHRASE_ENV)
+    return value.encode() if value else None
+
+
+@dataclass(frozen=True)
+class NodeConfig:
+    state: str
+    db_url: str
+    key_file: str
+    encrypted: bool = False
+
+    @property
+    def origin(self) -> str:
+        return origin_for(self.state)
+
+
+def _write_config(path: Path, config: NodeConfig) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(asdict(config), indent=2) + "\n", encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def _read_config(directory: Path) -> NodeConfig:
+    path = directory / CONFIG_NAME
+    if not path.is_file():
+        raise NotFoundError(
+            f"{directory}: no csbm node here; run csbm init --state XX --data {directory}",
+            code="node.missing",
+        )
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+        return NodeConfig(
+            state=str(doc["state"]),
+            db_url=str(doc["db_url"]),
+            key_file=str(doc["key_file"]),
+            encrypted=bool(doc.get("encrypted", False)),
+        )
+    except (ValueError, KeyError, TypeError):
+        raise InputError(
+            "bad node configuration", [Problem(str(path), "not a csbm config.json")]
+        ) from None
+
+
+def _key_file(state: str, key: StateKey) -> str:
+    return f"keys/{state}-{key.key_id}.pem"
+
+
+def init_node(state: str, at: datetime, data: Path | None = None, db: str | None = None) -> Node:
+    """Create a node for ``state``: data directory, signing key, database, first entry."""
+    code = state.strip().upper() if isinstance(state, str) else state
+    if not isinstance(code, str) or not is_participating_state(code):
+        raise InputError(
+            "unknown State", [Problem("--state", "not an OSCE participating State code", state)]
+        )
+    directory = data_dir(data)
+    if (directory / CONFIG_NAME).exists():
+        raise InputError(
+            "already initialised",
+            [Problem("--data", "a csbm node already lives here", str(directory))],
+        )
+    directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+    (directory / "keys").mkdir(exist_ok=True, mode=0o700)
+    url = db or sqlite_url(directory / DB_NAME)
+    store = LedgerStore.open(url)
+    if store.size() or store.meta("state"):
+        store.close()
+        raise InputError(
+            "database in use", [Problem("--db", "this database already holds a csbm log", url)]
+        )
+    key = generate_state_key(code)
+    passphrase = passphrase_from_env()
+    key_file = _key_file(code, key)
+    save_state_key(key, directory / key_file, passphrase)
+    config = NodeConfig(state=code, db_url=url, key_file=key_file, encrypted=bool(passphrase))
+    announcement = seal(
+        {
+            "kind": KIND_KEY_ANNOUNCEMENT,
+            "body": {"state": code, "key": key.verifier_key, "valid_from": stamp(at)},
+        },
+        key,
+        ["all"],
+        at,
+    )
+    with store.write() as txn:
+        txn.put_key(key.record(at))
+        txn.set_meta("state", code)
+        txn.set_meta("origin", config.origin)
+        txn.append([announcement.record()])
+    _write_config(directory / CONFIG_NAME, config)
+    return Node(directory, config, store, key)
+
+
+class Node:
+    """An open node. Use :meth:`open`; close with :meth:`close` (or as a context manager)."""
+
+    def __init__(
+        self, directory: Path, config: NodeConfig, store: LedgerStore, key: StateKey | None = None
+    ) -> None:
+        self.directory = directory
+        self.config = config
+        self.store = store
+        self._key = key
+
+    @classmethod
+    def open(cls, data: Path | None = None, db: str | None = None) -> Node:
+        directory = data_dir(data)
+        config = _read_config(directory)
+        store = LedgerStore.open(db or config.db_url)
+        state = store.meta("state")
+        if state is not None and state != config.state:
+            store.close()
+            raise InputError(
+                "database of another node",
+                [Problem("--db", f"this database is the log of {state}, not {config.state}")],
+            )
+        return cls(directory, config, store)
+
+    def __enter__(self) -> Node:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self.store.close()
+
+    @property
+    def state(self) -> str:
+        return self.config.state
+
+    @property
+    def origin(self) -> str:
+        return self.config.origin
+
+    @property
+    def key(self) -> StateKey:
+        """The current signing key: the node's own key in the directory that has not been
+        rotated out or revoked, read from ``keys/<STATE>-<key id>.pem`` (passphrase from
+        the environment). The database decides, so a crash between a rotation's commit and
+        the config rewrite cannot leave the node signing with a retired key."""
+        if self._key is None:
+            current = [
+                r
+                for r in self.store.key_records(self.state)
+                if r.own and r.valid_until is None and r.revoked_at is None
+            ]
+            if not current:
+                raise NotFoundError("no current signing key in the directory", code="key.missing")
+            path = self.directory / f"keys/{self.state}-{current[-1].key_id}.pem"
+            key = load_state_key(path, self.state, passphrase_from_env())
+            if key.key_id != current[-1].key_id:
+                raise NotFoundError(f"{path}: not the key {current[-1].key_id}", code="key.missing")
+            self._key = key
+        return self._key
+
+    def directory_of_keys(self) -> KeyDirectory:
+        return KeyDirectory(self.store.key_records())
+
+    # -- the log
+
+    def sign(
+        self,
+        message: Mapping[str, Any],
+        recipients: Sequence[str],
+        at: datetime,
+        message_id: str | None = None,
+    ) -> Envelope:
+        return seal(message, self.key, recipients, at, message_id)
+
+    def append(self, envelopes: Sequence[Envelope]) -> list[AppendResult]:
+        """Append envelopes in one durable commit (group commit)."""
+        return self.store.append([e.record() for e in envelopes])
+
+    def checkpoint(self, at: datetime) -> str:
+        """Sign a C2SP checkpoint of the log as it is now and remember it."""
+        with self.store.write() as txn:
+            size = txn.nodes.size()
+            root = txn.merkle.root(size)
+            note = Checkpoint(self.origin, size, root).sign(self.key.name, self.key.private).note
+            txn.add_checkpoint(CheckpointRecord(self.origin, True, size, root, note, stamp(at)))
+        return note
+
+    # -- keys
+
+    def rotate(self, at: datetime) -> tuple[StateKey, AppendResult]:
+        """A new signing key, announced in a statement signed by the old one (logged)."""
+        old = self.key
+        new = generate_state_key(self.state)
+        while new.key_id == old.key_id:  # 1 in 2**32; a key id must name one key
+            new = generate_state_key(self.state)
+        handover = at + HANDOVER
+        statement = seal(
+            {"kind": KIND_ROTATION, "body": rotation_body(old, new, handover)}, old, ["all"], at
+        )
+        key_file = _key_file(self.state, new)
+        passphrase = passphrase_from_env()
+        save_state_key(new, self.directory / key_file, passphrase)
+        with self.store.write() as txn:
+            (result,) = txn.append([statement.record()])
+            txn.end_key(self.state, old.key_id, valid_until=stamp(handover))
+            txn.put_key(new.record(handover))
+        self.config = NodeConfig(self.state, self.config.db_url, key_file, bool(passphrase))
+        _write_config(self.directory / CONFIG_NAME, self.config)
+        self._key = new
+        return new, result
+
+    def revoke(
+        self, key_id: str, at: datetime, reason: str = "revoked by the operator"
+    ) -> AppendResult:
+        """Revoke a key of the directory (own past key or a peer's); logged, signed now."""
+        key_id = key_id.strip().lower()
+        matches = [r for r in self.store.key_records() if r.key_id == key_id]
+        if not matches:
+            raise NotFoundError(f"no key {key_id} in the directory", code="key.unknown")
+        record = matches[0]
+        if record.revoked_at is not None:
+            raise InputError(
+                "already revoked", [Problem("KEYID", f"revoked at {record.revoked_at}", key_id)]
+            )
+        if record.own and record.key_id == self.key.key_id:
+            raise InputError(
+                "cannot revoke the signing key",
+                [
+                    Problem(
+                        "KEYID", "this is the current signing key: csbm keys rotate first", key_id
+                    )
+                ],
+            )
+        statement = self.sign(
+            {"kind": KIND_REVOCATION, "body": revocation_body(record.state, key_id, at, reason)},
+            ["all"],
+            at,
+        )
+        with self.store.write() as txn:
+            (result,) = txn.append([statement.record()])
+            txn.end_key(record.state, key_id, revoked_at=stamp(at))
+        return result
+
+    def add_peer_key(
+        self, state: str, verifier: str, valid_from: datetime, valid_until: datetime | None = None
+    ) -> None:
+        """Add a peer State's public key (a C2SP verifier key string) to the directory."""
+        from csbm.ledger.keys import key_id_hex, parse_verifier_key
+        from csbm.store.log import KeyRecord
+
+        if not is_participating_state(state):
+            raise InputError(
+                "unknown State", [Problem("STATE", "not a participating State", state)]
+            )
+        name, public = parse_verifier_key(verifier)
+        with self.store.write() as txn:
+            txn.put_key(
+                KeyRecord(
+                    state=state,
+                    key_id=key_id_hex(name, public),
+                    name=name,
+                    public_key=public,
+                    own=False,
+                    valid_from=stamp(valid_from),
+                    valid_until=None if valid_until is None else stamp(valid_until),
+                )
+            )

@@ -1,0 +1,31 @@
+"""Storage: SQLAlchemy 2 tables, Alembic migrations (shipped in the package), and the
+log's repository on SQLite (default; WAL, synchronous=FULL) or PostgreSQL."""
+
+from csbm.store.engine import open_engine, sqlite_url, upgrade
+from csbm.store.log import (
+    AppendResult,
+    CheckpointRecord,
+    EntryRecord,
+    KeyRecord,
+    LedgerStore,
+    SqlNodeStore,
+    StoredEntry,
+    WriteTxn,
+)
+from csbm.store.schema import APPEND_ONLY_TABLES, metadata
+
+__all__ = [
+    "APPEND_ONLY_TABLES",
+    "AppendResult",
+    "CheckpointRecord",
+    "EntryRecord",
+    "KeyRecord",
+    "LedgerStore",
+    "SqlNodeStore",
+    "StoredEntry",
+    "WriteTxn",
+    "metadata",
+    "open_engine",
+    "sqlite_url",
+    "upgrade",
+]

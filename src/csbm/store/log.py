@@ -1,0 +1,504 @@
+"""The node's log in SQL: entries, the perfect-subtree Merkle nodes, receipts, checkpoints,
+split-view evidence and the key directory, behind one small repository.
+
+Writes happen in a :meth:`LedgerStore.write` transaction that holds the log's write lock
+(SQLite ``BEGIN IMMEDIATE``; a PostgreSQL transaction-scoped advisory lock), so indices
+are dense and a batch of appends is one commit: *group commit* -- the whole batch is
+acknowledged only once that commit has returned, i.e. after its fsync (SQLite WAL with
+``synchronous=FULL``; PostgreSQL ``synchronous_commit=on``). A message id that is already
+in the log with the same bytes is recognised and changes nothing (DESIGN.md, principle 5).
+
+:class:`SqlNodeStore` implements :class:`csbm.ledger.merkle.NodeStore` on the
+``merkle_nodes`` table, so every proof is O(log n) point reads (RFC 9162 §2.1.3, §2.1.4).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Engine, insert, select, update
+from sqlalchemy.engine import Connection
+
+from csbm.errors import InputError, NotFoundError, Problem
+from csbm.ledger.merkle import ConsistencyProof, InclusionProof, MerkleLog, leaf_hash
+from csbm.store import schema
+from csbm.store.engine import WRITE, open_engine
+
+_PG_LOCK = 0x63_73_62_6D  # "csbm": the advisory lock that serialises writers
+
+
+@dataclass(frozen=True)
+class EntryRecord:
+    """A log entry to append: the canonical envelope bytes and the fields indexed from it."""
+
+    message_id: str
+    kind: str
+    sender: str
+    key_id: str
+    created_at: str
+    envelope: bytes
+
+
+@dataclass(frozen=True)
+class AppendResult:
+    """Where an entry is in the log; ``duplicate`` when it was there already."""
+
+    index: int
+    leaf_hash: bytes
+    message_id: str
+    duplicate: bool = False
+
+
+@dataclass(frozen=True)
+class StoredEntry:
+    index: int
+    message_id: str
+    kind: str
+    sender: str
+    key_id: str
+    created_at: str
+    envelope: bytes
+
+
+@dataclass(frozen=True)
+class KeyRecord:
+    """A key in the directory: whose, its C2SP key id and name, and when it may sign."""
+
+    state: str
+    key_id: str
+    name: str
+    public_key: bytes
+    own: bool
+    valid_from: str
+    valid_until: str | None = None
+    revoked_at: str | None = None
+
+
+@dataclass(frozen=True)
+class CheckpointRecord:
+    origin: str
+    own: bool
+    size: int
+    root: bytes
+    note: str
+    seen_at: str
+
+
+class SqlNodeStore:
+    """:class:`csbm.ledger.merkle.NodeStore` on ``merkle_nodes``, bound to one connection.
+
+    Reads go straight to the driver (one indexed point read per node); writes are one
+    executemany per batch, inside the caller's transaction.
+    """
+
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+        self._mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+        self._get_sql = (
+            f"SELECT hash FROM merkle_nodes WHERE level = {self._mark} AND idx = {self._mark}"
+        )
+
+    def get(self, level: int, index: int) -> bytes:
+        row = self._conn.exec_driver_sql(self._get_sql, (level, index)).first()
+        if row is None:
+            raise KeyError((level, index))
+        return bytes(row[0])
+
+    def put_many(self, items: Iterable[tuple[int, int, bytes]]) -> None:
+        rows = [{"level": lv, "idx": ix, "hash": h} for lv, ix, h in items]
+        if rows:
+            self._conn.execute(insert(schema.merkle_nodes), rows)
+
+    def size(self) -> int:
+        row = self._conn.exec_driver_sql(
+            "SELECT max(idx) FROM merkle_nodes WHERE level = 0"
+        ).first()
+        return 0 if row is None or row[0] is None else int(row[0]) + 1
+
+
+class WriteTxn:
+    """One write transaction on the log (see :meth:`LedgerStore.write`)."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+        self.nodes = SqlNodeStore(conn)
+        self.merkle = MerkleLog(self.nodes)
+
+    def append(self, records: Sequence[EntryRecord]) -> list[AppendResult]:
+        """Append entries in order; an id already logged with the same bytes is a duplicate
+        (its old index is returned, nothing is written); with other bytes it is refused."""
+        results: list[AppendResult | None] = [None] * len(records)
+        ids = [r.message_id for r in records]
+        existing: dict[str, tuple[int, bytes]] = {}
+        for chunk_start in range(0, len(ids), 500):
+            chunk = ids[chunk_start : chunk_start + 500]
+            rows = self.conn.execute(
+                select(
+                    schema.log_entries.c.message_id,
+                    schema.log_entries.c.idx,
+                    schema.log_entries.c.envelope,
+                ).where(schema.log_entries.c.message_id.in_(chunk))
+            )
+            for mid, idx, env in rows:
+                existing[mid] = (int(idx), bytes(env))
+        fresh: list[tuple[int, EntryRecord, bytes]] = []
+        batch: dict[str, bytes] = {}
+        problems: list[Problem] = []
+        for pos, record in enumerate(records):
+            digest = leaf_hash(record.envelope)
+            seen = existing.get(record.message_id)
+            if seen is not None:
+                if seen[1] != record.envelope:
+                    problems.append(_replayed(pos, record.message_id, f"log index {seen[0]}"))
+                    continue
+                results[pos] = AppendResult(seen[0], digest, record.message_id, duplicate=True)
+                continue
+            if record.message_id in batch:
+                if batch[record.message_id] != record.envelope:
+                    problems.append(_replayed(pos, record.message_id, "this batch"))
+                continue
+            batch[record.message_id] = record.envelope
+            fresh.append((pos, record, digest))
+        if problems:
+            raise InputError(
+                "message id replayed with other content", problems, code="envelope.replayed"
+            )
+        if fresh:
+            first = self.nodes.size()
+            self.conn.execute(
+                insert(schema.log_entries),
+                [
+                    {
+                        "idx": first + n,
+                        "message_id": r.message_id,
+                        "kind": r.kind,
+                        "sender": r.sender,
+                        "key_id": r.key_id,
+                        "created_at": r.created_at,
+                        "envelope": r.envelope,
+                    }
+                    for n, (_pos, r, _d) in enumerate(fresh)
+                ],
+            )
+            start = self.merkle.append([d for _p, _r, d in fresh])
+            assert start == first
+            for n, (pos, r, d) in enumerate(fresh):
+                results[pos] = AppendResult(first + n, d, r.message_id)
+        # in-batch duplicates point at their first occurrence
+        by_id = {res.message_id: res for res in results if res is not None}
+        out: list[AppendResult] = []
+        for pos, record in enumerate(records):
+            res = results[pos]
+            if res is None:
+                first_res = by_id[record.message_id]
+                res = AppendResult(first_res.index, first_res.leaf_hash, record.message_id, True)
+            out.append(res)
+        return out
+
+    def add_receipt(
+        self,
+        receipt_index: int,
+        direction: str,
+        peer: str,
+        message_id: str,
+        message_hash: bytes,
+        entry_index: int,
+    ) -> None:
+        self.conn.execute(
+            insert(schema.receipts).values(
+                receipt_index=receipt_index,
+                direction=direction,
+                peer=peer,
+                message_id=message_id,
+                message_hash=message_hash,
+                entry_index=entry_index,
+            )
+        )
+
+    def add_checkpoint(self, record: CheckpointRecord) -> None:
+        self.conn.execute(
+            insert(schema.checkpoints).values(
+                origin=record.origin,
+                own=record.own,
+                size=record.size,
+                root=record.root,
+                note=record.note,
+                seen_at=record.seen_at,
+            )
+        )
+
+    def add_split_view_evidence(self, origin: str, evidence: str, found_at: str) -> None:
+        self.conn.execute(
+            insert(schema.split_view_evidence).values(
+                origin=origin, evidence=evidence, found_at=found_at
+            )
+        )
+
+    def put_key(self, key: KeyRecord) -> None:
+        self.conn.execute(
+            insert(schema.keys).values(
+                state=key.state,
+                key_id=key.key_id,
+                name=key.name,
+                public_key=key.public_key,
+                own=key.own,
+                valid_from=key.valid_from,
+                valid_until=key.valid_until,
+                revoked_at=key.revoked_at,
+            )
+        )
+
+    def end_key(
+        self,
+        state: str,
+        key_id: str,
+        *,
+        valid_until: str | None = None,
+        revoked_at: str | None = None,
+    ) -> None:
+        values: dict[str, Any] = {}
+        if valid_until is not None:
+            values["valid_until"] = valid_until
+        if revoked_at is not None:
+            values["revoked_at"] = revoked_at
+        if values:
+            self.conn.execute(
+                update(schema.keys)
+                .where(schema.keys.c.state == state, schema.keys.c.key_id == key_id)
+                .values(**values)
+            )
+
+    def set_meta(self, name: str, value: str) -> None:
+        t = schema.node_meta
+        if self.conn.execute(select(t.c.name).where(t.c.name == name)).first() is None:
+            self.conn.execute(insert(t).values(name=name, value=value))
+        else:
+            self.conn.execute(update(t).where(t.c.name == name).values(value=value))
+
+
+def _replayed(pos: int, message_id: str, where: str) -> Problem:
+    return Problem(
+        f"entries[{pos}].message_id",
+        f"message id already used for other content ({where})",
+        message_id,
+    )
+
+
+class LedgerStore:
+    """The repository of a node's log on SQLite or PostgreSQL."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    @classmethod
+    def open(cls, url: str) -> LedgerStore:
+        """Open (and migrate) the database at ``url``."""
+        return cls(open_engine(url))
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    # -- writing
+
+    @contextmanager
+    def write(self) -> Iterator[WriteTxn]:
+        """A write transaction holding the log's lock; committed (durably) on exit."""
+        with self.engine.connect().execution_options(**WRITE) as conn, conn.begin():
+            if conn.dialect.name == "postgresql":
+                conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_PG_LOCK})")
+            yield WriteTxn(conn)
+
+    def append(self, records: Sequence[EntryRecord]) -> list[AppendResult]:
+        """Append a batch in one durable commit (group commit); see :meth:`WriteTxn.append`."""
+        with self.write() as txn:
+            return txn.append(records)
+
+    # -- reading
+
+    @contextmanager
+    def read(self) -> Iterator[Connection]:
+        with self.engine.connect() as conn:
+            yield conn
+
+    def size(self) -> int:
+        with self.read() as conn:
+            return SqlNodeStore(conn).size()
+
+    def root(self, size: int | None = None) -> bytes:
+        with self.read() as conn:
+            return MerkleLog(SqlNodeStore(conn)).root(size)
+
+    def prove_inclusion(self, index: int, size: int | None = None) -> InclusionProof:
+        with self.read() as conn:
+            return MerkleLog(SqlNodeStore(conn)).prove_inclusion(index, size)
+
+    def prove_consistency(self, size1: int, size2: int | None = None) -> ConsistencyProof:
+        with self.read() as conn:
+            return MerkleLog(SqlNodeStore(conn)).prove_consistency(size1, size2)
+
+    def entry(self, index: int) -> StoredEntry:
+        t = schema.log_entries
+        with self.read() as conn:
+            row = conn.execute(select(t).where(t.c.idx == index)).first()
+        if row is None:
+            raise NotFoundError(f"no log entry at index {index}", code="ledger.no_entry")
+        return _entry(row)
+
+    def entry_by_message_id(self, message_id: str) -> StoredEntry | None:
+        t = schema.log_entries
+        with self.read() as conn:
+            row = conn.execute(select(t).where(t.c.message_id == message_id)).first()
+        return None if row is None else _entry(row)
+
+    def iter_entries(
+        self, start: int = 0, end: int | None = None, chunk: int = 2000
+    ) -> Iterator[list[StoredEntry]]:
+        """Entries in index order, ``chunk`` at a time (keyset pagination: flat memory)."""
+        t = schema.log_entries
+        pos = start
+        while end is None or pos < end:
+            stop = pos + chunk if end is None else min(pos + chunk, end)
+            with self.read() as conn:
+                rows = conn.execute(
+                    select(t).where(t.c.idx >= pos, t.c.idx < stop).order_by(t.c.idx)
+                ).all()
+            if not rows:
+                return
+            yield [_entry(r) for r in rows]
+            pos = stop
+
+    def nodes_range(self, level: int, start: int, stop: int) -> list[tuple[int, bytes]]:
+        """Stored nodes ``(index, hash)`` of one level with ``start <= index < stop``."""
+        t = schema.merkle_nodes
+        with self.read() as conn:
+            rows = conn.execute(
+                select(t.c.idx, t.c.hash)
+                .where(t.c.level == level, t.c.idx >= start, t.c.idx < stop)
+                .order_by(t.c.idx)
+            ).all()
+        return [(int(i), bytes(h)) for i, h in rows]
+
+    def max_level(self) -> int:
+        t = schema.merkle_nodes
+        with self.read() as conn:
+            from sqlalchemy import func
+
+            value = conn.execute(select(func.max(t.c.level))).scalar()
+        return -1 if value is None else int(value)
+
+    def receipts(self) -> list[dict[str, Any]]:
+        t = schema.receipts
+        with self.read() as conn:
+            rows = conn.execute(select(t).order_by(t.c.receipt_index)).mappings().all()
+        return [dict(r) for r in rows]
+
+    def receipt_for(self, message_id: str, direction: str) -> dict[str, Any] | None:
+        t = schema.receipts
+        with self.read() as conn:
+            row = (
+                conn.execute(
+                    select(t).where(t.c.message_id == message_id, t.c.direction == direction)
+                )
+                .mappings()
+                .first()
+            )
+        return None if row is None else dict(row)
+
+    def receipts_at(self, indices: Sequence[int]) -> dict[int, dict[str, Any]]:
+        """Receipt rows by the log index of their receipt entry."""
+        t = schema.receipts
+        out: dict[int, dict[str, Any]] = {}
+        with self.read() as conn:
+            for i in range(0, len(indices), 500):
+                part = list(indices[i : i + 500])
+                for row in conn.execute(select(t).where(t.c.receipt_index.in_(part))).mappings():
+                    out[int(row["receipt_index"])] = dict(row)
+        return out
+
+    def count_receipts(self) -> int:
+        from sqlalchemy import func
+
+        with self.read() as conn:
+            return int(conn.execute(select(func.count()).select_from(schema.receipts)).scalar_one())
+
+    def entries_by_message_ids(self, ids: Sequence[str]) -> dict[str, StoredEntry]:
+        t = schema.log_entries
+        out: dict[str, StoredEntry] = {}
+        with self.read() as conn:
+            for i in range(0, len(ids), 500):
+                part = list(ids[i : i + 500])
+                for row in conn.execute(select(t).where(t.c.message_id.in_(part))):
+                    out[row.message_id] = _entry(row)
+        return out
+
+    def checkpoints(self, origin: str | None = None) -> list[CheckpointRecord]:
+        t = schema.checkpoints
+        query = select(t).order_by(t.c.id)
+        if origin is not None:
+            query = query.where(t.c.origin == origin)
+        with self.read() as conn:
+            rows = conn.execute(query).all()
+        return [
+            CheckpointRecord(r.origin, bool(r.own), int(r.size), bytes(r.root), r.note, r.seen_at)
+            for r in rows
+        ]
+
+    def last_checkpoint(self, origin: str) -> CheckpointRecord | None:
+        t = schema.checkpoints
+        with self.read() as conn:
+            r = conn.execute(
+                select(t).where(t.c.origin == origin).order_by(t.c.id.desc()).limit(1)
+            ).first()
+        if r is None:
+            return None
+        return CheckpointRecord(
+            r.origin, bool(r.own), int(r.size), bytes(r.root), r.note, r.seen_at
+        )
+
+    def split_view_evidence(self) -> list[dict[str, Any]]:
+        t = schema.split_view_evidence
+        with self.read() as conn:
+            rows = conn.execute(select(t).order_by(t.c.id)).mappings().all()
+        return [dict(r) for r in rows]
+
+    def key_records(self, state: str | None = None) -> list[KeyRecord]:
+        t = schema.keys
+        query = select(t).order_by(t.c.id)
+        if state is not None:
+            query = query.where(t.c.state == state)
+        with self.read() as conn:
+            rows = conn.execute(query).all()
+        return [
+            KeyRecord(
+                r.state,
+                r.key_id,
+                r.name,
+                bytes(r.public_key),
+                bool(r.own),
+                r.valid_from,
+                r.valid_until,
+                r.revoked_at,
+            )
+            for r in rows
+        ]
+
+    def meta(self, name: str) -> str | None:
+        t = schema.node_meta
+        with self.read() as conn:
+            value = conn.execute(select(t.c.value).where(t.c.name == name)).scalar()
+        return None if value is None else str(value)
+
+
+def _entry(row: Any) -> StoredEntry:
+    return StoredEntry(
+        index=int(row.idx),
+        message_id=row.message_id,
+        kind=row.kind,
+        sender=row.sender,
+        key_id=row.key_id,
+        created_at=row.created_at,
+        envelope=bytes(row.envelope),
+    )
