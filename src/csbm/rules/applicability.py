@@ -1,19 +1,53 @@
-"""Which rule packs apply to an activity: the regime in force on its dates, for its States.
+"""Which rule packs apply to an activity: the regime in force on its dates, for its States,
+where it takes place (VD 2011 Annex I, zone of application; Chapter X, regional measures;
+issue 5).
 
-A multilateral pack (``vd2011``) applies to every activity from its entry into force. A
-bilateral pack applies only inside its period (in force .. terminated) and only when the
-host State is one of its parties; where the pack has a border zone, the geography decides
-(csbm.geo, regional measures issue). ``forced`` packs (``--regime``) apply regardless of
-geography but still not outside their period.
+The rules, in order (each decision carries its reason; docs/regional-measures.md):
+
+1. **Period.** A pack applies only to activities that start inside its period: from
+   ``in_force`` until the day before ``terminated``. When ``in_force`` is unknown (null),
+   the pack is not applied before ``signed`` and is applied *provisionally* from then on
+   (the reason says the date of entry into force is unknown); with neither date it is
+   provisional throughout. ``forced`` does not override the period.
+2. **Multilateral packs** (``parties: all``, e.g. ``vd2011``) apply in the zone of
+   application: an area outside it (csbm.geo.zone) drops the pack; an area the zone
+   leaves open applies it provisionally; no area, no check. ``forced`` skips the check.
+3. **Bilateral packs** apply only when the host State is a party. With a border zone,
+   the geography decides, from the geodesic distance between the activity's area and the
+   common border of the host and each other party (csbm.geo, with the dataset's
+   tolerance):
+
+   * width known: distance ≤ width → applies; ≤ width + tolerance → applies provisionally
+     (at the edge, within the dataset's resolution); farther → does not apply;
+   * width unknown (null): the pack cannot be placed; it applies *provisionally* when the
+     area is within the pack's analyst screening distance ``options.unknown_zone_screen_km``
+     (+ tolerance) of the border, so that its unknown thresholds show up as "unknown:
+     fill in from the agreement" near that border and nowhere else; without that option
+     it does not apply unless forced;
+   * no area given: applies provisionally (it cannot be placed);
+   * ``forced`` (``--regime``): applies regardless of distance (the distances are still
+     reported).
+
+The distances that mattered are reported with every bilateral decision.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import date
+from typing import TYPE_CHECKING
 
 from csbm.domain.activity import Activity
 from csbm.rules.pack import RulePack
+
+if TYPE_CHECKING:
+    from shapely.geometry.base import BaseGeometry
+
+    from csbm.geo.boundaries import Boundaries
+    from csbm.geo.zone import ZoneOfApplication
+
+SCREEN_OPTION = "unknown_zone_screen_km"
 
 
 @dataclass(frozen=True)
@@ -27,27 +61,236 @@ class BorderDistance:
 
 @dataclass(frozen=True)
 class PackApplication:
-    """A pack applied to an activity, and why."""
+    """A pack applied to an activity, and why.
+
+    ``provisional`` is True when the pack may apply but the engine cannot be sure (the
+    zone width, the area or the date of entry into force is unknown, or the area is at
+    the zone's edge within the dataset's tolerance); the reason says which.
+    """
 
     pack: RulePack
     reason: str
     distances: tuple[BorderDistance, ...] = field(default_factory=tuple)
+    provisional: bool = False
+
+
+@dataclass(frozen=True)
+class PackDecision:
+    """Whether a pack applies to an activity, and why — also when it does not."""
+
+    pack: RulePack
+    applies: bool
+    reason: str
+    distances: tuple[BorderDistance, ...] = field(default_factory=tuple)
+    provisional: bool = False
+
+    def application(self) -> PackApplication:
+        return PackApplication(self.pack, self.reason, self.distances, self.provisional)
 
 
 def applicable_packs(
-    activity: Activity, packs: Sequence[RulePack], forced: bool = False
+    activity: Activity,
+    packs: Sequence[RulePack],
+    forced: bool = False,
+    *,
+    boundaries: Boundaries | None = None,
+    zone: ZoneOfApplication | None = None,
 ) -> list[PackApplication]:
     """The packs of ``packs`` that apply to ``activity``, each with the reason."""
-    out: list[PackApplication] = []
-    day = activity.start.date()
-    for pack in packs:
-        if not pack.in_force_on(day):
+    return [
+        d.application()
+        for d in decide_packs(activity, packs, forced, boundaries=boundaries, zone=zone)
+        if d.applies
+    ]
+
+
+def decide_packs(
+    activity: Activity,
+    packs: Sequence[RulePack],
+    forced: bool = False,
+    *,
+    boundaries: Boundaries | None = None,
+    zone: ZoneOfApplication | None = None,
+) -> list[PackDecision]:
+    """One decision per pack, in order: applies or not, provisional or not, and why."""
+    ctx = _Context(activity, boundaries, zone)
+    return [_decide(ctx, pack, forced) for pack in packs]
+
+
+class _Context:
+    """Lazily loaded geography for one activity (the dataset loads only when needed)."""
+
+    def __init__(
+        self, activity: Activity, boundaries: Boundaries | None, zone: ZoneOfApplication | None
+    ) -> None:
+        self.activity = activity
+        self._boundaries = boundaries
+        self._zone = zone
+        self._area: BaseGeometry | None = None
+
+    @property
+    def has_area(self) -> bool:
+        return self.activity.area is not None
+
+    def area(self) -> BaseGeometry:
+        if self._area is None:
+            from csbm.geo.areas import area_geometry
+
+            assert self.activity.area is not None
+            self._area = area_geometry(self.activity.area)
+        return self._area
+
+    def boundaries(self) -> Boundaries:
+        if self._boundaries is None:
+            from csbm.geo.boundaries import default_boundaries
+
+            self._boundaries = default_boundaries()
+        return self._boundaries
+
+    def zone(self) -> ZoneOfApplication:
+        if self._zone is None:
+            from csbm.geo.zone import ZoneOfApplication, zone_of_application
+
+            self._zone = (
+                zone_of_application()
+                if self._boundaries is None
+                else ZoneOfApplication(self._boundaries)
+            )
+        return self._zone
+
+
+def _period(pack: RulePack, day: date) -> tuple[bool, bool, str]:
+    """(inside the period, provisionally, why) for an activity starting on ``day``."""
+    if pack.terminated is not None and day >= pack.terminated:
+        return False, False, f"terminated on {pack.terminated.isoformat()}"
+    if pack.in_force is not None:
+        if day < pack.in_force:
+            return False, False, f"not yet in force (in force from {pack.in_force.isoformat()})"
+        return True, False, "in force on the start date"
+    if pack.signed is not None:
+        if day < pack.signed:
+            return False, False, f"not yet signed (signed {pack.signed.isoformat()})"
+        return (
+            True,
+            True,
+            f"signed {pack.signed.isoformat()}, date of entry into force unknown: "
+            "taken as in force",
+        )
+    return True, True, "dates of signature and entry into force unknown: taken as in force"
+
+
+def _decide(ctx: _Context, pack: RulePack, forced: bool) -> PackDecision:
+    activity = ctx.activity
+    inside, provisional, period_note = _period(pack, activity.start.date())
+    if not inside:
+        return PackDecision(pack, False, period_note)
+    if pack.parties == "all":
+        return _multilateral(ctx, pack, forced, provisional, period_note)
+    if activity.host_state not in pack.parties:
+        return PackDecision(
+            pack, False, f"host State {activity.host_state} is not a party; {period_note}"
+        )
+    return _bilateral(ctx, pack, forced, provisional, period_note)
+
+
+def _multilateral(
+    ctx: _Context, pack: RulePack, forced: bool, provisional: bool, period_note: str
+) -> PackDecision:
+    head = "forced with --regime" if forced else "multilateral"
+    if forced or not ctx.has_area:
+        note = "" if forced else "; area not given, zone of application not checked"
+        return PackDecision(pack, True, f"{head}; {period_note}{note}", provisional=provisional)
+    verdict = ctx.zone().classify(ctx.area())
+    if verdict.inside is False:
+        return PackDecision(pack, False, f"outside the zone of application ({verdict.reason})")
+    if verdict.inside is None:
+        return PackDecision(
+            pack, True, f"{head}; {period_note}; zone of application open ({verdict.reason})",
+            provisional=True,
+        )  # fmt: skip
+    return PackDecision(pack, True, f"{head}; {period_note}; {verdict.reason}", provisional=provisional)
+
+
+def _distances(ctx: _Context, pack: RulePack) -> tuple[BorderDistance, ...]:
+    if not ctx.has_area or pack.parties == "all":
+        return ()
+    host = ctx.activity.host_state
+    boundaries = ctx.boundaries()
+    out: list[BorderDistance] = []
+    for other in pack.parties:
+        if other == host:
             continue
-        if pack.parties == "all":
-            out.append(PackApplication(pack, "multilateral; in force on the start date"))
-            continue
-        if activity.host_state not in pack.parties:
-            continue
-        why = "forced with --regime" if forced else "host State is a party"
-        out.append(PackApplication(pack, f"{why}; in force on the start date"))
-    return out
+        nearest = boundaries.distance_to_border(ctx.area(), host, other)
+        if nearest is not None:
+            out.append(
+                BorderDistance((host, other), round(nearest.km, 3), boundaries.tolerance_km)
+            )
+    return tuple(out)
+
+
+def _describe(distances: Sequence[BorderDistance]) -> str:
+    return ", ".join(
+        f"{d.km:.1f} ± {d.tolerance_km:g} km from the {d.states[0]}–{d.states[1]} border"
+        for d in distances
+    )
+
+
+def _bilateral(
+    ctx: _Context, pack: RulePack, forced: bool, provisional: bool, period_note: str
+) -> PackDecision:
+    host = ctx.activity.host_state
+    head = "forced with --regime" if forced else f"host State {host} is a party"
+    zone = pack.border_zone
+    distances = _distances(ctx, pack) if zone is not None or forced else ()
+    where = _describe(distances)
+    tail = f"; {where}" if where else ""
+
+    def decision(applies: bool, why: str, maybe: bool = False) -> PackDecision:
+        return PackDecision(pack, applies, why, distances, provisional or maybe)
+
+    if zone is None:
+        return decision(True, f"{head}; {period_note}; the pack has no border zone{tail}")
+    if forced:
+        return decision(True, f"{head}; {period_note}{tail}")
+    if not ctx.has_area:
+        return decision(
+            True, f"{head}; {period_note}; area not given: cannot tell whether it is in the "
+            "border zone", maybe=True,
+        )  # fmt: skip
+    if not distances:
+        return decision(
+            True, f"{head}; {period_note}; no common border with the other party in the "
+            f"boundary dataset ({ctx.boundaries().source})", maybe=True,
+        )  # fmt: skip
+    nearest = min(distances, key=lambda d: d.km)
+    tol = nearest.tolerance_km
+    if zone.width_km is not None:
+        width = zone.width_km
+        if nearest.km <= width:
+            edge = nearest.km > width - tol
+            note = " (near the edge, within the dataset's tolerance)" if edge else ""
+            return decision(
+                True, f"{head}; {period_note}; within the {width:g} km border zone{note}{tail}"
+            )
+        if nearest.km <= width + tol:
+            return decision(
+                True, f"{head}; {period_note}; at the edge of the {width:g} km border zone, "
+                f"within the dataset's tolerance{tail}", maybe=True,
+            )  # fmt: skip
+        return decision(False, f"outside the {width:g} km border zone{tail}")
+    screen = pack.option(SCREEN_OPTION)
+    if screen is None:
+        return decision(
+            False, f"border zone width unknown (border_zone.width_km is null) and no "
+            f"{SCREEN_OPTION} option; force with --regime{tail}",
+        )  # fmt: skip
+    if nearest.km <= float(screen) + tol:
+        return decision(
+            True, f"{head}; {period_note}; border zone width unknown (fill in "
+            f"border_zone.width_km from the agreement): within the {float(screen):g} km "
+            f"screening distance (analyst setting){tail}", maybe=True,
+        )  # fmt: skip
+    return decision(
+        False, f"border zone width unknown; beyond the {float(screen):g} km screening "
+        f"distance (analyst setting){tail}",
+    )  # fmt: skip
