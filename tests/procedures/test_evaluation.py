@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -259,3 +260,35 @@ def test_bad_bodies_are_refused_with_paths() -> None:
                    "to": "all", "case": "a", "body": {}}])
     paths = sorted(p.path for p in info.value.problems)
     assert paths == ["events[0].body.unit", "events[0].body.visit_at", "events[1].body.year"]
+
+
+# ----------------------------------------------------------------------------- example
+
+
+def test_example_evaluation_quota_replay_json(repo_root: Path) -> None:
+    import json
+
+    from typer.testing import CliRunner
+
+    from csbm.cli.main import app
+
+    out = CliRunner().invoke(app, ["replay", str(repo_root / "examples/evaluation-quota.yaml"),
+                                   "--json"])
+    assert out.exit_code == 0, out.output
+    doc = json.loads(out.stdout)
+    cases = {c["case"]: c for c in doc["cases"]}
+    assert {k: c["state"] for k, c in cases.items()} == {
+        "eval-de-2016": "reported", "eval-lt-2016": "visit_over",
+        "eval-lv-2016": "concurrent", "eval-de-2016-2": "over_quota",
+        "eval-pl-2016": "visit_over", "eval-by-filled-2016": "quota_filled_announced",
+        "eval-se-2016": "over_quota"}
+    assert [(f["case"], f["rule"]) for f in doc["findings"]] == [
+        ("eval-lv-2016", "EVAL_CONCURRENT"), ("eval-de-2016-2", "EVAL_PER_STATE"),
+        ("eval-se-2016", "EVAL_QUOTA")]
+    filled = [d for d in cases["eval-pl-2016"]["deadlines"] if d["rule"] == "EVAL_QUOTA_FILLED"]
+    assert filled[0]["met_at"] == "2016-06-02T09:00:00Z"
+    [main] = [q for q in doc["quotas"] if q["counterpart"] is None]
+    assert (main["rule"], main["limit"], main["used"], main["remaining"]) == (
+        "EVAL_QUOTA", 3, 3, 0)
+    assert main["details"]["units"] == 130 and main["details"]["per_state_cap"] == 1
+    assert main["details"]["filled_at"] == "2016-06-01T08:00:00Z"

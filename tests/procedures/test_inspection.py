@@ -408,3 +408,47 @@ def test_every_deadline_number_comes_from_the_pack(tmp_path: Path) -> None:
         request("2015-04-12T09:00Z", "DE", "i1")]}, base_dir=tmp_path)
     r = replay(sc.events, Context(packs=sc.context.packs))
     assert deadline(r, "i1", "INSP_REPLY").due == datetime(2015, 4, 12, 21, tzinfo=UTC)
+
+
+# ----------------------------------------------------------------------------- example
+
+
+def test_example_inspection_quota_replay_json(repo_root: Path) -> None:
+    import json
+
+    from typer.testing import CliRunner
+
+    from csbm.cli.main import app
+
+    out = CliRunner().invoke(app, ["replay", str(repo_root / "examples/inspection-quota.yaml"),
+                                   "--json"])
+    assert out.exit_code == 0, out.output
+    doc = json.loads(out.stdout)
+    cases = {c["case"]: c for c in doc["cases"]}
+    assert {k: c["state"] for k, c in cases.items()} == {
+        "insp-de-2015": "reported", "insp-fr-2015": "refused_force_majeure",
+        "insp-ua-2015": "reported", "insp-pl-2015": "reported",
+        "insp-de-2015-2": "over_quota", "insp-se-2016": "accepted"}
+    over = cases["insp-de-2015-2"]
+    assert {d["rule"]: d["status"] for d in over["deadlines"]} == {
+        "INSP_REPLY": "waived", "INSP_ENTRY": "waived"}
+    assert [(f["kind"], f["rule"]) for f in over["findings"]] == [("quota", "INSP_QUOTA")]
+    assert [(f["kind"], f["case"]) for f in doc["findings"]] == [("quota", "insp-de-2015-2")]
+    main = [(q["rule"], q["state"], q["year"], q["limit"], q["used"], q["remaining"])
+            for q in doc["quotas"] if q["counterpart"] is None]
+    assert main == [("INSP_QUOTA", "RU", 2015, 3, 3, 0), ("INSP_QUOTA", "RU", 2016, 3, 1, 2)]
+    q2015 = doc["quotas"][0]
+    assert q2015["details"]["by_state"] == {"DE": 1, "PL": 1, "UA": 1}
+    assert q2015["details"]["not_counted"] == [{"case": "insp-fr-2015", "from": "FR",
+                                                "reason": "force_majeure",
+                                                "rule": "INSP_FORCE_MAJEURE"}]
+    de = cases["insp-de-2015"]
+    assert {d["rule"]: d["status"] for d in de["deadlines"]} == {
+        "INSP_REPLY": "met", "INSP_ENTRY": "met", "INSP_DURATION": "met",
+        "INSP_REPORT": "unknown"}
+    # already used up in July, before Germany asked again
+    early = CliRunner().invoke(app, ["replay", str(repo_root / "examples/inspection-quota.yaml"),
+                                     "--json", "--at", "2015-07-01T00:00Z"])
+    assert json.loads(early.stdout)["quotas"][0]["remaining"] == 0
+    text = CliRunner().invoke(app, ["replay", str(repo_root / "examples/inspection-quota.yaml")])
+    assert text.exit_code == 0 and "over_quota" in text.stdout

@@ -364,6 +364,7 @@ class Tally:
     not_counted: tuple[dict[str, Any], ...]
     over_quota: tuple[dict[str, Any], ...]
     filled_at: datetime | None = None
+    announced_at: datetime | None = None
 
     @property
     def quota(self) -> int | None:
@@ -392,6 +393,7 @@ class Tally:
             out["units"] = self.limits.units
             out["filled"] = self.filled
             out["filled_at"] = None if self.filled_at is None else iso(self.filled_at)
+            out["announced_at"] = None if self.announced_at is None else iso(self.announced_at)
         return out
 
     def views(self) -> list[QuotaView]:
@@ -422,10 +424,16 @@ class Tally:
                 parts.append(f"{self.key.regime} gives no number for {self.limits.quota.rule}")
         if self.not_counted:
             parts.append(f"{len(self.not_counted)} not counted (force majeure)")
-        if self.over_quota:
-            parts.append(f"{len(self.over_quota)} over quota")
+        for verdict in ("over_quota", "concurrent"):
+            n = sum(1 for o in self.over_quota if o["verdict"] == verdict)
+            if n:
+                parts.append(f"{n} {verdict.replace('_', ' ')}")
         if self.key.measure == "evaluation" and self.filled:
-            parts.append(f"filled: to be announced to all ({EVAL_QUOTA_FILLED})")
+            if self.announced_at is not None:
+                parts.append(f"filled; announced to all {iso(self.announced_at)} "
+                             f"({EVAL_QUOTA_FILLED})")
+            else:
+                parts.append(f"filled: to be announced to all ({EVAL_QUOTA_FILLED})")
         return "; ".join(parts) or None
 
 

@@ -336,7 +336,11 @@ class Evaluation(Procedure[EvaluationState]):
             else:
                 cases.append(self._case_view(s, decisions.get(case), filled_by.get(case),
                                              announcements, at, ctx))
-        quotas = [v for t in counted for v in t.views()]
+        quotas = [
+            v for t in counted
+            for v in replace(t, announced_at=announcements.get((t.key.receiving, t.key.year))
+                             if t.key.regime == vd_id else None).views()
+        ]
         return MeasureView(cases=tuple(cases), quotas=tuple(quotas), findings=tuple(findings))
 
     def _announcement_view(self, s: EvaluationState, counted: list[Tally],
