@@ -194,7 +194,8 @@ class Live:
         ]
         for name in sorted(grouped):
             cases = grouped[name]
-            shown = measures[name].view_all({k: c.state for k, c in cases.items()}, clock, ctx)
+            states = {k: cases[k].state for k in sorted(cases)}  # not arrival order
+            shown = measures[name].view_all(states, clock, ctx)
             quotas.extend(shown.quotas)
             findings.extend(shown.findings)
             for view in shown.cases:
@@ -205,7 +206,8 @@ class Live:
                 findings.extend(view.findings)
                 views.append(view)
         views.sort(key=lambda v: (v.history[0].at if v.history else clock, v.case))
-        findings.sort(key=lambda f: (f.at or clock, f.seq if f.seq is not None else -1))
+        findings.sort(key=lambda f: (f.at or clock, f.seq if f.seq is not None else -1,
+                                     f.case or "", f.kind, f.message))
         return ReplayResult(at=clock, cases=tuple(views), quotas=tuple(quotas),
                             findings=tuple(findings))
 

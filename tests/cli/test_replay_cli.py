@@ -1,0 +1,109 @@
+"""``csbm replay``, ``csbm deadlines`` and ``csbm export ical`` from the command line."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from icalendar import Calendar
+from typer.testing import CliRunner
+
+from csbm.cli.main import app
+
+runner = CliRunner()
+
+
+def _ok(*args: str) -> str:
+    result = runner.invoke(app, list(args))
+    assert result.exit_code == 0, result.output
+    return result.stdout
+
+
+def test_done_when_baltic_replay_json(repo_root: Path) -> None:
+    doc = json.loads(_ok("replay", str(repo_root / "examples/baltic-belarus-2022.yaml"), "--json"))
+    (case,) = doc["cases"]
+    assert len(case["parties"]["requesting"]) == 3
+    reply = next(d for d in case["deadlines"] if d["rule"] == "CH3_REPLY")
+    assert (reply["due"], reply["status"]) == ("2022-02-11T10:00:00Z", "met")
+    assert case["details"]["reply"]["assessment"] == "unsatisfactory"
+    meeting = case["details"]["meetings"][0]
+    assert meeting["held_at"] and "BY" in meeting["attended"]
+    assert meeting["absent"][0]["state"] == "RU"
+    assert set(doc) == {"at", "cases", "quotas", "findings"}
+    assert {"case", "procedure", "state", "parties", "deadlines", "history"} <= set(case)
+
+
+def test_replay_at_and_human_timeline(repo_root: Path) -> None:
+    out = _ok("replay", str(repo_root / "examples/ukraine-russia-2022.yaml"),
+              "--at", "2022-02-13T13:00 Europe/Kyiv", "--tz", "Europe/Kyiv")
+    assert "ua-ru-2022" in out and "no_reply" in out and "CH3_REPLY" in out
+
+
+def test_bad_scenario_exits_2_with_paths(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("events:\n  - {at: yesterday, type: ch3.request, from: LT, to: BY, case: x}\n"
+                   "  - {at: 2022-02-09T10:00Z, type: nope, from: LT, to: BY, case: x}\n"
+                   "  - {at: 2022-02-09T10:00Z, type: ch3.request, from: LT, to: BY}\n"
+                   "  - {at: 2022-02-09T10:00Z, type: ch3.request, from: LT, to: BY, case: x,"
+                   " body: {on_behalf_of: [XX]}}\n"
+                   "  - {at: 2022-02-09T10:00Z, type: ch3.request, from: LT, to: BY, case: x}\n",
+                   encoding="utf-8")
+    result = runner.invoke(app, ["replay", str(bad), "--json"])
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert "events[0].at: not an ISO 8601 instant" in result.stderr
+    assert "events[1].type: unknown message kind" in result.stderr
+    assert "events[3].body.on_behalf_of[0]: not a participating State" in result.stderr
+    assert "events[2]" not in result.stderr  # no case label: refused at replay, not input
+
+
+def test_bad_at_and_missing_file(tmp_path: Path, repo_root: Path) -> None:
+    result = runner.invoke(app, ["replay", str(repo_root / "examples/ukraine-russia-2022.yaml"),
+                                 "--at", "2022-03-27T02:30 Europe/Vienna"])
+    assert result.exit_code == 2 and "--at: 2022-03-27T02:30 does not exist" in result.stderr
+    missing = runner.invoke(app, ["replay", str(tmp_path / "none.yaml")])
+    assert missing.exit_code == 2 and "does not exist" in missing.stderr
+
+
+def test_schemas() -> None:
+    schemas = json.loads(_ok("replay", "--schemas"))
+    assert "ch3.request" in schemas and "hotline.ack" in schemas
+
+
+def test_deadlines_soonest_first_in_utc_and_local(repo_root: Path) -> None:
+    doc = json.loads(_ok("deadlines", str(repo_root / "examples/ukraine-russia-2022.yaml"),
+                         "--at", "2022-02-14T00:00Z", "--tz", "Europe/Kyiv", "--json"))
+    rows = doc["deadlines"]
+    assert [r["rule"] for r in rows] == ["CH3_REPLY", "CH3_MEET_ALL"]
+    assert rows[0]["status"] == "overdue" and rows[0]["hours_overdue"] == 14.0
+    assert rows[1]["status"] == "open" and rows[1]["hours_left"] == 40.0
+    assert rows[1]["due"] == "2022-02-15T16:00:00Z"
+    assert rows[1]["due_local"] == "2022-02-15T18:00:00+02:00"
+    human = _ok("deadlines", str(repo_root / "examples/ukraine-russia-2022.yaml"),
+                "--at", "2022-02-14T00:00Z", "--tz", "Europe/Kyiv")
+    assert "overdue" in human and "EET" in human
+
+
+def test_deadlines_bad_zone(repo_root: Path) -> None:
+    result = runner.invoke(app, ["deadlines", str(repo_root / "examples/ukraine-russia-2022.yaml"),
+                                 "--tz", "Mars/Olympus"])
+    assert result.exit_code == 2 and "--tz" in result.stderr
+
+
+def test_export_ical_is_parseable_and_uids_are_stable(tmp_path: Path, repo_root: Path) -> None:
+    scenario = str(repo_root / "examples/ukraine-russia-2022.yaml")
+    out = tmp_path / "d.ics"
+    _ok("export", "ical", scenario, "--at", "2022-02-14T00:00Z", "-o", str(out))
+    cal = Calendar.from_ical(out.read_bytes())
+    events = [c for c in cal.walk() if c.name == "VEVENT"]
+    assert [str(e["summary"]).split(" ")[0:2] for e in events] == [
+        ["OVERDUE", "CH3_REPLY"], ["CH3_MEET_ALL", "¶16.2.2:"]]
+    assert events[1].decoded("dtstart").isoformat() == "2022-02-15T16:00:00+00:00"
+    later = _ok("export", "ical", scenario, "--at", "2022-02-15T00:00Z")
+    again = Calendar.from_ical(later.encode("utf-8"))
+    uids_later = {str(e["uid"]) for e in again.walk() if e.name == "VEVENT"}
+    assert {str(e["uid"]) for e in events} <= uids_later
+    # after the meeting was held nothing is open any more except the overdue reply
+    final = Calendar.from_ical(_ok("export", "ical", scenario, "--at", "2022-02-20T00:00Z"))
+    assert [str(e["summary"]).split(" ")[1] for e in final.walk() if e.name == "VEVENT"] == [
+        "CH3_REPLY"]

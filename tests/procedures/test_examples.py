@@ -1,0 +1,65 @@
+"""The bundled example scenarios (public cases of February 2022) and their expected outcomes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from csbm.procedures.runner import replay, result_json
+from csbm.procedures.scenario import load_scenario
+from tests.procedures._events import t
+
+
+def test_baltic_states_to_belarus(repo_root: Path) -> None:
+    scenario = load_scenario(repo_root / "examples" / "baltic-belarus-2022.yaml")
+    doc = result_json(replay(scenario.events, scenario.context))
+    (case,) = doc["cases"]
+    assert case["procedure"] == "chapter_iii"
+    assert case["parties"] == {"requesting": ["LT", "LV", "EE"], "responding": ["BY"]}
+    deadlines = {d["rule"]: d for d in case["deadlines"]}
+    assert deadlines["CH3_REPLY"]["due"] == "2022-02-11T10:00:00Z"  # 48 h after the request
+    assert deadlines["CH3_REPLY"]["status"] == "met"
+    assert deadlines["CH3_REPLY"]["met_at"] == "2022-02-11T09:00:00Z"
+    assert case["details"]["reply"]["on_time"] is True
+    assert case["details"]["reply"]["assessment"] == "unsatisfactory"
+    meeting = case["details"]["meetings"][0]
+    assert deadlines["CH3_MEET_BILAT"]["status"] == "met"
+    assert "BY" in meeting["attended"] and "RU" not in meeting["attended"]
+    assert meeting["absent"] == [{"state": "RU", "reason": None}]
+    assert deadlines["CH3_MEET_JOINT"]["status"] == "met"
+    assert case["state"] == "joint_meeting_held"
+    assert doc["findings"] == []
+
+
+def test_baltic_states_to_belarus_as_at_the_thirteenth(repo_root: Path) -> None:
+    scenario = load_scenario(repo_root / "examples" / "baltic-belarus-2022.yaml")
+    result = replay(scenario.events, scenario.context, t("2022-02-13T12:00Z"))
+    case = result.cases[0]
+    assert case.state == "meeting_requested"
+    assert {d.rule: d.status for d in case.deadlines} == {"CH3_REPLY": "met",
+                                                          "CH3_MEET_BILAT": "open"}
+
+
+def test_ukraine_to_russia(repo_root: Path) -> None:
+    scenario = load_scenario(repo_root / "examples" / "ukraine-russia-2022.yaml")
+    result = replay(scenario.events, scenario.context)
+    (case,) = result.cases
+    deadlines = {d.rule: d for d in case.deadlines}
+    reply = deadlines["CH3_REPLY"]
+    assert (reply.due, reply.status, reply.met_at) == (t("2022-02-13T10:00Z"), "missed", None)
+    meeting, joint = case.details["meetings"]
+    assert meeting["scope"] == "all" and meeting["held_at"] == t("2022-02-15T15:00Z")
+    assert "RU" not in meeting["attended"]
+    assert deadlines["CH3_MEET_ALL"].status == "met"
+    assert joint["scope"] == "joint" and joint["held_at"].date().isoformat() == "2022-02-18"
+    assert deadlines["CH3_MEET_JOINT"].status == "met"
+    assert [f.kind for f in result.findings] == ["missed"]
+    assert result.findings[0].states == ("RU",)
+
+
+def test_every_example_scenario_loads(repo_root: Path) -> None:
+    for path in sorted((repo_root / "examples").glob("*.yaml")):
+        text = path.read_text(encoding="utf-8")
+        if "events:" not in text:
+            continue  # activity files for csbm assess
+        scenario = load_scenario(path)
+        assert scenario.events, path

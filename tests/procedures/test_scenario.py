@@ -1,0 +1,124 @@
+"""Scenario files: every problem with its path; local times with zones and their DST edges."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from csbm.errors import InputError, NotFoundError
+from csbm.procedures.runner import replay
+from csbm.procedures.scenario import load_scenario, parse_scenario
+from tests.procedures._events import t
+
+
+def _lines(text: str) -> list[str]:
+    with pytest.raises(InputError) as info:
+        parse_scenario(text)
+    return info.value.lines()
+
+
+def test_every_problem_is_named_with_its_path() -> None:
+    lines = _lines("""
+regime: [vd2011, no-such-pack]
+colour: blue
+events:
+  - {at: 2022-02-09T10:00, type: ch3.request, from: LT, to: BY, case: x}
+  - {at: 2022-02-09T10:00Z, type: ch3.requets, from: LT, to: BY, case: x}
+  - {at: 2022-02-09T10:00Z, type: ch3.request, from: XX, to: [BY, QQ], case: x}
+  - {at: 2022-02-09T10:00Z, type: ch3.reply, from: BY, to: LT, case: x, body: {channel: 3}}
+  - {at: 2022-02-09T10:00Z, type: ch3.meeting_request, from: LT, case: x, body: {scope: some}}
+  - {at: 2022-02-09T10:00Z, type: ch3.reply, from: [BY, RU], to: LT, case: x, extra: 1}
+  - just text
+""")
+    joined = "\n".join(lines)
+    assert any(line.startswith("regime[1]: ") for line in lines)
+    assert "colour: unknown key" in joined
+    assert "events[0].at: a date-time needs an offset" in joined
+    assert "events[1].type: unknown message kind" in joined
+    assert "events[2].from: not a participating State's ISO 3166-1 code (got 'XX')" in joined
+    assert "events[2].to[1]: not a participating State's ISO 3166-1 code (got 'QQ')" in joined
+    assert "events[3].body.channel: " in joined
+    assert "events[4].body.scope: " in joined
+    assert "events[5].from: one sender per message" in joined
+    assert "events[5].extra: unknown key" in joined
+    assert "events[6]: an event is a mapping" in joined
+
+
+def test_not_a_mapping_and_no_events() -> None:
+    assert _lines("- 1\n- 2\n")[0].startswith("(file): a scenario must be a mapping")
+    assert _lines("regime: [vd2011]\n")[0].startswith("events: a list of events is required")
+    assert _lines("{not json")[0].startswith("(file): not valid YAML or JSON")
+
+
+def test_missing_file() -> None:
+    with pytest.raises(NotFoundError):
+        load_scenario("/nonexistent/scenario.yaml")
+
+
+def test_json_scenario_and_defaults() -> None:
+    scenario = parse_scenario(
+        '{"events": [{"at": "2022-02-09T10:00Z", "type": "ch3.request", "from": "LT",'
+        ' "to": "BY", "case": "x"}]}'
+    )
+    assert [p.id for p in scenario.context.packs] == ["vd2011"]
+    assert len(scenario.context.participants) == 57
+    assert scenario.events[0].seq == 0 and scenario.events[0].recipients == ("BY",)
+
+
+def test_units_and_participants_are_checked() -> None:
+    lines = _lines("participants: [LT, XX]\nunits: {BY: {2022: -1}, ZZ: {2022: 3}}\nevents: []\n")
+    joined = "\n".join(lines)
+    assert "participants[1]: not a participating State's code" in joined
+    assert "units.BY.2022: a number of units ≥ 0" in joined
+    assert "units.ZZ: not a participating State's code" in joined
+
+
+REQUEST = """
+events:
+  - {{at: "{at}", type: ch3.request, from: UA, to: RU, case: x}}
+"""
+
+
+def test_local_time_across_the_spring_change() -> None:
+    # Saturday 26 March 2022 12:00 CET; clocks go forward on the 27th in Vienna.
+    scenario = parse_scenario(REQUEST.format(at="2022-03-26T12:00 Europe/Vienna"))
+    assert scenario.events[0].at == t("2022-03-26T11:00Z")
+    (reply,) = replay(scenario.events, scenario.context).cases[0].deadlines
+    assert reply.due == t("2022-03-28T11:00Z")  # 48 h are 48 real hours ...
+    assert reply.due is not None
+    local = reply.due.astimezone(ZoneInfo("Europe/Vienna"))
+    assert (local.hour, local.tzname()) == (13, "CEST")  # ... so 13:00 local, not 12:00
+
+
+def test_local_time_that_does_not_exist_is_refused() -> None:
+    lines = _lines(REQUEST.format(at="2022-03-27T02:30 Europe/Vienna"))
+    assert lines[0].startswith("events[0].at: 2022-03-27T02:30 does not exist in Europe/Vienna")
+
+
+def test_local_time_that_happens_twice_is_refused() -> None:
+    lines = _lines(REQUEST.format(at="2022-10-30T02:30 Europe/Vienna"))
+    assert lines[0].startswith("events[0].at: 2022-10-30T02:30 happens twice in Europe/Vienna")
+
+
+def test_kyiv_and_minsk_local_times() -> None:
+    scenario = parse_scenario("""
+events:
+  - {at: "2022-02-11T12:00 Europe/Kyiv", type: ch3.request, from: UA, to: RU, case: x}
+  - {at: "2022-02-11T12:00 Europe/Minsk", type: ch3.reply, from: RU, to: UA, case: x}
+""")
+    assert [e.at for e in scenario.events] == [t("2022-02-11T10:00Z"), t("2022-02-11T09:00Z")]
+    # the reply is earlier in time than the request: it is refused (reply before request)
+    result = replay(scenario.events, scenario.context)
+    assert [f.kind for f in result.findings] == ["out_of_sequence"]
+
+
+def test_relative_pack_path(tmp_path: Path) -> None:
+    (tmp_path / "packs").mkdir()
+    pack = tmp_path / "packs" / "mine.yaml"
+    pack.write_text("id: mine\ntitle: Mine\nversion: '1'\nkind: bilateral\nparties: [BY, UA]\n",
+                    encoding="utf-8")
+    file = tmp_path / "s.yaml"
+    file.write_text("regime: [vd2011, packs/mine.yaml]\nevents: []\n", encoding="utf-8")
+    assert [p.id for p in load_scenario(file).context.packs] == ["vd2011", "mine"]
