@@ -292,3 +292,23 @@ def test_example_evaluation_quota_replay_json(repo_root: Path) -> None:
         "EVAL_QUOTA", 3, 3, 0)
     assert main["details"]["units"] == 130 and main["details"]["per_state_cap"] == 1
     assert main["details"]["filled_at"] == "2016-06-01T08:00:00Z"
+
+
+def test_bundled_bilateral_pack_quota_counts_apart() -> None:
+    sc = scenario_from_data({"regime": ["vd2011", "by-lt"], "units": UNITS, "events": [
+        request("2016-03-01T08:00Z", "LT", "b1", "6th Mechanised Brigade", "2016-03-10T08:00Z",
+                regime="by-lt"),
+        request("2016-04-01T08:00Z", "LT", "b2", "6th Mechanised Brigade", "2016-04-10T08:00Z",
+                regime="by-lt"),
+        request("2016-05-01T08:00Z", "LT", "v1", "11th Mechanised Brigade",
+                "2016-05-10T08:00Z"),
+        request("2016-05-02T08:00Z", "PL", "x", "11th Mechanised Brigade", "2016-05-20T08:00Z",
+                regime="by-lt"),
+    ]})
+    r = replay(sc.events, sc.context)
+    assert r.case("b1").details["quota"]["rule"] == "BILAT_EVAL_QUOTA"
+    assert kinds(r, "b2") == [("quota", "BILAT_EVAL_QUOTA")]
+    assert r.case("v1").details["quota"]["verdict"] == "within"
+    assert ("refused", None) in kinds(r, "x")  # Poland is not a party of by-lt
+    main = [(q.pack, q.limit, q.used) for q in r.quotas if q.counterpart is None]
+    assert main == [("by-lt", 1, 1), ("vd2011", 3, 1)]

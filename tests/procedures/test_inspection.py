@@ -452,3 +452,15 @@ def test_example_inspection_quota_replay_json(repo_root: Path) -> None:
     assert json.loads(early.stdout)["quotas"][0]["remaining"] == 0
     text = CliRunner().invoke(app, ["replay", str(repo_root / "examples/inspection-quota.yaml")])
     assert text.exit_code == 0 and "over_quota" in text.stdout
+
+
+def test_bundled_bilateral_pack_without_a_number_is_unknown() -> None:
+    sc = scenario_from_data({"regime": ["vd2011", "by-lv-2004"], "events": [
+        request("2015-03-01T09:00Z", "LV", "b1", to="BY", regime="by-lv-2004"),
+        request("2015-03-02T09:00Z", "LV", "b2", to="BY", regime="by-lv-2004")]})
+    r = replay(sc.events, sc.context)
+    assert r.case("b2").details["quota"]["verdict"] == "unknown"
+    assert r.case("b2").state == "requested"
+    [q] = [q for q in r.quotas if q.pack == "by-lv-2004"]
+    assert q.limit is None and q.remaining is None and q.used == 2
+    assert "gives no number" in (q.note or "")

@@ -36,6 +36,7 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
+from functools import cache
 from typing import Any, ClassVar, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -175,14 +176,19 @@ def polygons_of(area: Mapping[str, Any]) -> list[list[Any]]:
     return [p for p in polygons if isinstance(p, list)]
 
 
+@cache
+def _geod() -> Any:
+    from pyproj import Geod
+
+    return Geod(ellps="WGS84")
+
+
 def area_km2(area: Mapping[str, Any]) -> float:
     """Geodesic area of the specified area on the WGS 84 ellipsoid, in km² (pyproj.Geod)."""
-    from pyproj import Geod
     from shapely.geometry import shape
 
     geometry = area.get("geometry") if area.get("type") == "Feature" else area
-    geod = Geod(ellps="WGS84")
-    value, _ = geod.geometry_area_perimeter(shape(geometry))
+    value, _ = _geod().geometry_area_perimeter(shape(geometry))
     return round(abs(value) / 1e6, 1)
 
 
