@@ -189,7 +189,7 @@ def area_km2(area: Mapping[str, Any]) -> float:
 
     geometry = area.get("geometry") if area.get("type") == "Feature" else area
     value, _ = _geod().geometry_area_perimeter(shape(geometry))
-    return round(abs(value) / 1e6, 1)
+    return round(abs(float(value)) / 1e6, 1)
 
 
 class InspectionRequestBody(Body):
