@@ -280,3 +280,49 @@ def test_proof_error_is_a_csbm_error_with_a_code() -> None:
         verify_inclusion(leaf_hash(b"a"), 0, 1, [], leaf_hash(b"b"))
     assert info.value.code == "csbm.proof"
     assert "root" in info.value.lines()[0]
+
+
+class BatchStore(MemoryNodeStore):
+    """A store with the optional ``get_many``: one call per proof, no single reads."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.batches: list[int] = []
+        self.single_reads = 0
+
+    def get(self, level: int, index: int) -> bytes:
+        self.single_reads += 1
+        return super().get(level, index)
+
+    def get_many(self, keys: list[tuple[int, int]]) -> list[bytes]:
+        self.batches.append(len(keys))
+        return [MemoryNodeStore.get(self, level, index) for level, index in keys]
+
+
+def test_stores_with_get_many_serve_each_proof_in_one_call() -> None:
+    batch, plain = BatchStore(), MemoryNodeStore()
+    for store in (batch, plain):
+        MerkleLog(store).append(_leaves(1000))
+    fast, slow = MerkleLog(batch), MerkleLog(plain)
+    batch.single_reads = 0
+    for index, size in ((0, 1000), (999, 1000), (517, 733), (3, 4)):
+        batch.batches.clear()
+        assert fast.inclusion_proof(index, size) == slow.inclusion_proof(index, size)
+        assert len(batch.batches) == 1
+    for size1, size2 in ((1, 1000), (512, 1000), (733, 999), (3, 4)):
+        batch.batches.clear()
+        assert fast.consistency_proof(size1, size2) == slow.consistency_proof(size1, size2)
+        assert len(batch.batches) == 1
+    batch.batches.clear()
+    assert fast.root(777) == slow.root(777) == mth(_leaves(777))
+    assert batch.batches == [bin(777).count("1")]  # one tile per set bit of the size
+    assert batch.single_reads == 0
+
+
+def test_missing_node_surfaces_as_key_error() -> None:
+    store = MemoryNodeStore()
+    log = MerkleLog(store)
+    log.append(_leaves(4))
+    store._levels[2].clear()  # a damaged store: the level-2 node is gone
+    with pytest.raises(KeyError):
+        log.root(4)

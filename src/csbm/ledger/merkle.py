@@ -76,6 +76,10 @@ class NodeStore(Protocol):
 
     ``(level, index)`` names the root of the complete subtree over leaves
     ``[index * 2**level, (index + 1) * 2**level)``; level 0 holds leaf hashes.
+
+    A store may also offer ``get_many(keys: Sequence[tuple[int, int]]) -> list[bytes]``
+    (hashes in the order of ``keys``, ``KeyError`` if one is absent): :class:`MerkleLog`
+    then fetches all the nodes of a proof or root in one call.
     """
 
     def get(self, level: int, index: int) -> bytes:
@@ -173,49 +177,20 @@ class MerkleLog:
         size = self._check_size(size)
         if size == 0:
             return EMPTY_ROOT
-        return self._range_hash(0, size)
+        return self._range_hashes([(0, size)])[0]
 
     def inclusion_proof(self, index: int, size: int | None = None) -> list[bytes]:
         """PATH(index, D[0:size]) of RFC 9162 §2.1.3.1, deepest sibling first."""
         size = self._check_size(size)
         self._check_index(index, size)
-        start, end, m = 0, size, index
-        top_down: list[bytes] = []
-        while end - start > 1:
-            k = _largest_power_of_two_below(end - start)
-            if m < k:
-                top_down.append(self._range_hash(start + k, end))
-                end = start + k
-            else:
-                top_down.append(self._range_hash(start, start + k))
-                start += k
-                m -= k
-        top_down.reverse()
-        return top_down
+        return self._range_hashes(inclusion_ranges(index, size))
 
     def consistency_proof(self, size1: int, size2: int | None = None) -> list[bytes]:
         """PROOF(size1, D[0:size2]) of RFC 9162 §2.1.4.1 (empty when size1 is 0 or size2)."""
         size2 = self._check_size(size2)
-        if not 0 <= size1 <= size2:
+        if not isinstance(size1, int) or isinstance(size1, bool) or not 0 <= size1 <= size2:
             raise _input("size1", f"size1 must be between 0 and size2 ({size2})", size1)
-        if size1 == 0 or size1 == size2:
-            return []
-        start, end, m, complete = 0, size2, size1, True
-        top_down: list[bytes] = []
-        while m != end - start:
-            k = _largest_power_of_two_below(end - start)
-            if m <= k:
-                top_down.append(self._range_hash(start + k, end))
-                end = start + k
-            else:
-                top_down.append(self._range_hash(start, start + k))
-                start += k
-                m -= k
-                complete = False
-        if not complete:
-            top_down.append(self._range_hash(start, end))
-        top_down.reverse()
-        return top_down
+        return self._range_hashes(consistency_ranges(size1, size2))
 
     def prove_inclusion(self, index: int, size: int | None = None) -> InclusionProof:
         """An :class:`InclusionProof` with its leaf hash and root, ready to serialise."""
@@ -243,22 +218,25 @@ class MerkleLog:
 
     # -- internals
 
-    def _range_hash(self, start: int, end: int) -> bytes:
-        """MTH(D[start:end]) for a range of the RFC recursion (start aligned to a power of
-        two >= end - start): fold the perfect subtrees that tile it, right to left."""
-        get = self.store.get
-        tiles: list[bytes] = []
-        pos = start
-        while pos < end:
-            level = (end - pos).bit_length() - 1
-            if pos:
-                level = min(level, (pos & -pos).bit_length() - 1)
-            tiles.append(get(level, pos >> level))
-            pos += 1 << level
-        digest = tiles[-1]
-        for left in reversed(tiles[:-1]):
-            digest = node_hash(left, digest)
-        return digest
+    def _range_hashes(self, ranges: Sequence[tuple[int, int]]) -> list[bytes]:
+        """MTH(D[start:end]) of each range, from the perfect subtrees that tile them,
+        fetched in one ``get_many`` call when the store has one (one database round trip
+        per proof), else node by node."""
+        tilings = [_tiles(start, end) for start, end in ranges]
+        keys = [key for tiles in tilings for key in tiles]
+        get_many = getattr(self.store, "get_many", None)
+        if get_many is not None:
+            found = dict(zip(keys, get_many(keys), strict=True))
+        else:
+            get = self.store.get
+            found = {key: get(*key) for key in keys}
+        out: list[bytes] = []
+        for tiles in tilings:
+            digest = found[tiles[-1]]
+            for key in reversed(tiles[:-1]):
+                digest = node_hash(found[key], digest)
+            out.append(digest)
+        return out
 
     def _check_size(self, size: int | None) -> int:
         have = self.store.size()
@@ -272,6 +250,62 @@ class MerkleLog:
     def _check_index(index: int, size: int) -> None:
         if not isinstance(index, int) or isinstance(index, bool) or not 0 <= index < size:
             raise _input("index", f"leaf index must be between 0 and {size - 1}", index)
+
+
+def _tiles(start: int, end: int) -> list[tuple[int, int]]:
+    """The perfect subtrees ``(level, index)`` tiling leaves ``[start, end)``, left to
+    right, largest first. For the ranges of the RFC recursion (``start`` a multiple of a
+    power of two >= ``end - start``) folding them right to left gives MTH(D[start:end])."""
+    tiles: list[tuple[int, int]] = []
+    pos = start
+    while pos < end:
+        level = (end - pos).bit_length() - 1
+        if pos:
+            level = min(level, (pos & -pos).bit_length() - 1)
+        tiles.append((level, pos >> level))
+        pos += 1 << level
+    return tiles
+
+
+def inclusion_ranges(index: int, size: int) -> list[tuple[int, int]]:
+    """The leaf ranges whose MTH make up PATH(index, D[0:size]) (RFC 9162 §2.1.3.1),
+    deepest first. Pure: for stores that fetch nodes their own way."""
+    start, end, m = 0, size, index
+    top_down: list[tuple[int, int]] = []
+    while end - start > 1:
+        k = _largest_power_of_two_below(end - start)
+        if m < k:
+            top_down.append((start + k, end))
+            end = start + k
+        else:
+            top_down.append((start, start + k))
+            start += k
+            m -= k
+    top_down.reverse()
+    return top_down
+
+
+def consistency_ranges(size1: int, size2: int) -> list[tuple[int, int]]:
+    """The leaf ranges whose MTH make up PROOF(size1, D[0:size2]) (RFC 9162 §2.1.4.1),
+    deepest first; empty when ``size1`` is 0 or equals ``size2``."""
+    if size1 == 0 or size1 == size2:
+        return []
+    start, end, m, complete = 0, size2, size1, True
+    top_down: list[tuple[int, int]] = []
+    while m != end - start:
+        k = _largest_power_of_two_below(end - start)
+        if m <= k:
+            top_down.append((start + k, end))
+            end = start + k
+        else:
+            top_down.append((start, start + k))
+            start += k
+            m -= k
+            complete = False
+    if not complete:
+        top_down.append((start, end))
+    top_down.reverse()
+    return top_down
 
 
 def compute_new_nodes(
