@@ -7,6 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from csbm.procedures._quota import (
     QuotaKey,
@@ -329,3 +331,44 @@ def test_bilateral_quota_is_separate() -> None:
     views = tallies(reqs, decisions, limits_for, at=t(30))
     assert [(v.key.regime, v.used, v.remaining) for v in views] == [
         ("by-ua-test", 2, 0), ("vd2011", 1, 2)]
+
+
+# ----------------------------------------------------------------------------- properties
+
+_STATES = ("DE", "FR", "UA", "PL", "SE")
+
+
+@st.composite
+def _requests(draw: st.DrawFn) -> list[QuotaRequest]:
+    n = draw(st.integers(min_value=0, max_value=12))
+    out: list[QuotaRequest] = []
+    for i in range(n):
+        at = datetime(2015, 1, 1, tzinfo=UTC) + timedelta(
+            hours=draw(st.integers(min_value=0, max_value=24 * 500)))
+        released = draw(st.one_of(st.none(), st.integers(min_value=1, max_value=200)))
+        out.append(insp(
+            f"c{i:02d}", draw(st.sampled_from(_STATES)), at,
+            to=draw(st.sampled_from(("RU", "BY"))),
+            released_at=None if released is None else at + timedelta(hours=released),
+            released_reason=None if released is None else "force_majeure"))
+    return out
+
+
+@settings(max_examples=80, deadline=None)
+@given(_requests(), st.randoms(use_true_random=False))
+def test_quota_never_exceeded_and_order_free(reqs: list[QuotaRequest], rnd: object) -> None:
+    decisions = decide(reqs, vd_insp)
+    shuffled = list(reqs)
+    rnd.shuffle(shuffled)  # type: ignore[attr-defined]
+    assert decide(shuffled, vd_insp) == decisions
+    for r in reqs:
+        # at every request's instant the counted requests respect both limits
+        held = [o for o in reqs if decisions[o.case].counts and o.key == r.key
+                and o.at <= r.at and o.counted_at(r.at)]
+        assert len(held) <= vd_count("INSP_QUOTA")
+        for state in _STATES:
+            assert sum(1 for o in held if o.requesting == state) <= vd_count("INSP_PER_STATE")
+    for tally in tallies(reqs, decisions, vd_insp, at=datetime(2030, 1, 1, tzinfo=UTC)):
+        assert 0 <= tally.used <= vd_count("INSP_QUOTA")
+        assert tally.used + len(tally.not_counted) + len(tally.over_quota) == sum(
+            1 for r in reqs if r.key == tally.key)
