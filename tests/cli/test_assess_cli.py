@@ -30,7 +30,8 @@ def _by_kind(activity: dict[str, Any], kind: str) -> list[dict[str, Any]]:
 
 def test_zapad_2017() -> None:
     doc = _json(str(EXAMPLES / "zapad-2017.yaml"), "--at", "2017-06-01T00:00:00Z")
-    assert doc["regime"] == ["vd2011"]
+    assert doc["regime"][0] == "vd2011"
+    assert [p["pack"] for p in doc["activities"][0]["packs"]] == ["vd2011"]
     (zapad,) = doc["activities"]
     (notification,) = _by_kind(zapad, "prior_notification")
     assert notification["rule"] == "NOTIF_LEAD"

@@ -151,19 +151,30 @@ def test_different_states_not_acting_together_are_not_summed() -> None:
     assert _findings(a, b, kind="possible_split") == []
 
 
-def test_states_acting_together_are_summed() -> None:
-    a = activity(name="A", forces=_SMALL)
-    b = activity(name="B", forces=_SMALL, conducting_states=["BY"], host_state="BY")
-    joint = activity(
+def _joint(start: str, end: str) -> Activity:
+    return activity(
         name="Joint",
         forces={"troops": 100, "battle_tanks": 0, "acv": 0, "artillery": 0},
         conducting_states=["RU", "BY"],
         host_state="BY",
-        start="2023-01-01T00:00:00Z",
-        end="2023-01-02T00:00:00Z",
+        start=start,
+        end=end,
     )
+
+
+def test_states_acting_together_are_summed() -> None:
+    a = activity(name="A", forces=_SMALL)
+    b = activity(name="B", forces=_SMALL, conducting_states=["BY"], host_state="BY")
+    joint = _joint("2024-09-11T00:00:00Z", "2024-09-12T00:00:00Z")
     found = _findings(a, b, joint, kind="possible_split")
-    assert len(found) == 1 and set(found[0].activities) == {"A", "B"}
+    assert {frozenset(f.activities) for f in found} == {frozenset({"A", "B", "Joint"})}
+
+
+def test_a_joint_activity_in_another_year_does_not_tie_states() -> None:
+    a = activity(name="A", forces=_SMALL)
+    b = activity(name="B", forces=_SMALL, conducting_states=["BY"], host_state="BY")
+    joint = _joint("2023-01-01T00:00:00Z", "2023-01-02T00:00:00Z")
+    assert _findings(a, b, joint, kind="possible_split") == []
 
 
 def test_no_split_when_one_member_crosses_alone() -> None:

@@ -51,7 +51,8 @@ def load_regime(refs: list[str] | None) -> tuple[list[RulePack], bool]:
     """The packs given with --regime (forced), else every bundled pack (applicability decides)."""
     if refs:
         return [load_pack(r) for r in refs], True
-    return [load_pack(p) for p in bundled_pack_ids()], False
+    packs = [load_pack(p) for p in bundled_pack_ids()]
+    return sorted(packs, key=lambda p: (p.kind != "multilateral", p.id)), False
 
 
 def obligation_json(ob: Obligation) -> dict[str, Any]:
@@ -135,7 +136,8 @@ def _print_human(result: Assessment, extra_assumed: list[str], tz: str | None) -
     zone = user_zone(tz)
     console.print(
         f"[bold]{_('Assessment')}[/bold] {_('under')} {', '.join(result.regime)} — "
-        f"{_('as at')} {both(result.at, zone)}"
+        f"{_('as at')} {both(result.at, zone)}",
+        soft_wrap=True,
     )
     for item in result.activities:
         a = item.activity

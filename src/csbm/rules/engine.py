@@ -22,7 +22,7 @@ from csbm.rules.applicability import applicable_packs
 from csbm.rules.constraints import constraining_provisions
 from csbm.rules.findings import gate_violation, inconsistencies, near_thresholds, violations
 from csbm.rules.model import ActivityAssessment, Assessment, ConstraintResult, Finding
-from csbm.rules.obligations import CompiledPack, obligations_for
+from csbm.rules.obligations import CompiledPack, ThresholdTest, obligations_for, threshold_tests
 from csbm.rules.pack import LimitSpec, RulePack
 from csbm.rules.splits import possible_splits
 
@@ -41,6 +41,8 @@ class Regime:
         self.compiled: dict[str, CompiledPack] = {
             p.id: CompiledPack.of(p, self.base) for p in self.packs
         }
+
+        self.margin = float(str(self.option("near_threshold_margin", 0.0)))
 
     @property
     def ids(self) -> tuple[str, ...]:
@@ -104,25 +106,36 @@ def _all_or_none(values: list[bool | None]) -> bool | None:
 def assess_activity(
     regime: Regime, activity: Activity, at: datetime, members: tuple[str, ...] = ()
 ) -> ActivityAssessment:
+    """Obligations and findings of one activity under every pack that applies to it."""
+    return _assess_one(regime, activity, at, members)[0]
+
+
+def _assess_one(
+    regime: Regime, activity: Activity, at: datetime, members: tuple[str, ...]
+) -> tuple[ActivityAssessment, dict[str, dict[str, ThresholdTest]]]:
     applications = applicable_packs(activity, regime.packs, regime.forced)
-    margin = float(str(regime.option("near_threshold_margin", 0.0)))
+    margin = regime.margin
     obligations = []
     findings: list[Finding] = []
+    tests_by_pack: dict[str, dict[str, ThresholdTest]] = {}
     for app in applications:
         compiled = regime.compiled[app.pack.id]
-        obs = obligations_for(compiled, activity, at)
+        tests = threshold_tests(compiled, activity)
+        tests_by_pack[app.pack.id] = tests
+        obs = obligations_for(compiled, activity, at, tests)
         obligations.extend(obs)
         findings.extend(violations(app.pack, obs, activity))
         findings.extend(gate_violation(compiled, activity))
-        findings.extend(near_thresholds(compiled, activity, margin))
-        findings.extend(inconsistencies(compiled, activity, obs))
-    return ActivityAssessment(
+        findings.extend(near_thresholds(compiled, activity, margin, tests))
+        findings.extend(inconsistencies(compiled, activity, obs, tests))
+    assessed = ActivityAssessment(
         activity=activity,
         packs=tuple(applications),
         obligations=tuple(obligations),
         findings=tuple(findings),
         members=members,
     )
+    return assessed, tests_by_pack
 
 
 def assess(
@@ -134,11 +147,15 @@ def assess(
     """Assess ``activities`` under ``packs`` as things stand at ``at``."""
     regime = Regime(packs, forced)
     units = combine_command_groups(activities)
-    assessed = [assess_activity(regime, a, at, members) for a, members in units]
+    assessed: list[ActivityAssessment] = []
+    alone: dict[tuple[str, int], dict[str, ThresholdTest]] = {}
     applied: dict[str, list[Activity]] = defaultdict(list)
-    for item in assessed:
-        for app in item.packs:
-            applied[app.pack.id].append(item.activity)
+    for activity, members in units:
+        item, tests_by_pack = _assess_one(regime, activity, at, members)
+        assessed.append(item)
+        for pack_id, tests in tests_by_pack.items():
+            applied[pack_id].append(item.activity)
+            alone[(pack_id, id(item.activity))] = tests
     constraints = []
     set_findings: list[Finding] = []
     adjacency = float(str(regime.option("adjacency_days", 0)))
@@ -151,7 +168,13 @@ def assess(
             constraints.extend(results)
             set_findings.extend(_constraint_findings(pack, results))
         if pack.kind == "multilateral":
-            set_findings.extend(possible_splits(regime.compiled[pack.id], members, adjacency))
+
+            def met_alone(a: Activity, measure: str, pack_id: str = pack.id) -> bool | None:
+                return alone[(pack_id, id(a))][measure].met
+
+            set_findings.extend(
+                possible_splits(regime.compiled[pack.id], members, adjacency, met_alone)
+            )
     assumed = tuple(a for item in assessed for a in item.activity.assumed)
     return Assessment(
         regime=regime.ids,

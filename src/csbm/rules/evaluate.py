@@ -48,8 +48,9 @@ def criteria_met(
     """
     met: list[str] = []
     untestable = False
+    values = forces.__dict__
     for name, limit in criteria.items():
-        value = forces.get(name)
+        value = values[name]
         if value is None and name in when_given:
             continue
         if limit is None or value is None:

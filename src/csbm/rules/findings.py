@@ -81,11 +81,16 @@ def gate_violation(compiled: CompiledPack, activity: Activity) -> list[Finding]:
     ]
 
 
-def near_thresholds(compiled: CompiledPack, activity: Activity, margin: float) -> list[Finding]:
+def near_thresholds(
+    compiled: CompiledPack,
+    activity: Activity,
+    margin: float,
+    tests: dict[str, ThresholdTest] | None = None,
+) -> list[Finding]:
     """Declared figures within ``margin`` (a fraction) below a ``>=`` threshold not met."""
     out: list[Finding] = []
     for measure, word in _MEASURE_WORDS.items():
-        test = test_thresholds(compiled, measure, activity)
+        test = tests[measure] if tests else test_thresholds(compiled, measure, activity)
         if test.met:
             continue
         for rule in test.rules:
@@ -121,7 +126,10 @@ def near_thresholds(compiled: CompiledPack, activity: Activity, margin: float) -
 
 
 def inconsistencies(
-    compiled: CompiledPack, activity: Activity, obligations: Iterable[Obligation]
+    compiled: CompiledPack,
+    activity: Activity,
+    obligations: Iterable[Obligation],
+    tests: dict[str, ThresholdTest] | None = None,
 ) -> list[Finding]:
     out: list[Finding] = []
     for decl in activity.declarations:
@@ -151,7 +159,9 @@ def inconsistencies(
         else:
             observed = activity.model_copy(update={"forces": decl.forces})
             for measure, word in _MEASURE_WORDS.items():
-                declared_test = test_thresholds(compiled, measure, activity)
+                declared_test = (
+                    tests[measure] if tests else test_thresholds(compiled, measure, activity)
+                )
                 observed_test: ThresholdTest = test_thresholds(compiled, measure, observed)
                 if observed_test.met and not declared_test.met:
                     out.append(

@@ -9,7 +9,7 @@ and annual-date entries. Pure: the clock ``at`` is an argument.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from csbm.domain.activity import Activity, ActivityKind
@@ -51,6 +51,18 @@ class CompiledPack:
     annual: dict[str, tuple[Rule, ...]]
     gate: Rule | None
     divisional_condition: str
+    _selected: dict[tuple[str, str, ActivityKind], tuple[Rule, ...]] = field(
+        default_factory=dict, compare=False, repr=False
+    )
+
+    def select(self, table: str, measure: str, kind: ActivityKind) -> tuple[Rule, ...]:
+        """Entries of ``table`` ("thresholds", "periods", "durations") for a measure and kind."""
+        key = (table, measure, kind)
+        found = self._selected.get(key)
+        if found is None:
+            found = _select(getattr(self, table), measure, kind)
+            self._selected[key] = found
+        return found
 
     @classmethod
     def of(cls, pack: RulePack, fallback_options: RulePack | None = None) -> CompiledPack:
@@ -80,8 +92,11 @@ def _applies(rule: Rule, kind: ActivityKind) -> bool:
     return rule.applies_to is None or kind in rule.applies_to
 
 
-def _select(rules: dict[str, tuple[Rule, ...]], measure: str, kind: ActivityKind) -> list[Rule]:
-    return [r for r in rules.get(measure, ()) if _applies(r, kind)]
+def _select(
+    rules: dict[str, tuple[Rule, ...]], measure: str, kind: ActivityKind
+) -> tuple[Rule, ...]:
+    """The entries of ``measure`` that apply to ``kind``."""
+    return tuple(r for r in rules.get(measure, ()) if _applies(r, kind))
 
 
 @dataclass(frozen=True)
@@ -97,7 +112,7 @@ class ThresholdTest:
 
 def test_thresholds(compiled: CompiledPack, measure: str, activity: Activity) -> ThresholdTest:
     """Any-of over every threshold entry of ``measure`` that applies to the activity's kind."""
-    rules = _select(compiled.thresholds, measure, activity.kind)
+    rules = compiled.select("thresholds", measure, activity.kind)
     met_rules: list[str] = []
     met_criteria: list[str] = []
     unknown: list[str] = []
@@ -161,21 +176,34 @@ def _owners(activity: Activity) -> tuple[str, ...]:
     return tuple(dict.fromkeys(states))
 
 
-def obligations_for(compiled: CompiledPack, activity: Activity, at: datetime) -> list[Obligation]:
+MEASURES_WITH_THRESHOLDS = (PRIOR_NOTIFICATION, OBSERVATION_INVITATION)
+
+
+def threshold_tests(compiled: CompiledPack, activity: Activity) -> dict[str, ThresholdTest]:
+    """The notification and observation threshold tests of one activity under one pack."""
+    return {m: test_thresholds(compiled, m, activity) for m in MEASURES_WITH_THRESHOLDS}
+
+
+def obligations_for(
+    compiled: CompiledPack,
+    activity: Activity,
+    at: datetime,
+    tests: dict[str, ThresholdTest] | None = None,
+) -> list[Obligation]:
     """Every obligation ``activity`` gives rise to under one pack."""
     out: list[Obligation] = []
-    pack_id = compiled.pack.id
-    notif = test_thresholds(compiled, PRIOR_NOTIFICATION, activity)
+    tests = tests or threshold_tests(compiled, activity)
+    notif = tests[PRIOR_NOTIFICATION]
     if notif.rules:
         out.extend(_notification(compiled, activity, at, notif))
-    obs = test_thresholds(compiled, OBSERVATION_INVITATION, activity)
+    obs = tests[OBSERVATION_INVITATION]
     if obs.rules:
         out.extend(_observation(compiled, activity, at, obs))
     if notif.met is not False and notif.rules:
         out.extend(_calendar(compiled, activity, at))
     if compiled.gate is not None:
         out.extend(_advance(compiled, activity, at))
-    return [o for o in out if o.pack == pack_id]
+    return out
 
 
 def _notification(
@@ -184,7 +212,7 @@ def _notification(
     if test.met is False:
         return
     pack = compiled.pack
-    periods = _select(compiled.periods, PRIOR_NOTIFICATION, activity.kind)
+    periods = compiled.select("periods", PRIOR_NOTIFICATION, activity.kind)
     triggered = test.rules_met or test.unknown_rules
     if not periods:
         yield Obligation(
@@ -242,7 +270,7 @@ def _observation(
     pack = compiled.pack
     triggered = test.rules_met or test.unknown_rules
     owed_by = (activity.host_state,)
-    for rule in _select(compiled.durations, OBSERVATION_INVITATION, activity.kind):
+    for rule in compiled.select("durations", OBSERVATION_INVITATION, activity.kind):
         assert isinstance(rule.spec, DurationSpec)
         long_enough = duration_exceeds(rule.spec, activity.duration_hours)
         if long_enough is False:
@@ -278,7 +306,7 @@ def _observation(
                 ),
             )
             return
-    periods = _select(compiled.periods, OBSERVATION_INVITATION, activity.kind)
+    periods = compiled.select("periods", OBSERVATION_INVITATION, activity.kind)
     if test.met is None:
         rule_id = periods[0].id if periods else triggered[0]
         due = None

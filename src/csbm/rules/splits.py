@@ -1,103 +1,157 @@
 """Possible splits: activities that together cross a threshold none crosses alone.
 
 Splitting one operation into nominally separate activities, each under a threshold, is the
-evasion critics describe (digest §7.2, S10, S16; ¶40.1 single operational command). The
-engine groups the activities of one State — or of States acting together, i.e. linked by
-activities they conduct jointly — that overlap in time or follow each other within
-``adjacency_days`` (an analyst setting), sums their peak forces, and reports each group
-whose sum reaches a notification or observation threshold that no member reaches alone.
-Cost: O(n log n).
+evasion critics describe (digest §7.2, S10, S16; ¶40.1 single operational command). Two
+kinds of group are summed:
+
+* the activities of one State that overlap in time or follow each other within
+  ``adjacency_days`` (an analyst setting) — a joint activity counts for each of its States;
+* States acting together: around each joint activity, the activities of its States that
+  overlap it (or follow within ``adjacency_days``) — so a joint exercise flanked by
+  national ones of each partner is summed with them.
+
+Each group whose summed peak forces reach a notification or observation threshold that no
+member reaches alone is reported once. Cost: O(n log n) (sorts, then sweeps; the joint
+windows are found by bisection in each State's sorted list).
 """
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import timedelta
 
-from csbm.domain.activity import Activity, Forces
+from csbm.domain.activity import FORCE_FIELDS, Activity, Forces
 from csbm.rules.model import OBSERVATION_INVITATION, PRIOR_NOTIFICATION, Finding
 from csbm.rules.obligations import CompiledPack, test_thresholds
 
 _LISTED = 12
 _WORDS = {PRIOR_NOTIFICATION: "notification", OBSERVATION_INVITATION: "observation"}
 
-
-class _Groups:
-    """Union-find over State codes: States that conduct an activity together."""
-
-    def __init__(self) -> None:
-        self.parent: dict[str, str] = {}
-
-    def find(self, code: str) -> str:
-        root = self.parent.setdefault(code, code)
-        while root != self.parent[root]:
-            root = self.parent[root]
-        while code != root:
-            self.parent[code], code = root, self.parent[code]
-        return root
-
-    def join(self, codes: Sequence[str]) -> None:
-        first = self.find(codes[0])
-        for other in codes[1:]:
-            self.parent[self.find(other)] = first
+AloneTest = Callable[[Activity, str], bool | None]
 
 
 def possible_splits(
-    compiled: CompiledPack, activities: Sequence[Activity], adjacency_days: float
+    compiled: CompiledPack,
+    activities: Sequence[Activity],
+    adjacency_days: float,
+    alone: AloneTest | None = None,
 ) -> list[Finding]:
-    groups = _Groups()
-    for activity in activities:
-        groups.join(activity.conducting_states)
-    by_group: dict[str, list[Activity]] = defaultdict(list)
-    for activity in activities:
-        by_group[groups.find(activity.conducting_states[0])].append(activity)
+    """Findings for every group that crosses a threshold together and not alone.
+
+    ``alone(activity, measure)`` may give the activity's own threshold result when the
+    caller has it already; otherwise it is computed.
+    """
+    met_alone: AloneTest = alone or (lambda a, m: test_thresholds(compiled, m, a).met)
     gap = timedelta(days=adjacency_days)
+    per_state: dict[str, list[Activity]] = defaultdict(list)
+    for activity in activities:
+        for code in activity.conducting_states:
+            per_state[code].append(activity)
+    groups: list[list[Activity]] = []
+    for code in sorted(per_state):
+        members = sorted(per_state[code], key=lambda a: (a.start, a.last_instant, a.name))
+        per_state[code] = members
+        groups.extend(_time_clusters(members, gap))
+    groups.extend(_joint_windows(activities, per_state, gap))
     out: list[Finding] = []
-    for key in sorted(by_group):
-        members = sorted(by_group[key], key=lambda a: (a.start, a.last_instant, a.name))
-        cluster: list[Activity] = []
-        cluster_end = None
-        for activity in members:
-            if cluster and cluster_end is not None and activity.start <= cluster_end + gap:
-                cluster.append(activity)
-                cluster_end = max(cluster_end, activity.last_instant)
-                continue
-            out.extend(_check(compiled, cluster))
-            cluster, cluster_end = [activity], activity.last_instant
-        out.extend(_check(compiled, cluster))
+    seen: set[frozenset[int]] = set()
+    for group in groups:
+        if len(group) < 2:
+            continue
+        key = frozenset(id(a) for a in group)
+        if key in seen:
+            continue
+        seen.add(key)
+        out.extend(_check(compiled, group, met_alone))
     return out
 
 
-def _check(compiled: CompiledPack, cluster: list[Activity]) -> list[Finding]:
-    if len(cluster) < 2:
-        return []
-    total = Forces()
-    for activity in cluster:
-        total = total.plus(activity.forces)
-    combined = cluster[0].model_copy(update={"forces": total})
+def _time_clusters(members: list[Activity], gap: timedelta) -> list[list[Activity]]:
+    clusters: list[list[Activity]] = []
+    cluster: list[Activity] = []
+    end = None
+    for activity in members:
+        if cluster and end is not None and activity.start <= end + gap:
+            cluster.append(activity)
+            end = max(end, activity.last_instant)
+            continue
+        if len(cluster) > 1:
+            clusters.append(cluster)
+        cluster, end = [activity], activity.last_instant
+    if len(cluster) > 1:
+        clusters.append(cluster)
+    return clusters
+
+
+def _joint_windows(
+    activities: Sequence[Activity], per_state: dict[str, list[Activity]], gap: timedelta
+) -> list[list[Activity]]:
+    starts = {code: [a.start for a in members] for code, members in per_state.items()}
+    longest = {
+        code: max((a.last_instant - a.start for a in members), default=timedelta(0))
+        for code, members in per_state.items()
+    }
+    out: list[list[Activity]] = []
+    for joint in activities:
+        if len(joint.conducting_states) < 2:
+            continue
+        lo, hi = joint.start - gap, joint.last_instant + gap
+        window: dict[int, Activity] = {id(joint): joint}
+        for code in joint.conducting_states:
+            members, begin = per_state[code], starts[code]
+            i = bisect_right(begin, hi)
+            earliest = lo - longest[code]
+            while i > 0 and begin[i - 1] >= earliest:
+                i -= 1
+                other = members[i]
+                if other.last_instant >= lo:
+                    window[id(other)] = other
+        if len(window) > 1:
+            out.append(sorted(window.values(), key=lambda a: (a.start, a.name)))
+    return out
+
+
+def _sum(group: list[Activity]) -> Forces:
+    totals: dict[str, int | None] = dict.fromkeys(FORCE_FIELDS)
+    for activity in group:
+        values = activity.forces.__dict__
+        for name in FORCE_FIELDS:
+            value = values[name]
+            if value is not None:
+                current = totals[name]
+                totals[name] = value if current is None else current + value
+    return Forces(**totals)
+
+
+def _check(compiled: CompiledPack, group: list[Activity], met_alone: AloneTest) -> list[Finding]:
+    total: Forces | None = None
     out: list[Finding] = []
     for measure, word in _WORDS.items():
-        if any(test_thresholds(compiled, measure, a).met is not False for a in cluster):
+        if any(met_alone(a, measure) is not False for a in group):
             continue
+        if total is None:
+            total = _sum(group)
+        combined = group[0].model_copy(update={"forces": total})
         summed = test_thresholds(compiled, measure, combined)
         if not summed.met:
             continue
-        names = [a.name for a in cluster]
-        shown = ", ".join(names[:_LISTED]) + (
-            f" and {len(names) - _LISTED} more" if len(names) > _LISTED else ""
-        )
-        states = sorted({s for a in cluster for s in a.conducting_states})
+        names = [a.name for a in group]
+        shown = ", ".join(names[:_LISTED])
+        if len(names) > _LISTED:
+            shown += f" and {len(names) - _LISTED} more"
+        states = sorted({s for a in group for s in a.conducting_states})
         sums = {c: total.get(c) for c in summed.criteria_met}
-        last = max(a.last_instant for a in cluster)
+        last = max(a.last_instant for a in group)
         out.append(
             Finding(
                 rule=summed.rules_met[0],
                 kind="possible_split",
                 severity="medium",
                 message=(
-                    f"{len(cluster)} activities of {'+'.join(states)} overlapping or adjacent "
-                    f"({cluster[0].start.date()} – {last.date()}) reach "
+                    f"{len(group)} activities of {'+'.join(states)} overlapping or adjacent "
+                    f"({group[0].start.date()} – {last.date()}) reach "
                     f"the {word} threshold together ("
                     + ", ".join(f"{k.replace('_', ' ')} {v:,}" for k, v in sums.items())
                     + f"), none alone: {shown}"

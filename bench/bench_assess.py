@@ -1,0 +1,120 @@
+"""``csbm assess`` at scale: 1,000 / 10,000 / 100,000 activities with the constraining
+provisions and the possible-split search across them (issue: foundation, item 8).
+
+Reports activities per second, time per n·log2(n) at each size (flat or falling means
+the cost grows no faster than n log n), the fitted growth exponent, and a baseline
+measured in the same run: validating the same activities with pydantic (the cost of
+reading them, which every caller pays anyway). Target: 100,000 activities in under 5 s
+on one core.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import time
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from csbm.domain.activity import Activity
+from csbm.domain.states import PARTICIPATING_STATES
+from csbm.rules import assess, load_pack
+
+NAME = "assess"
+TARGET_SECONDS_100K = 5.0
+
+
+def synthetic(n: int, seed: int = 2011) -> list[dict[str, Any]]:
+    """n activities over ten years by the 57 States; mostly small, some above thresholds."""
+    rng = random.Random(seed)
+    codes = [s.code for s in PARTICIPATING_STATES]
+    origin = datetime(2015, 1, 1, tzinfo=UTC)
+    out: list[dict[str, Any]] = []
+    for i in range(n):
+        host = rng.choice(codes)
+        conducting = [host] if rng.random() > 0.05 else [host, rng.choice(codes)]
+        start = origin + timedelta(minutes=rng.randrange(10 * 365 * 24 * 60))
+        size = rng.random()
+        troops = int(rng.lognormvariate(7.5, 1.1)) if size < 0.97 else rng.randrange(9000, 60000)
+        out.append(
+            {
+                "name": f"activity-{i}",
+                "conducting_states": list(dict.fromkeys(conducting)),
+                "host_state": host,
+                "kind": "alert_activity" if rng.random() < 0.05 else "exercise",
+                "start": start,
+                "end": start + timedelta(hours=rng.randrange(6, 24 * 14)),
+                "forces": {
+                    "troops": troops,
+                    "battle_tanks": troops // rng.randrange(30, 80),
+                    "acv": troops // rng.randrange(15, 40),
+                    "artillery": troops // rng.randrange(40, 120),
+                },
+                "notified": rng.random() < 0.9,
+                "in_annual_calendar": rng.random() < 0.8,
+            }
+        )
+    return out
+
+
+def _time(fn: Any, repeat: int) -> float:
+    best = math.inf
+    for _ in range(repeat):
+        started = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - started)
+    return best
+
+
+def run(quick: bool = False) -> dict[str, Any]:
+    sizes = [1_000, 10_000] if quick else [1_000, 10_000, 100_000]
+    pack = load_pack("vd2011")
+    at = datetime(2026, 1, 1, tzinfo=UTC)
+    rows = []
+    for n in sizes:
+        raw = synthetic(n)
+        repeat = 3 if n <= 10_000 else 1
+        validate = _time(lambda raw=raw: [Activity.model_validate(r) for r in raw], repeat)
+        activities = [Activity.model_validate(r) for r in raw]
+        holder: dict[str, Any] = {}
+
+        def engine(activities: list[Activity] = activities) -> None:
+            holder["result"] = assess(activities, [pack], at)
+
+        seconds = _time(engine, repeat)
+        result = holder["result"]
+        rows.append(
+            {
+                "activities": n,
+                "seconds": round(seconds, 4),
+                "activities_per_second": round(n / seconds),
+                "microseconds_per_n_log2_n": round(seconds / (n * math.log2(n)) * 1e6, 4),
+                "baseline_validate_seconds": round(validate, 4),
+                "ratio_to_baseline": round(seconds / validate, 3),
+                "constraint_checks": len(result.constraints),
+                "constraints_broken": sum(c.status == "broken" for c in result.constraints),
+                "findings": sum(len(a.findings) for a in result.activities) + len(result.findings),
+            }
+        )
+    first, last = rows[0], rows[-1]
+    exponent = math.log(last["seconds"] / first["seconds"]) / math.log(
+        last["activities"] / first["activities"]
+    )
+    per_nlogn_growth = last["microseconds_per_n_log2_n"] / first["microseconds_per_n_log2_n"]
+    largest = rows[-1]
+    met = per_nlogn_growth <= 1.5 and (
+        quick or largest["seconds"] < TARGET_SECONDS_100K
+    )
+    return {
+        "name": NAME,
+        "rows": rows,
+        "growth_exponent": round(exponent, 3),
+        "per_n_log_n_growth_first_to_last": round(per_nlogn_growth, 3),
+        "target": f"100,000 activities in under {TARGET_SECONDS_100K} s; cost ≤ n log n",
+        "targets_met": met,
+        "summary": (
+            f"{largest['activities']:,} activities in {largest['seconds']:.2f} s "
+            f"({largest['activities_per_second']:,}/s, {largest['ratio_to_baseline']}× validation); "
+            f"exponent {exponent:.2f}, per n·log n ×{per_nlogn_growth:.2f}"
+        ),
+    }
