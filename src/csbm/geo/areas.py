@@ -42,10 +42,7 @@ def place_name(area: Mapping[str, Any] | None) -> str | None:
 
 def area_geometry(area: Mapping[str, Any] | BaseGeometry, path: str = "area") -> BaseGeometry:
     """The area as a shapely geometry in lon/lat; InputError naming the bad field."""
-    if isinstance(area, BaseGeometry):
-        geom = area
-    else:
-        geom = _from_geojson(area, path)
+    geom = area if isinstance(area, BaseGeometry) else _from_geojson(area, path)
     if geom.is_empty:
         raise InputError("the area is empty", [Problem(path, "the area has no coordinates")])
     coords = shapely.get_coordinates(geom)

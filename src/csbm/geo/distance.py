@@ -31,9 +31,9 @@ from shapely.geometry.base import BaseGeometry
 
 __all__ = [
     "GeodesicIndex",
+    "LocalAeqd",
     "Nearest",
     "geodesic_km",
-    "local_aeqd",
     "nearest_geodesic",
     "split_line",
     "tile",
@@ -68,7 +68,7 @@ def _gaussian_radius(lat_deg: float) -> float:
     return math.sqrt(m * n)
 
 
-class local_aeqd:  # noqa: N801 - a small function object, named like the projection
+class LocalAeqd:
     """Spherical azimuthal equidistant projection centred at (lon0, lat0), metres."""
 
     def __init__(self, lon0: float, lat0: float) -> None:
@@ -109,7 +109,7 @@ class local_aeqd:  # noqa: N801 - a small function object, named like the projec
 def nearest_geodesic(area: BaseGeometry, target: BaseGeometry) -> Nearest:
     """Geodesic distance between two lon/lat geometries (steps 2–3 of the module doc)."""
     centre = area.centroid if not area.is_empty else area
-    proj = local_aeqd(centre.x, centre.y)
+    proj = LocalAeqd(centre.x, centre.y)
     a = shapely.transform(area, proj.forward)
     t = shapely.transform(target, proj.forward)
     pa, pt = shapely.shortest_line(a, t).coords

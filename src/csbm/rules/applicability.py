@@ -208,7 +208,9 @@ def _multilateral(
             pack, True, f"{head}; {period_note}; zone of application open ({verdict.reason})",
             provisional=True,
         )  # fmt: skip
-    return PackDecision(pack, True, f"{head}; {period_note}; {verdict.reason}", provisional=provisional)
+    return PackDecision(
+        pack, True, f"{head}; {period_note}; {verdict.reason}", provisional=provisional
+    )
 
 
 def _distances(ctx: _Context, pack: RulePack) -> tuple[BorderDistance, ...]:
@@ -228,13 +230,6 @@ def _distances(ctx: _Context, pack: RulePack) -> tuple[BorderDistance, ...]:
     return tuple(out)
 
 
-def _describe(distances: Sequence[BorderDistance]) -> str:
-    return ", ".join(
-        f"{d.km:.1f} ± {d.tolerance_km:g} km from the {d.states[0]}–{d.states[1]} border"
-        for d in distances
-    )
-
-
 def _bilateral(
     ctx: _Context, pack: RulePack, forced: bool, provisional: bool, period_note: str
 ) -> PackDecision:
@@ -242,16 +237,14 @@ def _bilateral(
     head = "forced with --regime" if forced else f"host State {host} is a party"
     zone = pack.border_zone
     distances = _distances(ctx, pack) if zone is not None or forced else ()
-    where = _describe(distances)
-    tail = f"; {where}" if where else ""
 
     def decision(applies: bool, why: str, maybe: bool = False) -> PackDecision:
         return PackDecision(pack, applies, why, distances, provisional or maybe)
 
     if zone is None:
-        return decision(True, f"{head}; {period_note}; the pack has no border zone{tail}")
+        return decision(True, f"{head}; {period_note}; the pack has no border zone")
     if forced:
-        return decision(True, f"{head}; {period_note}{tail}")
+        return decision(True, f"{head}; {period_note}")
     if not ctx.has_area:
         return decision(
             True, f"{head}; {period_note}; area not given: cannot tell whether it is in the "
@@ -270,27 +263,27 @@ def _bilateral(
             edge = nearest.km > width - tol
             note = " (near the edge, within the dataset's tolerance)" if edge else ""
             return decision(
-                True, f"{head}; {period_note}; within the {width:g} km border zone{note}{tail}"
+                True, f"{head}; {period_note}; within the {width:g} km border zone{note}"
             )
         if nearest.km <= width + tol:
             return decision(
                 True, f"{head}; {period_note}; at the edge of the {width:g} km border zone, "
-                f"within the dataset's tolerance{tail}", maybe=True,
+                f"within the dataset's tolerance", maybe=True,
             )  # fmt: skip
-        return decision(False, f"outside the {width:g} km border zone{tail}")
+        return decision(False, f"outside the {width:g} km border zone")
     screen = pack.option(SCREEN_OPTION)
     if screen is None:
         return decision(
             False, f"border zone width unknown (border_zone.width_km is null) and no "
-            f"{SCREEN_OPTION} option; force with --regime{tail}",
+            f"{SCREEN_OPTION} option; force with --regime",
         )  # fmt: skip
     if nearest.km <= float(screen) + tol:
         return decision(
             True, f"{head}; {period_note}; border zone width unknown (fill in "
             f"border_zone.width_km from the agreement): within the {float(screen):g} km "
-            f"screening distance (analyst setting){tail}", maybe=True,
+            f"screening distance (analyst setting)", maybe=True,
         )  # fmt: skip
     return decision(
         False, f"border zone width unknown; beyond the {float(screen):g} km screening "
-        f"distance (analyst setting){tail}",
+        f"distance (analyst setting)",
     )  # fmt: skip
