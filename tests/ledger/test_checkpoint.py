@@ -7,6 +7,8 @@ import base64
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from csbm.ledger.checkpoint import (
     Checkpoint,
@@ -128,3 +130,25 @@ def test_a_signed_note_with_a_malformed_body_is_refused() -> None:
     note = sign_note(f"{ORIGIN}\n007\n{ROOT_B64}\n", ORIGIN, KEY)
     with pytest.raises(CheckpointError):
         verify_checkpoint(note, [VERIFIER])
+
+
+_line = st.text(
+    alphabet=st.characters(min_codepoint=0x20, exclude_categories=["Cs"]), min_size=1
+).filter(lambda s: s == s.strip())
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    origin=_line,
+    size=st.integers(0, 2**64 - 1),
+    root=st.binary(min_size=32, max_size=32),
+    extensions=st.lists(_line, max_size=3),
+)
+def test_any_valid_checkpoint_round_trips_through_a_signed_note(
+    origin: str, size: int, root: bytes, extensions: list[str]
+) -> None:
+    cp = Checkpoint(origin, size, root, tuple(extensions))
+    assert Checkpoint.parse(cp.to_text()) == cp
+    signed = cp.sign("csbm/UA", KEY)
+    verifier = NoteVerifier.from_public_key("csbm/UA", KEY.public_key())
+    assert verify_checkpoint(signed.note, [verifier], origin=origin).checkpoint == cp
