@@ -7,12 +7,13 @@ STAMP  := $(VENV)/.installed
 PG_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 export CSBM_TEST_PG_URL ?= $(PG_URL)
 
-.PHONY: venv demo test lint typecheck unit bench soak clean
+.PHONY: venv demo test lint typecheck unit bench soak clean messages
 
-$(STAMP): requirements.lock pyproject.toml
+$(STAMP): requirements.lock pyproject.toml $(wildcard src/csbm/locales/*/LC_MESSAGES/csbm.po)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.lock
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
+	$(BIN)/pybabel compile --use-fuzzy -d src/csbm/locales -D csbm >/dev/null
 	touch $(STAMP)
 
 venv: $(STAMP)
@@ -34,6 +35,12 @@ bench: $(STAMP)
 
 soak: $(STAMP)
 	$(BIN)/python -m bench --soak
+
+# Re-extract the messages and merge them into the OSCE-language catalogues.
+messages: $(STAMP)
+	$(BIN)/pybabel extract -F babel.cfg -k _ -k N_ --no-location -o src/csbm/locales/csbm.pot --project csbm src
+	$(BIN)/pybabel update -i src/csbm/locales/csbm.pot -d src/csbm/locales -D csbm
+	$(BIN)/pybabel compile -d src/csbm/locales -D csbm
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache bench/results

@@ -135,22 +135,30 @@ def assessment_json(result: Assessment, extra_assumed: list[str]) -> dict[str, A
 def _print_human(result: Assessment, extra_assumed: list[str], tz: str | None) -> None:
     zone = user_zone(tz)
     console.print(
-        f"[bold]{_('Assessment')}[/bold] {_('under')} {', '.join(result.regime)} — "
-        f"{_('as at')} {both(result.at, zone)}",
+        _("[bold]Assessment[/bold] under {regime} — as at {at}").format(
+            regime=", ".join(result.regime), at=both(result.at, zone)
+        ),
         soft_wrap=True,
     )
     for item in result.activities:
         a = item.activity
         console.rule(f"[bold]{a.name}[/bold]")
         console.print(
-            f"{a.kind.value}; {_('host')} {a.host_state}; {_('conducting')} "
-            f"{', '.join(a.conducting_states)}; {both(a.start, zone)} → {both(a.end, zone)}"
+            _("{kind}; host {host}; conducting {conducting}; {start} → {end}").format(
+                kind=_(a.kind.value.replace("_", " ")),
+                host=a.host_state,
+                conducting=", ".join(a.conducting_states),
+                start=both(a.start, zone),
+                end=both(a.end, zone),
+            )
         )
         for app in item.packs:
-            line = f"  {_('pack')} {app.pack.id}: {app.reason}"
+            line = "  " + _("pack {pack}: {reason}").format(pack=app.pack.id, reason=app.reason)
             for d in app.distances:
                 pair = f"{d.states[0]}–{d.states[1]}"
-                line += f"; {pair} {_('border')} {d.km:.1f} km (±{d.tolerance_km:g})"
+                line += "; " + _("{pair} border {km} km (±{tolerance})").format(
+                    pair=pair, km=f"{d.km:.1f}", tolerance=f"{d.tolerance_km:g}"
+                )
             console.print(line, highlight=False)
         if item.obligations:
             table = Table(show_lines=False, expand=False)
@@ -168,17 +176,20 @@ def _print_human(result: Assessment, extra_assumed: list[str], tz: str | None) -
                 )
             console.print(table)
         else:
-            console.print(f"  [dim]{_('no obligations under the packs that apply')}[/dim]")
+            console.print("  [dim]" + _("no obligations under the packs that apply") + "[/dim]")
         _print_findings(item.findings)
     broken = [c for c in result.constraints if c.status != "within"]
-    console.rule(f"[bold]{_('Constraining provisions')}[/bold]")
+    console.rule("[bold]" + _("Constraining provisions") + "[/bold]")
     console.print(
-        f"{len(result.constraints)} {_('checks')}, {sum(c.status == 'broken' for c in broken)} "
-        f"{_('broken')}, {sum(c.status == 'unknown' for c in broken)} {_('unknown')}"
+        _("{checks} checks, {broken} broken, {unknown} unknown").format(
+            checks=len(result.constraints),
+            broken=sum(c.status == "broken" for c in broken),
+            unknown=sum(c.status == "unknown" for c in broken),
+        )
     )
     _print_findings(result.findings)
     for note in [*extra_assumed, *result.assumed]:
-        console.print(f"[dim]{_('assumed')}: {note}[/dim]", highlight=False)
+        console.print("[dim]" + _("assumed: {note}").format(note=note) + "[/dim]", highlight=False)
 
 
 def _print_findings(findings: tuple[Finding, ...]) -> None:

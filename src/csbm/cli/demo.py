@@ -31,6 +31,8 @@ def register(app: typer.Typer) -> None:
         clock = now()
         for name in DEMO_FILES:
             path = examples / name
-            console.print(f"\n[bold underline]{_('Example')}: {path}[/bold underline]")
+            console.print(
+                "\n[bold underline]" + _("Example: {path}").format(path=path) + "[/bold underline]"
+            )
             result = assess(parse_activities(read_input(path), str(path)), packs, clock, forced)
             _print_human(result, [], tz)

@@ -50,7 +50,9 @@ def register(app: typer.Typer) -> None:
         for header in ("id", "¶", _("strength"), _("numbers"), _("provenance")):
             table.add_column(header)
         for rule in loaded.rules:
-            numbers = describe(rule.spec) if rule.known else f"[magenta]{_('unknown')}[/magenta]"
+            numbers = (
+                describe(rule.spec) if rule.known else "[magenta]" + _("unknown") + "[/magenta]"
+            )
             table.add_row(rule.id, rule.citation, rule.strength, numbers, rule.provenance.status)
         console.print(table)
 
@@ -69,4 +71,8 @@ def register(app: typer.Typer) -> None:
         if problems:
             raise RulePackError(f"{pack}: {len(problems)} case(s) disagree", problems)
         cases = sum(len(r.cases) for r in loaded.rules)
-        console.print(f"{loaded.id}: {len(loaded.rules)} {_('entries')}, {cases} {_('cases pass')}")
+        console.print(
+            _("{pack}: {entries} entries, {cases} cases pass").format(
+                pack=loaded.id, entries=len(loaded.rules), cases=cases
+            )
+        )
