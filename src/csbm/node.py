@@ -38,6 +38,7 @@ from csbm.ledger.keys import (
     save_state_key,
     stamp,
 )
+from csbm.ledger.receipt import Delivery, accept_delivery, record_receipt
 from csbm.store.engine import sqlite_url
 from csbm.store.log import AppendResult, CheckpointRecord, LedgerStore
 
@@ -238,6 +239,31 @@ class Node:
             note = Checkpoint(self.origin, size, root).sign(self.key.name, self.key.private).note
             txn.add_checkpoint(CheckpointRecord(self.origin, True, size, root, note, stamp(at)))
         return note
+
+    # -- exchange
+
+    def delivery(
+        self, envelope: bytes, index: int, peer_seen_size: int, at: datetime
+    ) -> Delivery:
+        """What to hand a recipient for the envelope at ``index``: a fresh signed checkpoint,
+        the inclusion proof, and the consistency proof from the size the peer last saw."""
+        note = self.checkpoint(at)
+        size = Checkpoint.parse(note[: note.rfind("\n\n") + 1]).size
+        inclusion = self.store.prove_inclusion(index, size)
+        consistency = (
+            self.store.prove_consistency(peer_seen_size, size).proof
+            if 0 < peer_seen_size <= size
+            else ()
+        )
+        return Delivery(envelope, note, tuple(inclusion.proof), index, tuple(consistency))
+
+    def receive(self, delivery: Delivery, at: datetime) -> Envelope:
+        """Verify a delivery, log it with a signed receipt (one commit); return the receipt."""
+        return accept_delivery(self.store, self.key, self.directory_of_keys(), delivery, at)
+
+    def record_receipt(self, receipt: bytes) -> int:
+        """Verify a peer's receipt for one of our messages and log it; its log index."""
+        return record_receipt(self.store, self.state, self.directory_of_keys(), receipt)
 
     # -- keys
 

@@ -27,7 +27,8 @@ from csbm.ledger.merkle import ConsistencyProof, InclusionProof, MerkleLog, leaf
 from csbm.store import schema
 from csbm.store.engine import WRITE, open_engine
 
-_PG_LOCK = 0x63_73_62_6D  # "csbm": the advisory lock that serialises writers
+#: The advisory lock that serialises a log's writers on PostgreSQL ("csbm", and the schema).
+_PG_LOCK = 0x63_73_62_6D
 
 
 @dataclass(frozen=True)
@@ -308,7 +309,9 @@ class LedgerStore:
         """A write transaction holding the log's lock; committed (durably) on exit."""
         with self.engine.connect().execution_options(**WRITE) as conn, conn.begin():
             if conn.dialect.name == "postgresql":
-                conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_PG_LOCK})")
+                conn.exec_driver_sql(
+                    f"SELECT pg_advisory_xact_lock({_PG_LOCK}, hashtext(current_schema()))"
+                )
             yield WriteTxn(conn)
 
     def append(self, records: Sequence[EntryRecord]) -> list[AppendResult]:

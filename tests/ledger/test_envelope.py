@@ -1,0 +1,202 @@
+"""Envelopes: sealing over RFC 8785 bytes and every refusal of verify_envelope."""
+
+from __future__ import annotations
+
+import base64
+import json
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import rfc8785
+
+from csbm.errors import InputError
+from csbm.ledger.envelope import (
+    EnvelopeError,
+    canonical,
+    parse_envelope,
+    seal,
+    signed_part,
+    verify_envelope,
+)
+from csbm.ledger.keys import KeyDirectory, StateKey, generate_state_key, stamp
+from csbm.store.log import KeyRecord
+
+T0 = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
+MESSAGE = {"kind": "notification", "body": {"activity": "exercise", "troops": 13000, "é": "ü"}}
+
+
+@pytest.fixture
+def ua() -> StateKey:
+    return generate_state_key("UA")
+
+
+@pytest.fixture
+def directory(ua: StateKey) -> KeyDirectory:
+    return KeyDirectory([ua.record(T0 - timedelta(days=1))])
+
+
+def _code(exc: pytest.ExceptionInfo[EnvelopeError]) -> str:
+    return exc.value.code
+
+
+def test_seal_signs_the_canonical_bytes_without_the_signature(ua: StateKey, directory: KeyDirectory) -> None:
+    env = seal(MESSAGE, ua, ["AT", "BY"], T0)
+    doc = json.loads(env.raw)
+    assert rfc8785.dumps(doc) == env.raw
+    assert list(doc)[-1] == "signature"
+    unsigned = {k: v for k, v in doc.items() if k != "signature"}
+    assert signed_part(env.raw) == rfc8785.dumps(unsigned)
+    ua.private.public_key().verify(base64.b64decode(doc["signature"]), rfc8785.dumps(unsigned))
+    assert doc["created_at"] == "2026-03-01T09:00:00.000Z"
+    assert doc["sender"] == "UA" and doc["key_id"] == ua.key_id
+    got = verify_envelope(env.raw, directory)
+    assert got.message_id == env.message_id and got.body == MESSAGE["body"]
+
+
+def test_unknown_key_is_refused(ua: StateKey) -> None:
+    env = seal(MESSAGE, ua, ["all"], T0)
+    with pytest.raises(EnvelopeError) as caught:
+        verify_envelope(env.raw, KeyDirectory())
+    assert _code(caught) == "envelope.unknown_key"
+
+
+def test_revoked_key_is_refused_even_for_older_dates(ua: StateKey) -> None:
+    env = seal(MESSAGE, ua, ["all"], T0)
+    revoked = KeyRecord("UA", ua.key_id, ua.name, ua.public_key, False, stamp(T0 - timedelta(days=9)),
+                        revoked_at=stamp(T0 + timedelta(days=1)))
+    with pytest.raises(EnvelopeError) as caught:
+        verify_envelope(env.raw, KeyDirectory([revoked]))
+    assert _code(caught) == "envelope.revoked_key"
+    # an audit accepts what was signed before the revocation
+    assert verify_envelope(env.raw, KeyDirectory([revoked]), strict=False).message_id == env.message_id
+    late = seal(MESSAGE, ua, ["all"], T0 + timedelta(days=2))
+    with pytest.raises(EnvelopeError) as caught:
+        verify_envelope(late.raw, KeyDirectory([revoked]), strict=False)
+    assert _code(caught) == "envelope.revoked_key"
+
+
+@pytest.mark.parametrize(
+    ("valid_from", "valid_until"),
+    [(T0 + timedelta(seconds=1), None), (T0 - timedelta(days=2), T0), (T0 - timedelta(days=2), T0 - timedelta(days=1))],
+)
+def test_key_outside_its_validity_period_is_refused(
+    ua: StateKey, valid_from: datetime, valid_until: datetime | None
+) -> None:
+    env = seal(MESSAGE, ua, ["all"], T0)
+    record = KeyRecord("UA", ua.key_id, ua.name, ua.public_key, False, stamp(valid_from),
+                       None if valid_until is None else stamp(valid_until))
+    with pytest.raises(EnvelopeError) as caught:
+        verify_envelope(env.raw, KeyDirectory([record]))
+    assert _code(caught) == "envelope.key_not_valid"
+
+
+def test_wrong_signature_is_refused(ua: StateKey, directory: KeyDirectory) -> None:
+    env = seal(MESSAGE, ua, ["all"], T0)
+    doc = json.loads(env.raw)
+    sig = bytearray(base64.b64decode(doc["signature"]))
+    sig[5] ^= 0x01
+    doc["signature"] = base64.b64encode(bytes(sig)).decode()
+    with pytest.raises(EnvelopeError) as caught:
+        verify_envelope(rfc8785.dumps(doc), directory)
+    assert _code(caught) == "envelope.bad_signature"
+
+
+def test_changed_body_breaks_the_signature(ua: StateKey, directory: KeyDirectory) -> None:
+    env = seal(MESSAGE, ua, ["all"], T0)
+    doc = json.loads(env.raw)
+    doc["message"]["body"]["troops"] = 12999
+    with pytest.raises(EnvelopeError) as caught:
+        verify_envelope(rfc8785.dumps(doc), directory)
+    assert _code(caught) == "envelope.bad_signature"
+
+
+def test_signature_by_another_key_of_the_same_id_is_refused(ua: StateKey, directory: KeyDirectory) -> None:
+    other = generate_state_key("UA")
+    forged = seal(MESSAGE, other, ["all"], T0)
+    doc = json.loads(forged.raw)
+    doc["key_id"] = ua.key_id
+    unsigned = {k: v for k, v in doc.items() if k != "signature"}
+    doc["signature"] = base64.b64encode(other.sign(rfc8785.dumps(unsigned))).decode()
+    with pytest.raises(EnvelopeError) as caught:
+        verify_envelope(rfc8785.dumps(doc), directory)
+    assert _code(caught) == "envelope.bad_signature"
+
+
+@pytest.mark.parametrize(
+    "mangle",
+    [
+        lambda raw: raw.replace(b'":', b'": '),  # whitespace
+        lambda raw: json.dumps(
+            dict(reversed(list(json.loads(raw).items()))), separators=(",", ":"), ensure_ascii=False
+        ).encode(),
+        lambda raw: json.dumps(json.loads(raw), separators=(",", ":"), sort_keys=True).encode(),  # \u escapes
+        lambda raw: raw + b"\n",
+    ],
+    ids=["whitespace", "key-order", "ascii-escapes", "trailing-newline"],
+)
+def test_non_canonical_bytes_are_refused(ua: StateKey, directory: KeyDirectory, mangle: object) -> None:
+    env = seal(MESSAGE, ua, ["all"], T0)
+    raw = mangle(env.raw)  # type: ignore[operator]
+    assert raw != env.raw
+    with pytest.raises(EnvelopeError) as caught:
+        verify_envelope(raw, directory)
+    assert _code(caught) == "envelope.not_canonical"
+
+
+def test_replayed_message_id_is_refused(ua: StateKey, directory: KeyDirectory) -> None:
+    env = seal(MESSAGE, ua, ["all"], T0)
+    verify_envelope(env.raw, directory, seen=set())
+    with pytest.raises(EnvelopeError) as caught:
+        verify_envelope(env.raw, directory, seen={env.message_id})
+    assert _code(caught) == "envelope.replayed"
+
+
+@pytest.mark.parametrize(
+    ("change", "where"),
+    [
+        (lambda d: d.pop("sender"), "missing"),
+        (lambda d: d.update(extra=1), "unknown members"),
+        (lambda d: d.update(csbm=2), "version"),
+        (lambda d: d.update(sender="XX"), "participating State"),
+        (lambda d: d.update(message_id="not-a-uuid"), "UUID"),
+        (lambda d: d.update(message_id="6F9619FF-8B86-D011-B42D-00C04FC964FF"), "UUID"),
+        (lambda d: d.update(created_at="yesterday"), "ISO 8601"),
+        (lambda d: d.update(recipients=[]), "non-empty"),
+        (lambda d: d.update(recipients=["all", "AT"]), "stands alone"),
+        (lambda d: d.update(recipients=["ZZ"]), "participating State"),
+        (lambda d: d.update(message={"kind": "x"}), "JSON object"),
+        (lambda d: d.update(message={"kind": "", "body": {}}), "non-empty string"),
+        (lambda d: d.update(signature="***"), "base64"),
+    ],
+)
+def test_malformed_envelopes_are_refused(ua: StateKey, directory: KeyDirectory, change: object, where: str) -> None:
+    doc = json.loads(seal(MESSAGE, ua, ["all"], T0).raw)
+    change(doc)  # type: ignore[operator]
+    with pytest.raises(EnvelopeError) as caught:
+        verify_envelope(rfc8785.dumps(doc), directory)
+    assert _code(caught) == "envelope.malformed"
+    assert where in caught.value.lines()[0]
+
+
+def test_short_signature_and_non_json_are_refused(ua: StateKey, directory: KeyDirectory) -> None:
+    doc = json.loads(seal(MESSAGE, ua, ["all"], T0).raw)
+    doc["signature"] = base64.b64encode(b"short").decode()
+    with pytest.raises(EnvelopeError) as caught:
+        verify_envelope(rfc8785.dumps(doc), directory)
+    assert _code(caught) == "envelope.bad_signature"
+    for junk in (b"", b"[1,2]", b"\xff\xfe", b'{"a":'):
+        with pytest.raises(EnvelopeError) as caught:
+            parse_envelope(junk)
+        assert _code(caught) == "envelope.malformed"
+
+
+def test_seal_refuses_bad_messages_and_recipients(ua: StateKey) -> None:
+    with pytest.raises(InputError) as caught:
+        seal({"kind": "x", "body": []}, ua, ["XX", "AT"], T0)
+    lines = caught.value.lines()
+    assert any("message.body" in line for line in lines)
+    assert any("recipients[0]" in line for line in lines)
+    with pytest.raises(ValueError):
+        seal(MESSAGE, ua, ["all"], datetime(2026, 1, 1))  # noqa: DTZ001 - naive on purpose
+    with pytest.raises(EnvelopeError):
+        canonical({"x": float("nan")})

@@ -1,0 +1,242 @@
+"""Receipts between two nodes: delivery, receipt, the sender logging it; every refusal
+(replay, wrong addressee, bad checkpoint, truncated proof, split view, forged receipt).
+Both backends."""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+import rfc8785
+
+from csbm.ledger.audit import audit
+from csbm.ledger.envelope import EnvelopeError, parse_envelope
+from csbm.ledger.keys import generate_state_key
+from csbm.ledger.receipt import KIND_RECEIPT, ReceiptError, message_hash
+from csbm.node import Node
+from tests.store.backends import backend, db_factory, db_url
+from tests.store.nodes import T0, at, make_node, notification
+
+__all__ = ["backend", "db_factory", "db_url"]
+
+
+@pytest.fixture
+def pair(tmp_path: Path, db_url: str, db_factory: Callable[[], str]) -> Iterator[tuple[Node, Node]]:
+    ua = make_node(tmp_path, db_url, "UA")
+    at_ = make_node(tmp_path, db_factory(), "AT")
+    ua.add_peer_key("AT", at_.key.verifier_key, T0)
+    at_.add_peer_key("UA", ua.key.verifier_key, T0)
+    yield ua, at_
+    ua.close()
+    at_.close()
+
+
+def _send(ua: Node, n: int = 0, recipients: list[str] | None = None) -> tuple[bytes, int]:
+    env = ua.sign(notification(n), recipients or ["AT"], at(1 + n))
+    (result,) = ua.append([env])
+    return env.raw, result.index
+
+
+def test_delivery_receipt_and_sender_record(pair: tuple[Node, Node]) -> None:
+    ua, at_ = pair
+    raw, index = _send(ua)
+    receipt = at_.receive(ua.delivery(raw, index, 0, at(2)), at(3))
+    assert receipt.kind == KIND_RECEIPT and receipt.sender == "AT"
+    body = receipt.body
+    assert body["message_id"] == parse_envelope(raw).message_id
+    assert base64.b64decode(body["message_hash"]) == message_hash(raw)
+    logged = at_.store.entry(body["log_index"])
+    assert logged.envelope == raw
+    assert body["sender_checkpoint"]["origin"] == "csbm/UA"
+    assert body["sender_checkpoint"]["size"] == index + 1
+    # the receipt is itself an entry of the recipient's log, right after the message
+    assert at_.store.entry(body["log_index"] + 1).envelope == receipt.raw
+    where = ua.record_receipt(receipt.raw)
+    assert ua.store.entry(where).envelope == receipt.raw
+    assert ua.store.receipt_for(body["message_id"], "received") is not None
+    for node in (ua, at_):
+        report = audit(node.store, node.state, workers=0)
+        assert report.ok, [f.line() for f in report.faults]
+        assert report.receipts == 1
+
+
+def test_redelivery_returns_the_same_receipt_and_changes_nothing(pair: tuple[Node, Node]) -> None:
+    ua, at_ = pair
+    raw, index = _send(ua)
+    delivery = ua.delivery(raw, index, 0, at(2))
+    first = at_.receive(delivery, at(3))
+    size = at_.store.size()
+    again = at_.receive(delivery, at(4))
+    assert again.raw == first.raw
+    assert at_.store.size() == size
+    index1 = ua.record_receipt(first.raw)
+    assert ua.record_receipt(first.raw) == index1
+    assert ua.store.count_receipts() == 1
+
+
+def test_second_message_needs_a_consistency_proof_from_the_last_size(pair: tuple[Node, Node]) -> None:
+    ua, at_ = pair
+    raw, index = _send(ua, 0)
+    at_.receive(ua.delivery(raw, index, 0, at(2)), at(3))
+    seen = at_.store.last_checkpoint("csbm/UA")
+    assert seen is not None
+    raw2, index2 = _send(ua, 1)
+    at_.receive(ua.delivery(raw2, index2, seen.size, at(4)), at(5))
+    assert len(at_.store.checkpoints("csbm/UA")) == 2
+    # without the proof the new checkpoint cannot be shown to extend the old one
+    raw3, index3 = _send(ua, 2)
+    with pytest.raises(ReceiptError) as caught:
+        at_.receive(ua.delivery(raw3, index3, 0, at(6)), at(7))
+    assert caught.value.code == "delivery.split_view.inconsistent"
+    assert len(at_.store.split_view_evidence()) == 1
+
+
+def test_same_message_id_with_other_content_is_a_replay(pair: tuple[Node, Node]) -> None:
+    ua, at_ = pair
+    raw, index = _send(ua)
+    at_.receive(ua.delivery(raw, index, 0, at(2)), at(3))
+    mid = parse_envelope(raw).message_id
+    twin = ua.sign(notification(99), ["AT"], at(4), message_id=mid)
+    size = at_.store.size()
+    with pytest.raises(EnvelopeError) as caught:
+        at_.receive(ua.delivery(twin.raw, 0, 0, at(5)), at(6))
+    assert caught.value.code == "envelope.replayed"
+    assert at_.store.size() == size
+
+
+def test_message_not_addressed_to_the_recipient_is_refused(pair: tuple[Node, Node]) -> None:
+    ua, at_ = pair
+    raw, index = _send(ua, recipients=["BY"])
+    with pytest.raises(ReceiptError) as caught:
+        at_.receive(ua.delivery(raw, index, 0, at(2)), at(3))
+    assert caught.value.code == "delivery.not_addressed"
+    assert at_.store.size() == 1
+
+
+def test_unknown_sender_key_is_refused(tmp_path: Path, pair: tuple[Node, Node], db_factory: Callable[[], str]) -> None:
+    _ua, at_ = pair
+    by = make_node(tmp_path, db_factory(), "BY")
+    try:
+        env = by.sign(notification(), ["AT"], at(1))
+        (res,) = by.append([env])
+        with pytest.raises(EnvelopeError) as caught:
+            at_.receive(by.delivery(env.raw, res.index, 0, at(2)), at(3))
+        assert caught.value.code == "envelope.unknown_key"
+    finally:
+        by.close()
+
+
+def test_checkpoint_signed_by_another_key_is_refused(pair: tuple[Node, Node]) -> None:
+    ua, at_ = pair
+    raw, index = _send(ua)
+    delivery = ua.delivery(raw, index, 0, at(2))
+    text = delivery.checkpoint[: delivery.checkpoint.rfind("\n\n") + 1]
+    from csbm.ledger.note import sign_note
+
+    impostor = generate_state_key("UA")
+    forged = replace(delivery, checkpoint=sign_note(text, "csbm/UA", impostor.private))
+    with pytest.raises(ReceiptError) as caught:
+        at_.receive(forged, at(3))
+    assert caught.value.code == "delivery.checkpoint"
+    tampered = replace(delivery, checkpoint=delivery.checkpoint.replace("\n2\n", "\n3\n", 1))
+    with pytest.raises(ReceiptError):
+        at_.receive(tampered, at(3))
+    assert at_.store.size() == 1
+
+
+def test_truncated_or_wrong_inclusion_proof_is_refused(pair: tuple[Node, Node]) -> None:
+    ua, at_ = pair
+    for n in range(4):
+        _send(ua, n)
+    raw, index = _send(ua, 4)
+    delivery = ua.delivery(raw, index, 0, at(9))
+    assert len(delivery.inclusion) >= 2
+    for bad in (
+        replace(delivery, inclusion=delivery.inclusion[:-1]),
+        replace(delivery, inclusion=(*delivery.inclusion, b"\x00" * 32)),
+        replace(delivery, leaf_index=index - 1),
+        replace(delivery, inclusion=(b"\x01" * 32, *delivery.inclusion[1:])),
+    ):
+        with pytest.raises(ReceiptError) as caught:
+            at_.receive(bad, at(10))
+        assert caught.value.code == "delivery.inclusion"
+    assert at_.store.size() == 1
+
+
+def test_forked_sender_log_leaves_split_view_evidence(
+    tmp_path: Path, pair: tuple[Node, Node], db_factory: Callable[[], str]
+) -> None:
+    ua, at_ = pair
+    raw, index = _send(ua)
+    at_.receive(ua.delivery(raw, index, 0, at(2)), at(3))
+    # a second log under the same key, with different content at the same size
+    fork_store_url = db_factory()
+    from csbm.store.log import LedgerStore
+
+    fork = LedgerStore.open(fork_store_url)
+    try:
+        first = ua.store.entry(0)
+        other = ua.sign(notification(42), ["AT"], at(1))
+        fork.append([replace_record(first), other.record()])
+        from csbm.ledger.checkpoint import Checkpoint
+
+        cp = Checkpoint("csbm/UA", fork.size(), fork.root())
+        note = cp.sign(ua.key.name, ua.key.private).note
+        inclusion = fork.prove_inclusion(1, 2)
+        from csbm.ledger.receipt import Delivery
+
+        delivery = Delivery(other.raw, note, tuple(inclusion.proof), 1, ())
+        with pytest.raises(ReceiptError) as caught:
+            at_.receive(delivery, at(4))
+        assert caught.value.code == "delivery.split_view.fork"
+        evidence = at_.store.split_view_evidence()
+        assert len(evidence) == 1
+        doc = json.loads(evidence[0]["evidence"])
+        assert doc["kind"] == "fork" and doc["origin"] == "csbm/UA"
+    finally:
+        fork.close()
+
+
+def replace_record(entry: object) -> object:
+    from csbm.store.log import EntryRecord, StoredEntry
+
+    assert isinstance(entry, StoredEntry)
+    return EntryRecord(entry.message_id, entry.kind, entry.sender, entry.key_id, entry.created_at, entry.envelope)
+
+
+def test_forged_receipts_are_refused_by_the_sender(pair: tuple[Node, Node]) -> None:
+    ua, at_ = pair
+    raw, index = _send(ua)
+    receipt = at_.receive(ua.delivery(raw, index, 0, at(2)), at(3))
+    # a receipt naming another hash, re-signed by the recipient
+    body = dict(receipt.body, message_hash=base64.b64encode(b"\x00" * 32).decode())
+    wrong_hash = at_.sign({"kind": KIND_RECEIPT, "body": body}, ["UA"], at(4))
+    with pytest.raises(ReceiptError) as caught:
+        ua.record_receipt(wrong_hash.raw)
+    assert caught.value.code == "receipt.hash"
+    dangling = at_.sign(
+        {"kind": KIND_RECEIPT, "body": dict(receipt.body, message_id="00000000-0000-4000-8000-000000000000")},
+        ["UA"],
+        at(4),
+    )
+    with pytest.raises(ReceiptError) as caught:
+        ua.record_receipt(dangling.raw)
+    assert caught.value.code == "receipt.dangling"
+    not_receipt = at_.sign(notification(), ["UA"], at(4))
+    with pytest.raises(ReceiptError) as caught:
+        ua.record_receipt(not_receipt.raw)
+    assert caught.value.code == "receipt.kind"
+    malformed = at_.sign({"kind": KIND_RECEIPT, "body": {"message_id": 5}}, ["UA"], at(4))
+    with pytest.raises(ReceiptError) as caught:
+        ua.record_receipt(malformed.raw)
+    assert caught.value.code == "receipt.malformed"
+    doc = json.loads(receipt.raw)
+    doc["message"]["body"]["log_index"] += 1
+    with pytest.raises(EnvelopeError) as caught2:
+        ua.record_receipt(rfc8785.dumps(doc))
+    assert caught2.value.code == "envelope.bad_signature"
+    assert ua.store.count_receipts() == 0

@@ -1,0 +1,24 @@
+"""Helpers for tests that need whole nodes (data directory, key, database)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from csbm.node import Node, init_node
+
+T0 = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
+
+
+def at(minutes: float) -> datetime:
+    """An instant ``minutes`` after T0."""
+    return T0 + timedelta(minutes=minutes)
+
+
+def make_node(root: Path, db_url: str, state: str = "UA", when: datetime = T0) -> Node:
+    """A fresh node for ``state`` with its data directory under ``root``."""
+    return init_node(state, when, data=root / state, db=db_url)
+
+
+def notification(n: int = 0) -> dict[str, object]:
+    return {"kind": "notification", "body": {"activity": "exercise", "troops": 9000 + n}}

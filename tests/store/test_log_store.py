@@ -1,0 +1,184 @@
+"""The SQL store: migrations, append (group commit, duplicates), the append-only triggers,
+the SQL node store against the in-memory one, durability settings. Both backends."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
+
+from csbm.errors import InputError
+from csbm.ledger.merkle import MemoryNodeStore, MerkleLog, leaf_hash, verify_consistency, verify_inclusion
+from csbm.store import APPEND_ONLY_TABLES, EntryRecord, LedgerStore, open_engine, upgrade
+from csbm.store.log import CheckpointRecord, KeyRecord
+
+
+def _rec(i: int, payload: bytes | None = None) -> EntryRecord:
+    return EntryRecord(
+        message_id=f"00000000-0000-4000-8000-{i:012d}",
+        kind="test",
+        sender="UA",
+        key_id="0badc0de",
+        created_at="2026-01-01T00:00:00.000Z",
+        envelope=payload if payload is not None else f"entry {i}".encode(),
+    )
+
+
+@pytest.fixture
+def store(db_url: str) -> LedgerStore:
+    s = LedgerStore.open(db_url)
+    yield s  # type: ignore[misc]
+    s.close()
+
+
+def test_migration_is_idempotent_and_creates_every_table(db_url: str) -> None:
+    engine = open_engine(db_url)
+    upgrade(engine)  # second run: nothing to do
+    with engine.connect() as conn:
+        version = conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+        for table in (*APPEND_ONLY_TABLES, "keys", "node_meta"):
+            conn.execute(text(f"SELECT count(*) FROM {table}")).scalar()
+    engine.dispose()
+    assert version == "0001_log"
+
+
+def test_append_assigns_dense_indices_and_builds_the_tree(store: LedgerStore) -> None:
+    first = store.append([_rec(i) for i in range(5)])
+    second = store.append([_rec(i) for i in range(5, 12)])
+    assert [r.index for r in first + second] == list(range(12))
+    assert not any(r.duplicate for r in first + second)
+    memory = MerkleLog(MemoryNodeStore())
+    memory.append_data([f"entry {i}".encode() for i in range(12)])
+    assert store.size() == 12
+    assert store.root() == memory.root()
+    assert store.root(7) == memory.root(7)
+    assert store.entry(3).envelope == b"entry 3"
+    assert store.entry_by_message_id(_rec(4).message_id) is not None
+
+
+def test_duplicate_message_id_with_same_bytes_changes_nothing(store: LedgerStore) -> None:
+    store.append([_rec(0), _rec(1)])
+    root = store.root()
+    again = store.append([_rec(1), _rec(2), _rec(2)])
+    assert [(r.index, r.duplicate) for r in again] == [(1, True), (2, False), (2, True)]
+    assert store.size() == 3
+    assert store.root(2) == root
+
+
+def test_message_id_with_other_bytes_is_refused_and_nothing_is_written(store: LedgerStore) -> None:
+    store.append([_rec(0)])
+    with pytest.raises(InputError) as caught:
+        store.append([_rec(1), _rec(0, b"other bytes")])
+    assert caught.value.code == "envelope.replayed"
+    assert "entries[1].message_id" in caught.value.lines()[0]
+    assert store.size() == 1  # the whole batch was refused
+    with pytest.raises(InputError):
+        store.append([_rec(5), _rec(5, b"different")])
+    assert store.size() == 1
+
+
+def test_a_failed_batch_leaves_no_trace(store: LedgerStore) -> None:
+    store.append([_rec(0)])
+    with pytest.raises(RuntimeError), store.write() as txn:
+        txn.append([_rec(1), _rec(2)])
+        raise RuntimeError("crash inside the transaction")
+    assert store.size() == 1
+    assert store.entry_by_message_id(_rec(1).message_id) is None
+    assert store.nodes_range(0, 0, 10) == [(0, leaf_hash(b"entry 0"))]
+
+
+@pytest.mark.parametrize("table", APPEND_ONLY_TABLES)
+def test_triggers_refuse_update_and_delete(store: LedgerStore, table: str) -> None:
+    store.append([_rec(i) for i in range(4)])
+    with store.write() as txn:
+        txn.add_receipt(3, "issued", "AT", _rec(2).message_id, b"\x00" * 32, 2)
+        txn.add_checkpoint(CheckpointRecord("csbm/UA", True, 4, store.root(), "note", "t"))
+        txn.add_split_view_evidence("csbm/AT", "{}", "t")
+    column = {
+        "log_entries": "kind",
+        "merkle_nodes": "hash",
+        "receipts": "peer",
+        "checkpoints": "note",
+        "split_view_evidence": "evidence",
+    }[table]
+    value = "'x'" if column != "hash" else "NULL"
+    for statement in (f"UPDATE {table} SET {column} = {value}", f"DELETE FROM {table}"):
+        with store.engine.connect() as conn, pytest.raises(DBAPIError) as caught:
+            conn.execute(text(statement))
+            conn.commit()
+        assert "append-only" in str(caught.value)
+    with store.engine.connect() as conn:
+        assert conn.execute(text(f"SELECT count(*) FROM {table}")).scalar()
+
+
+def test_postgresql_refuses_truncate(store: LedgerStore, backend: str) -> None:
+    if backend != "postgresql":
+        pytest.skip("TRUNCATE exists on PostgreSQL only")
+    store.append([_rec(0)])
+    with store.engine.connect() as conn, pytest.raises(DBAPIError):
+        conn.execute(text("TRUNCATE log_entries CASCADE"))
+        conn.commit()
+    assert store.size() == 1
+
+
+def test_key_directory_is_mutable_but_unique(store: LedgerStore) -> None:
+    record = KeyRecord("UA", "0badc0de", "csbm/UA", b"\x01" * 32, True, "2026-01-01T00:00:00.000Z")
+    with store.write() as txn:
+        txn.put_key(record)
+        txn.set_meta("state", "UA")
+        txn.set_meta("state", "UA")
+    with store.write() as txn:
+        txn.end_key("UA", "0badc0de", valid_until="2026-02-01T00:00:00.000Z")
+    assert store.key_records("UA")[0].valid_until == "2026-02-01T00:00:00.000Z"
+    assert store.meta("state") == "UA"
+    with pytest.raises(DBAPIError), store.write() as txn:
+        txn.put_key(record)
+
+
+def test_sql_node_store_proofs_match_memory_and_verify(store: LedgerStore) -> None:
+    rng = random.Random(7)
+    memory = MerkleLog(MemoryNodeStore())
+    total = 0
+    for batch in (1, 2, 3, 7, 16, 1, 33, 5):
+        store.append([_rec(total + i) for i in range(batch)])
+        memory.append_data([f"entry {total + i}".encode() for i in range(batch)])
+        total += batch
+    for _ in range(25):
+        size = rng.randint(1, total)
+        index = rng.randrange(size)
+        proof = store.prove_inclusion(index, size)
+        assert list(proof.proof) == memory.inclusion_proof(index, size)
+        verify_inclusion(proof.leaf_hash, index, size, list(proof.proof), proof.root)
+        older = rng.randint(1, size)
+        cons = store.prove_consistency(older, size)
+        assert list(cons.proof) == memory.consistency_proof(older, size)
+        verify_consistency(older, size, list(cons.proof), cons.root1, cons.root2)
+
+
+def test_iteration_is_chunked_and_ordered(store: LedgerStore) -> None:
+    store.append([_rec(i) for i in range(25)])
+    chunks = list(store.iter_entries(0, None, chunk=10))
+    assert [len(c) for c in chunks] == [10, 10, 5]
+    assert [e.index for c in chunks for e in c] == list(range(25))
+    assert [e.index for c in store.iter_entries(5, 8, chunk=2) for e in c] == [5, 6, 7]
+
+
+def test_sqlite_durability_pragmas_on_every_connection(store: LedgerStore, backend: str) -> None:
+    if backend != "sqlite":
+        with store.engine.connect() as conn:
+            assert conn.execute(text("SHOW synchronous_commit")).scalar() == "on"
+        return
+    for _ in range(2):
+        with store.engine.connect() as conn:
+            assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+            assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 2  # FULL
+        store.engine.dispose()  # the next connection is a new one
+
+
+def test_bad_database_urls_are_input_errors() -> None:
+    with pytest.raises(InputError):
+        open_engine("not a url")
+    with pytest.raises(InputError):
+        open_engine("mysql://localhost/x")
