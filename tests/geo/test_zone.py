@@ -40,7 +40,9 @@ POINTS = [
 
 
 @pytest.mark.parametrize(("name", "lon", "lat", "expected"), POINTS)
-def test_points(zone: ZoneOfApplication, name: str, lon: float, lat: float, expected: bool | None) -> None:
+def test_points(
+    zone: ZoneOfApplication, name: str, lon: float, lat: float, expected: bool | None
+) -> None:
     verdict = zone.classify(named_place(name, lon, lat))
     assert verdict.inside is expected, verdict.reason
     assert verdict.reason
