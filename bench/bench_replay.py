@@ -1,0 +1,192 @@
+"""Replay a synthetic year of a 57-State network through the procedures (issue 4, item 6).
+
+About 100,000 messages (10,000 with ``quick``) across the measures: hotline messages and
+acknowledgements, attaché visit invitations and replies, ¶17 incidents with
+clarifications, Chapter III requests with replies and meetings, ¶18 visits, and the two
+yearly cycles. Every message is built as a scenario event would be (text instant, kind,
+codes, body) and goes through the same path as ``csbm replay``: instant parsing, body
+validation against its schema, sorting, the procedures, and the views at the end of the
+year.
+
+Baseline, measured in the same run: parsing, validating and sorting the same messages
+without the procedures. Memory: tracemalloc's peak for a 10,000- and a full-size run,
+per message ("flat" = the peak per message does not grow with the size of the log).
+Target: the full replay under 10 seconds.
+"""
+
+from __future__ import annotations
+
+import random
+import resource
+import time
+import tracemalloc
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from csbm.domain.states import PARTICIPATING_STATES
+from csbm.domain.time import parse_instant
+from csbm.procedures.base import Context, Event
+from csbm.procedures.registry import validate_body
+from csbm.procedures.runner import replay
+from csbm.rules.loader import load_pack
+
+NAME = "replay"
+TARGET_SECONDS = 10.0
+YEAR = 2021
+CODES = [s.code for s in PARTICIPATING_STATES]
+
+
+def _at(base: datetime, hours: float) -> str:
+    return (base + timedelta(hours=hours)).isoformat().replace("+00:00", "Z")
+
+
+def synthetic_year(n: int, seed: int = 2021) -> list[dict[str, Any]]:
+    """About ``n`` raw scenario events over one year, in no particular order."""
+    rng = random.Random(seed)
+    start = datetime(YEAR, 1, 1, tzinfo=UTC)
+    out: list[dict[str, Any]] = []
+
+    def add(at: str, kind: str, sender: str, to: Any, case: str, body: dict[str, Any]) -> None:
+        out.append({"at": at, "type": kind, "from": sender, "to": to, "case": case, "body": body})
+
+    def day() -> datetime:
+        return start + timedelta(hours=rng.uniform(0, 24 * 350))
+
+    # the yearly cycles: every State, some late, some nil returns, some updates
+    for code in CODES:
+        when = datetime(YEAR, 12, 1, tzinfo=UTC) + timedelta(hours=rng.uniform(0, 24 * 20))
+        nil = rng.random() < 0.1
+        add(_at(when, 0), "aemi", code, "all", "", {"year": YEAR, "nil": nil,
+                                                    "units": None if nil else rng.randint(5, 900)})
+        when = datetime(YEAR, 11, 1, tzinfo=UTC) + timedelta(hours=rng.uniform(0, 24 * 20))
+        add(_at(when, 0), "calendar", code, "all", "", {"year": YEAR + 1, "nil": nil})
+    i = 0
+    while len(out) < n:
+        i += 1
+        roll = rng.random()
+        a, b = rng.sample(CODES, 2)
+        t0 = day()
+        case = f"k{i}"
+        if roll < 0.40:  # a hotline exchange: 3 messages each way, each acknowledged
+            for k in range(3):
+                sender, recipient = (a, b) if k % 2 == 0 else (b, a)
+                add(_at(t0, 3 * k), "hotline.message", sender, recipient, case,
+                    {"priority": rng.choice(["urgent", "high", "routine"])})
+                add(_at(t0, 3 * k + rng.uniform(0.1, 4)), "hotline.ack", recipient, sender, case,
+                    {})
+        elif roll < 0.60:  # an attaché visit: invitation to 4 States, their replies
+            invited = rng.sample([c for c in CODES if c != a], 4)
+            add(_at(t0, 0), "attache_visit.invitation", a, invited, case, {"places": 2})
+            for c in invited:
+                add(_at(t0, rng.uniform(1, 24 * 10)), "attache_visit.reply", c, a, case,
+                    {"accept": rng.random() < 0.7})
+        elif roll < 0.75:  # a hazardous incident: report, clarification asked and given
+            add(_at(t0, 2), "incident.report", a, b, case, {"occurred_at": _at(t0, 0)})
+            add(_at(t0, 20), "incident.clarification_request", b, a, case, {"questions": ["?"]})
+            add(_at(t0, rng.uniform(21, 80)), "incident.clarification", a, b, case, {})
+            add(_at(t0, 90), "incident.clarification_request", b, a, case, {})
+        elif roll < 0.85:  # Chapter III: request, reply (sometimes late), assessment, meetings
+            c = rng.choice([x for x in CODES if x not in (a, b)])
+            add(_at(t0, 0), "ch3.request", a, b, case, {"on_behalf_of": [a, c]})
+            if rng.random() < 0.8:
+                add(_at(t0, rng.uniform(10, 60)), "ch3.reply", b, [a, c], case, {})
+                add(_at(t0, 62), "ch3.reply_assessment", a, b, case,
+                    {"satisfactory": False, "reasons": ["no figures"]})
+            add(_at(t0, 70), "ch3.meeting_request", c, "all", case, {"scope": "all"})
+            add(_at(t0, rng.uniform(80, 120)), "ch3.meeting", "AT", "all", case,
+                {"scope": "all", "attended": [a, c], "absent": [{"state": b, "reason": None}]})
+        else:  # a ¶18 visit: invitation to 5 States, acceptances, a report
+            invited = rng.sample([c for c in CODES if c != a], 5)
+            add(_at(t0, 0), "visit.invitation", a, invited, case, {"area": "border"})
+            for c in invited:
+                add(_at(t0, rng.uniform(1, 48)), "visit.acceptance", c, a, case, {})
+            add(_at(t0, 24 * 7), "visit.report", a, "all", case, {"text": "nothing unusual"})
+    rng.shuffle(out)  # arrival order is not time order
+    return out[:n]
+
+
+def parse(raw: list[dict[str, Any]]) -> list[Event]:
+    """What ``csbm replay`` does before the procedures: instants, bodies, codes; sort."""
+    events = []
+    for seq, r in enumerate(raw):
+        to = r["to"]
+        events.append(Event(
+            at=parse_instant(r["at"]).at,
+            type=r["type"],
+            sender=r["from"],
+            recipients=(to,) if isinstance(to, str) else tuple(to),
+            case=r["case"],
+            body=validate_body(r["type"], r["body"]),
+            seq=seq,
+        ))
+    events.sort(key=lambda e: e.order)
+    return events
+
+
+def _run(raw: list[dict[str, Any]], ctx: Context) -> dict[str, Any]:
+    t0 = time.perf_counter()
+    events = parse(raw)
+    t1 = time.perf_counter()
+    result = replay(events, ctx, datetime(YEAR + 1, 1, 1, tzinfo=UTC))
+    t2 = time.perf_counter()
+    return {
+        "messages": len(events),
+        "parse_sort_seconds": round(t1 - t0, 3),
+        "procedures_seconds": round(t2 - t1, 3),
+        "total_seconds": round(t2 - t0, 3),
+        "cases": len(result.cases),
+        "deadlines": sum(len(c.deadlines) for c in result.cases),
+        "findings": len(result.findings),
+    }
+
+
+def _peak(raw: list[dict[str, Any]], ctx: Context) -> int:
+    tracemalloc.start()
+    try:
+        replay(parse(raw), ctx, datetime(YEAR + 1, 1, 1, tzinfo=UTC))
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def run(quick: bool = False) -> dict[str, Any]:
+    n = 10_000 if quick else 100_000
+    ctx = Context(packs=(load_pack("vd2011"),), participants=tuple(CODES))
+    raw = synthetic_year(n)
+    _run(synthetic_year(500, seed=1), ctx)  # warm the caches (imports, schemas)
+    timed = _run(raw, ctx)
+    small = synthetic_year(10_000)
+    peak_small = _peak(small, ctx)
+    peak_full = _peak(raw, ctx) if not quick else peak_small
+    max_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    per_small = peak_small / len(small)
+    per_full = peak_full / len(raw)
+    rate = timed["messages"] / timed["total_seconds"]
+    procedures_rate = timed["messages"] / timed["procedures_seconds"]
+    ratio = timed["total_seconds"] / timed["parse_sort_seconds"]
+    flat = per_full <= per_small * 1.5
+    met = timed["total_seconds"] < TARGET_SECONDS and flat
+    return {
+        "name": NAME,
+        "quick": quick,
+        **timed,
+        "messages_per_second": round(rate),
+        "procedures_messages_per_second": round(procedures_rate),
+        "baseline": "parse + validate + sort the same messages, no procedures",
+        "ratio_total_to_baseline": round(ratio, 2),
+        "peak_bytes_10k": peak_small,
+        "peak_bytes_full": peak_full,
+        "peak_bytes_per_message_10k": round(per_small),
+        "peak_bytes_per_message_full": round(per_full),
+        "memory_flat": flat,
+        "max_rss_mb": round(max_rss_mb, 1),
+        "target_seconds": TARGET_SECONDS,
+        "targets_met": met,
+        "summary": (
+            f"{timed['messages']:,} messages in {timed['total_seconds']:.2f} s "
+            f"({rate:,.0f}/s; procedures alone {procedures_rate:,.0f}/s; "
+            f"{ratio:.1f}× parse+sort baseline); peak {per_full:,.0f} B/message at full size "
+            f"vs {per_small:,.0f} at 10k; target < {TARGET_SECONDS:g} s: "
+            f"{'met' if met else 'NOT met'}"
+        ),
+    }
