@@ -39,7 +39,9 @@ def _code(exc: pytest.ExceptionInfo[EnvelopeError]) -> str:
     return exc.value.code
 
 
-def test_seal_signs_the_canonical_bytes_without_the_signature(ua: StateKey, directory: KeyDirectory) -> None:
+def test_seal_signs_the_canonical_bytes_without_the_signature(
+    ua: StateKey, directory: KeyDirectory
+) -> None:
     env = seal(MESSAGE, ua, ["AT", "BY"], T0)
     doc = json.loads(env.raw)
     assert rfc8785.dumps(doc) == env.raw
@@ -62,13 +64,22 @@ def test_unknown_key_is_refused(ua: StateKey) -> None:
 
 def test_revoked_key_is_refused_even_for_older_dates(ua: StateKey) -> None:
     env = seal(MESSAGE, ua, ["all"], T0)
-    revoked = KeyRecord("UA", ua.key_id, ua.name, ua.public_key, False, stamp(T0 - timedelta(days=9)),
-                        revoked_at=stamp(T0 + timedelta(days=1)))
+    revoked = KeyRecord(
+        "UA",
+        ua.key_id,
+        ua.name,
+        ua.public_key,
+        False,
+        stamp(T0 - timedelta(days=9)),
+        revoked_at=stamp(T0 + timedelta(days=1)),
+    )
     with pytest.raises(EnvelopeError) as caught:
         verify_envelope(env.raw, KeyDirectory([revoked]))
     assert _code(caught) == "envelope.revoked_key"
     # an audit accepts what was signed before the revocation
-    assert verify_envelope(env.raw, KeyDirectory([revoked]), strict=False).message_id == env.message_id
+    assert (
+        verify_envelope(env.raw, KeyDirectory([revoked]), strict=False).message_id == env.message_id
+    )
     late = seal(MESSAGE, ua, ["all"], T0 + timedelta(days=2))
     with pytest.raises(EnvelopeError) as caught:
         verify_envelope(late.raw, KeyDirectory([revoked]), strict=False)
@@ -77,14 +88,25 @@ def test_revoked_key_is_refused_even_for_older_dates(ua: StateKey) -> None:
 
 @pytest.mark.parametrize(
     ("valid_from", "valid_until"),
-    [(T0 + timedelta(seconds=1), None), (T0 - timedelta(days=2), T0), (T0 - timedelta(days=2), T0 - timedelta(days=1))],
+    [
+        (T0 + timedelta(seconds=1), None),
+        (T0 - timedelta(days=2), T0),
+        (T0 - timedelta(days=2), T0 - timedelta(days=1)),
+    ],
 )
 def test_key_outside_its_validity_period_is_refused(
     ua: StateKey, valid_from: datetime, valid_until: datetime | None
 ) -> None:
     env = seal(MESSAGE, ua, ["all"], T0)
-    record = KeyRecord("UA", ua.key_id, ua.name, ua.public_key, False, stamp(valid_from),
-                       None if valid_until is None else stamp(valid_until))
+    record = KeyRecord(
+        "UA",
+        ua.key_id,
+        ua.name,
+        ua.public_key,
+        False,
+        stamp(valid_from),
+        None if valid_until is None else stamp(valid_until),
+    )
     with pytest.raises(EnvelopeError) as caught:
         verify_envelope(env.raw, KeyDirectory([record]))
     assert _code(caught) == "envelope.key_not_valid"
@@ -110,7 +132,9 @@ def test_changed_body_breaks_the_signature(ua: StateKey, directory: KeyDirectory
     assert _code(caught) == "envelope.bad_signature"
 
 
-def test_signature_by_another_key_of_the_same_id_is_refused(ua: StateKey, directory: KeyDirectory) -> None:
+def test_signature_by_another_key_of_the_same_id_is_refused(
+    ua: StateKey, directory: KeyDirectory
+) -> None:
     other = generate_state_key("UA")
     forged = seal(MESSAGE, other, ["all"], T0)
     doc = json.loads(forged.raw)
@@ -129,12 +153,16 @@ def test_signature_by_another_key_of_the_same_id_is_refused(ua: StateKey, direct
         lambda raw: json.dumps(
             dict(reversed(list(json.loads(raw).items()))), separators=(",", ":"), ensure_ascii=False
         ).encode(),
-        lambda raw: json.dumps(json.loads(raw), separators=(",", ":"), sort_keys=True).encode(),  # \u escapes
+        lambda raw: json.dumps(
+            json.loads(raw), separators=(",", ":"), sort_keys=True
+        ).encode(),  # \u escapes
         lambda raw: raw + b"\n",
     ],
     ids=["whitespace", "key-order", "ascii-escapes", "trailing-newline"],
 )
-def test_non_canonical_bytes_are_refused(ua: StateKey, directory: KeyDirectory, mangle: object) -> None:
+def test_non_canonical_bytes_are_refused(
+    ua: StateKey, directory: KeyDirectory, mangle: object
+) -> None:
     env = seal(MESSAGE, ua, ["all"], T0)
     raw = mangle(env.raw)  # type: ignore[operator]
     assert raw != env.raw
@@ -169,7 +197,9 @@ def test_replayed_message_id_is_refused(ua: StateKey, directory: KeyDirectory) -
         (lambda d: d.update(signature="***"), "base64"),
     ],
 )
-def test_malformed_envelopes_are_refused(ua: StateKey, directory: KeyDirectory, change: object, where: str) -> None:
+def test_malformed_envelopes_are_refused(
+    ua: StateKey, directory: KeyDirectory, change: object, where: str
+) -> None:
     doc = json.loads(seal(MESSAGE, ua, ["all"], T0).raw)
     change(doc)  # type: ignore[operator]
     with pytest.raises(EnvelopeError) as caught:

@@ -104,12 +104,17 @@ def test_verifier_key_with_the_wrong_id_is_refused() -> None:
 def test_validity_rules() -> None:
     start, end, revoked = stamp(T0), stamp(T0 + timedelta(days=10)), stamp(T0 + timedelta(days=5))
     assert check_validity("k", start, end, None, T0, strict=True) is None
-    assert check_validity("k", start, end, None, T0 - timedelta(milliseconds=1), strict=True) is not None
+    assert (
+        check_validity("k", start, end, None, T0 - timedelta(milliseconds=1), strict=True)
+        is not None
+    )
     assert check_validity("k", start, end, None, T0 + timedelta(days=10), strict=True) is not None
     fault = check_validity("k", start, None, revoked, T0 + timedelta(days=1), strict=True)
     assert fault is not None and fault.code == "envelope.revoked_key"
     assert check_validity("k", start, None, revoked, T0 + timedelta(days=1), strict=False) is None
-    assert check_validity("k", start, None, revoked, T0 + timedelta(days=6), strict=False) is not None
+    assert (
+        check_validity("k", start, None, revoked, T0 + timedelta(days=6), strict=False) is not None
+    )
 
 
 def test_directory_lookup_and_verify() -> None:
@@ -130,7 +135,10 @@ def test_rotation_statement_proves_the_new_key() -> None:
     forged = dict(body, new_key=generate_state_key("UA").verifier_key)
     assert check_rotation_body(forged) is not None
     tampered = dict(body, valid_from=stamp(T0 + timedelta(days=1)))
-    assert check_rotation_body(tampered) == "the new key's signature on the rotation statement is wrong"
+    assert (
+        check_rotation_body(tampered)
+        == "the new key's signature on the rotation statement is wrong"
+    )
     assert check_rotation_body({"new_key": "x"}) == "rotation statement is malformed"
 
 

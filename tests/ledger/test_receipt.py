@@ -78,7 +78,9 @@ def test_redelivery_returns_the_same_receipt_and_changes_nothing(pair: tuple[Nod
     assert ua.store.count_receipts() == 1
 
 
-def test_second_message_needs_a_consistency_proof_from_the_last_size(pair: tuple[Node, Node]) -> None:
+def test_second_message_needs_a_consistency_proof_from_the_last_size(
+    pair: tuple[Node, Node],
+) -> None:
     ua, at_ = pair
     raw, index = _send(ua, 0)
     at_.receive(ua.delivery(raw, index, 0, at(2)), at(3))
@@ -117,7 +119,9 @@ def test_message_not_addressed_to_the_recipient_is_refused(pair: tuple[Node, Nod
     assert at_.store.size() == 1
 
 
-def test_unknown_sender_key_is_refused(tmp_path: Path, pair: tuple[Node, Node], db_factory: Callable[[], str]) -> None:
+def test_unknown_sender_key_is_refused(
+    tmp_path: Path, pair: tuple[Node, Node], db_factory: Callable[[], str]
+) -> None:
     _ua, at_ = pair
     by = make_node(tmp_path, db_factory(), "BY")
     try:
@@ -205,7 +209,9 @@ def replace_record(entry: object) -> object:
     from csbm.store.log import EntryRecord, StoredEntry
 
     assert isinstance(entry, StoredEntry)
-    return EntryRecord(entry.message_id, entry.kind, entry.sender, entry.key_id, entry.created_at, entry.envelope)
+    return EntryRecord(
+        entry.message_id, entry.kind, entry.sender, entry.key_id, entry.created_at, entry.envelope
+    )
 
 
 def test_forged_receipts_are_refused_by_the_sender(pair: tuple[Node, Node]) -> None:
@@ -219,7 +225,10 @@ def test_forged_receipts_are_refused_by_the_sender(pair: tuple[Node, Node]) -> N
         ua.record_receipt(wrong_hash.raw)
     assert caught.value.code == "receipt.hash"
     dangling = at_.sign(
-        {"kind": KIND_RECEIPT, "body": dict(receipt.body, message_id="00000000-0000-4000-8000-000000000000")},
+        {
+            "kind": KIND_RECEIPT,
+            "body": dict(receipt.body, message_id="00000000-0000-4000-8000-000000000000"),
+        },
         ["UA"],
         at(4),
     )

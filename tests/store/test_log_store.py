@@ -10,7 +10,13 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
 from csbm.errors import InputError
-from csbm.ledger.merkle import MemoryNodeStore, MerkleLog, leaf_hash, verify_consistency, verify_inclusion
+from csbm.ledger.merkle import (
+    MemoryNodeStore,
+    MerkleLog,
+    leaf_hash,
+    verify_consistency,
+    verify_inclusion,
+)
 from csbm.store import APPEND_ONLY_TABLES, EntryRecord, LedgerStore, open_engine, upgrade
 from csbm.store.log import CheckpointRecord, KeyRecord
 

@@ -220,9 +220,10 @@ def audit(
         for entries in store.iter_entries(0, None, chunk):
             rows, entry_faults, expected = _rows(store, entries, expected)
             add(entry_faults)
-            add(_check_receipts(store, entries, own_state))
+            receipt_faults, receipt_count = _check_receipts(store, entries, own_state)
+            add(receipt_faults)
             report.entries += len(entries)
-            report.receipts += sum(1 for e in entries if e.kind == KIND_RECEIPT)
+            report.receipts += receipt_count
             if pool is None:
                 faults, sigs = _check_rows(rows)
                 add(faults)
@@ -303,18 +304,32 @@ def _rows(
     return rows, faults, expected
 
 
-def _check_receipts(store: LedgerStore, entries: list[StoredEntry], own_state: str) -> list[Fault]:
-    """Each receipt entry against the entry it acknowledges and its receipts row."""
-    receipts = [e for e in entries if e.kind == KIND_RECEIPT]
+def _check_receipts(
+    store: LedgerStore, entries: list[StoredEntry], own_state: str
+) -> tuple[list[Fault], int]:
+    """Each receipt entry against the entry it acknowledges and its receipts row; returns
+    the faults and the number of receipts (by the envelope's kind, not the column's)."""
+    receipts: list[StoredEntry] = []
+    docs: dict[int, Any] = {}
+    for e in entries:
+        if b'"kind":"' + KIND_RECEIPT.encode() + b'"' not in e.envelope:
+            continue
+        try:
+            doc = json.loads(e.envelope)
+            if doc["message"]["kind"] != KIND_RECEIPT:
+                continue
+        except (ValueError, KeyError, TypeError):
+            continue  # the entry check reports a malformed envelope
+        receipts.append(e)
+        docs[e.index] = doc
     if not receipts:
-        return []
+        return [], 0
     faults: list[Fault] = []
     rows = store.receipts_at([e.index for e in receipts])
     bodies: dict[int, dict[str, Any]] = {}
     for e in receipts:
         try:
-            doc = json.loads(e.envelope)
-            body = doc["message"]["body"]
+            body = docs[e.index]["message"]["body"]
             problems = receipt_problems(body)
         except (ValueError, KeyError, TypeError):
             continue  # the entry check reports a malformed envelope
@@ -389,7 +404,7 @@ def _check_receipts(store: LedgerStore, entries: list[StoredEntry], own_state: s
                     where, "receipt.row", "the receipts table row differs from the entry", e.index
                 )
             )
-    return faults
+    return faults, len(receipts)
 
 
 def _check_receipt_table(store: LedgerStore, receipt_entries: int) -> list[Fault]:
