@@ -247,6 +247,22 @@ def has_bilateral_quota(pack: RulePack, measure: Measure) -> bool:
     return pack.kind == "bilateral" and pack.get(_BILATERAL_RULE[measure]) is not None
 
 
+def memoised(
+    limits_for: Callable[[QuotaRequest | QuotaKey], QuotaLimits],
+) -> Callable[[QuotaRequest | QuotaKey], QuotaLimits]:
+    """``limits_for`` computed once per quota key (regime, measure, receiving State, year)."""
+    seen: dict[QuotaKey, QuotaLimits] = {}
+
+    def cached(item: QuotaRequest | QuotaKey) -> QuotaLimits:
+        key = item.key if isinstance(item, QuotaRequest) else item
+        limits = seen.get(key)
+        if limits is None:
+            limits = seen[key] = limits_for(key)
+        return limits
+
+    return cached
+
+
 # ----------------------------------------------------------------------------- decide
 
 

@@ -51,6 +51,7 @@ from csbm.procedures._quota import (
     bilateral_limits,
     decide,
     evaluation_limits,
+    memoised,
     tallies,
 )
 from csbm.procedures.base import (
@@ -295,7 +296,7 @@ class Evaluation(Procedure[EvaluationState]):
                 unit=s.unit, visit_start=start, visit_end=end, closed_at=s.closed_at,
             )
 
-        def limits_for(key: QuotaRequest | QuotaKey) -> QuotaLimits:
+        def limits_of(key: QuotaRequest | QuotaKey) -> QuotaLimits:
             if key.regime != vd_id:
                 pack = next((p for p in ctx.packs if p.id == key.regime), None)
                 if pack is not None:
@@ -306,6 +307,7 @@ class Evaluation(Procedure[EvaluationState]):
                                    units=units)
             return evaluation_limits(vd, units)
 
+        limits_for = memoised(limits_of)
         decisions = decide(requests.values(), limits_for)
         counted = tallies(requests.values(), decisions, limits_for, at)
         announcements = {

@@ -55,6 +55,7 @@ from csbm.procedures._quota import (
     decide,
     has_bilateral_quota,
     inspection_limits,
+    memoised,
     tallies,
 )
 from csbm.procedures.base import (
@@ -184,12 +185,16 @@ def _geod() -> Any:
 
 
 def area_km2(area: Mapping[str, Any]) -> float:
-    """Geodesic area of the specified area on the WGS 84 ellipsoid, in km² (pyproj.Geod)."""
-    from shapely.geometry import shape
-
-    geometry = area.get("geometry") if area.get("type") == "Feature" else area
-    value, _ = _geod().geometry_area_perimeter(shape(geometry))
-    return round(abs(float(value)) / 1e6, 1)
+    """Geodesic area of the specified area on the WGS 84 ellipsoid, in km² (pyproj.Geod):
+    each polygon's exterior ring less its holes."""
+    geod = _geod()
+    total = 0.0
+    for polygon in polygons_of(area):
+        for k, ring in enumerate(polygon):
+            value, _ = geod.polygon_area_perimeter([float(p[0]) for p in ring],
+                                                   [float(p[1]) for p in ring])
+            total += abs(float(value)) * (1 if k == 0 else -1)
+    return round(total / 1e6, 1)
 
 
 class InspectionRequestBody(Body):
@@ -459,7 +464,7 @@ class Inspection(Procedure[InspectionState]):
             if s.requested_at is not None and s.receiving and s.inspecting
         }
 
-        def limits_for(key: QuotaRequest | QuotaKey) -> QuotaLimits:
+        def limits_of(key: QuotaRequest | QuotaKey) -> QuotaLimits:
             if key.regime != _vd_id(ctx):
                 pack = next((p for p in ctx.packs if p.id == key.regime), None)
                 if pack is not None:
@@ -469,6 +474,7 @@ class Inspection(Procedure[InspectionState]):
                 return QuotaLimits(key.regime, "inspection", Limit(INSP_QUOTA, None, None))
             return inspection_limits(pack)
 
+        limits_for = memoised(limits_of)
         decisions = decide(requests.values(), limits_for)
         cases: list[CaseView] = []
         findings: list[Finding] = []

@@ -46,6 +46,7 @@ from csbm.procedures.base import (
     Finding,
     Procedure,
     Refusal,
+    deadline_status,
     require_sender,
 )
 from csbm.procedures.inspection import Body, instant, instant_text, parse_body
@@ -220,12 +221,22 @@ class Observation(Procedure[ObservationState]):
         due: datetime | None = None
         pending: list[str] = []
         silent: list[str] = []
+        # one look-up for all invited States unless a bilateral pack sets its own OBS_REPLY
+        per_pair = any(p.parties != ALL and p.get("OBS_REPLY") is not None for p in ctx.packs)
+        template = ctx.period_deadline("OBS_REPLY", s.invited_at, at, owed_to=(s.host,),
+                                       case=s.case)
+        replies = {r.state: r for r in s.replies}
         for invited in s.invited:
-            reply = s.reply_of(invited)
-            d = ctx.period_deadline("OBS_REPLY", s.invited_at, at,
-                                    done_at=None if reply is None else reply.at,
-                                    parties=(s.host, invited), owed_by=(invited,),
-                                    owed_to=(s.host,), case=s.case)
+            reply = replies.get(invited)
+            done = None if reply is None else reply.at
+            if per_pair:
+                d = ctx.period_deadline("OBS_REPLY", s.invited_at, at, done_at=done,
+                                        parties=(s.host, invited), owed_by=(invited,),
+                                        owed_to=(s.host,), case=s.case)
+            else:
+                d = replace(template, owed_by=(invited,),
+                            status=deadline_status(template.due, at, done),
+                            met_at=done if done is not None and done <= at else None)
             due = d.due
             if reply is None and d.status == "missed":
                 d = replace(d, status="waived",
