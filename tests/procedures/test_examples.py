@@ -63,3 +63,25 @@ def test_every_example_scenario_loads(repo_root: Path) -> None:
             continue  # activity files for csbm assess
         scenario = load_scenario(path)
         assert scenario.events, path
+
+
+def test_nova_rudnia_clarification_without_a_report(repo_root: Path) -> None:
+    scenario = load_scenario(repo_root / "examples" / "belarus-ukraine-2021.yaml")
+    result = replay(scenario.events, scenario.context, t("2021-12-07T12:00Z"))
+    (case,) = result.cases
+    assert case.procedure == "hazardous_incident" and case.state == "clarification_requested"
+    (report,) = case.deadlines
+    assert report.rule == "HAZ_REPORT" and report.status == "unknown"
+    assert report.owed_by == ("UA",)
+    assert case.details["clarification_requests"][0]["elapsed_hours"] == 48.0
+
+
+def test_hotline_drill_uses_the_bilateral_pack_only_for_its_parties(repo_root: Path) -> None:
+    scenario = load_scenario(repo_root / "examples" / "hotline-drill.yaml")
+    result = replay(scenario.events, scenario.context)
+    ack = result.case("drill-hotline").deadlines[0]
+    assert (ack.rule, ack.pack, ack.status) == ("HOTLINE_ACK", "by-ua-2001", "unknown")
+    assert ack.met_at == t("2021-06-01T06:40Z")
+    assert ack.note is not None and "fill in from the agreement" in ack.note
+    replies = {d.owed_by[0]: d for d in result.case("drill-attache").deadlines}
+    assert replies["UA"].pack == "by-ua-2001" and replies["PL"].pack is None

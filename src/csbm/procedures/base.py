@@ -315,7 +315,8 @@ class Context:
         else:
             due = period_due(ref.rule.spec, anchor)
             if due is None:
-                why = f"{ref.pack_id} gives no number for {rule_id}: fill in from the agreement"
+                source = "the agreement" if ref.pack.kind == "bilateral" else "the source text"
+                why = f"{ref.pack_id} gives no number for {rule_id}: fill in from {source}"
         return _deadline(rule_id, ref, due, now, done_at, owed_by, owed_to, waived,
                          _join(why, note), case)
 

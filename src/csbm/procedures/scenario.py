@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -194,6 +194,17 @@ def _codes(raw: Any, path: str, problems: list[Problem], allow_all: bool) -> tup
     return tuple(out)
 
 
+def _as_json(value: Any) -> Any:
+    """YAML reads ``2021-12-04`` as a date: give bodies the text JSON would have carried."""
+    if isinstance(value, date):  # datetime included
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {k: _as_json(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_as_json(v) for v in value]
+    return value
+
+
 def _event(raw: Any, index: int, problems: list[Problem]) -> Event | None:
     path = f"events[{index}]"
     if not isinstance(raw, dict):
@@ -219,7 +230,7 @@ def _event(raw: Any, index: int, problems: list[Problem]) -> Event | None:
         kind = None
     else:
         try:
-            body = validate_body(kind, raw.get("body"), f"{path}.body")
+            body = validate_body(kind, _as_json(raw.get("body")), f"{path}.body")
         except InputError as exc:
             problems.extend(exc.problems or [Problem(f"{path}.body", exc.message)])
     sender = _codes(raw.get("from"), f"{path}.from", problems, allow_all=False)
