@@ -312,3 +312,23 @@ def test_bundled_bilateral_pack_quota_counts_apart() -> None:
     assert ("refused", None) in kinds(r, "x")  # Poland is not a party of by-lt
     main = [(q.pack, q.limit, q.used) for q in r.quotas if q.counterpart is None]
     assert main == [("by-lt", 1, 1), ("vd2011", 3, 1)]
+
+
+def test_cancellation_frees_the_time_but_still_counts() -> None:
+    r = run([request("2016-03-01T08:00Z", "DE", "e1", "u1", "2016-03-10T08:00Z"),
+             reply("2016-03-01T12:00Z", "e1", "DE"),
+             {"at": "2016-03-02T08:00Z", "type": "evaluation.cancellation", "from": "DE",
+              "to": "BY", "case": "e1", "body": {"reason": "illness"}},
+             request("2016-03-03T08:00Z", "FR", "e2", "u2", "2016-03-10T12:00Z")], UNITS)
+    assert r.case("e1").state == "cancelled"
+    assert r.case("e2").details["quota"]["verdict"] == "within"
+    assert main_quota(r).used == 2  # no force-majeure rule for evaluation visits
+
+
+def test_confirmed_time_in_the_reply_moves_the_visit() -> None:
+    r = run([request("2016-03-01T08:00Z", "DE", "e1", "u1", "2016-03-10T08:00Z"),
+             reply("2016-03-01T12:00Z", "e1", "DE", visit_at="2016-03-11T08:00 Europe/Minsk"),
+             request("2016-03-02T08:00Z", "FR", "e2", "u2", "2016-03-10T12:00Z")],
+            {"BY": {2016: 900}}, at="2016-03-11T06:00Z")
+    assert r.case("e2").details["quota"]["verdict"] == "within"  # no longer overlapping
+    assert r.case("e1").state == "visiting"  # 08:00 Minsk = 05:00 UTC

@@ -464,3 +464,28 @@ def test_bundled_bilateral_pack_without_a_number_is_unknown() -> None:
     [q] = [q for q in r.quotas if q.pack == "by-lv-2004"]
     assert q.limit is None and q.remaining is None and q.used == 2
     assert "gives no number" in (q.note or "")
+
+
+def test_local_times_with_daylight_saving() -> None:
+    # 02:30 on 29 March 2015 does not exist in Berlin (clocks jump from 02:00 to 03:00)
+    with pytest.raises(InputError) as info:
+        scenario([request("2015-03-28T09:00Z", "DE", "i1"),
+                  event("2015-03-29T09:00Z", "inspection.arrival", "RU", "i1",
+                        arrival_in_area="2015-03-29T02:30 Europe/Berlin")])
+    assert [p.path for p in info.value.problems] == ["events[1].body.arrival_in_area"]
+    # 03:30 Berlin summer time is 01:30 UTC: the 48 h run from there
+    r = run([request("2015-03-28T09:00Z", "DE", "i1"),
+             reply("2015-03-28T10:00Z", "RU", "i1", "DE"),
+             event("2015-03-29T09:00Z", "inspection.arrival", "RU", "i1",
+                   arrival_in_area="2015-03-29T03:30 Europe/Berlin")])
+    assert deadline(r, "i1", "INSP_DURATION").due == datetime(2015, 3, 31, 1, 30, tzinfo=UTC)
+
+
+def test_arrival_from_a_third_state_and_after_a_refusal_are_refused() -> None:
+    r = run([request("2015-04-12T09:00Z", "DE", "i1"),
+             event("2015-04-12T09:30Z", "inspection.arrival", "PL", "i1"),
+             reply("2015-04-12T10:00Z", "RU", "i1", "DE", decision="refuse",
+                   reason="force_majeure"),
+             event("2015-04-12T11:00Z", "inspection.arrival", "RU", "i1")])
+    assert [k for k, _ in kinds(r, "i1")] == ["not_a_party", "refused"]
+    assert r.case("i1").details["entered_at"] is None
