@@ -242,9 +242,7 @@ class Node:
 
     # -- exchange
 
-    def delivery(
-        self, envelope: bytes, index: int, peer_seen_size: int, at: datetime
-    ) -> Delivery:
+    def delivery(self, envelope: bytes, index: int, peer_seen_size: int, at: datetime) -> Delivery:
         """What to hand a recipient for the envelope at ``index``: a fresh signed checkpoint,
         the inclusion proof, and the consistency proof from the size the peer last saw."""
         note = self.checkpoint(at)

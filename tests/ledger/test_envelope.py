@@ -227,6 +227,6 @@ def test_seal_refuses_bad_messages_and_recipients(ua: StateKey) -> None:
     assert any("message.body" in line for line in lines)
     assert any("recipients[0]" in line for line in lines)
     with pytest.raises(ValueError):
-        seal(MESSAGE, ua, ["all"], datetime(2026, 1, 1))  # noqa: DTZ001 - naive on purpose
+        seal(MESSAGE, ua, ["all"], datetime(2026, 1, 1))
     with pytest.raises(EnvelopeError):
         canonical({"x": float("nan")})

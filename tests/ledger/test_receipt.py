@@ -18,6 +18,7 @@ from csbm.ledger.envelope import EnvelopeError, parse_envelope
 from csbm.ledger.keys import generate_state_key
 from csbm.ledger.receipt import KIND_RECEIPT, ReceiptError, message_hash
 from csbm.node import Node
+from csbm.store.log import EntryRecord
 from tests.store.backends import backend, db_factory, db_url
 from tests.store.nodes import T0, at, make_node, notification
 
@@ -205,8 +206,8 @@ def test_forked_sender_log_leaves_split_view_evidence(
         fork.close()
 
 
-def replace_record(entry: object) -> object:
-    from csbm.store.log import EntryRecord, StoredEntry
+def replace_record(entry: object) -> EntryRecord:
+    from csbm.store.log import StoredEntry
 
     assert isinstance(entry, StoredEntry)
     return EntryRecord(

@@ -43,11 +43,11 @@ def tamper(url: str, statements: list[tuple[str, tuple[Any, ...]]]) -> None:
         return
     options = str(parsed.query.get("options", ""))
     dsn = parsed.set(drivername="postgresql", query={}).render_as_string(hide_password=False)
-    with psycopg.connect(dsn, options=options) as conn:
-        conn.execute("SET session_replication_role = replica")
+    with psycopg.connect(dsn, options=options) as pg:
+        pg.execute("SET session_replication_role = replica")
         for sql, params in statements:
-            conn.execute(sql.replace("?", "%s"), params)
-        conn.commit()
+            pg.execute(sql.replace("?", "%s"), params)
+        pg.commit()
 
 
 @pytest.fixture

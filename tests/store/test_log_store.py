@@ -4,6 +4,7 @@ the SQL node store against the in-memory one, durability settings. Both backends
 from __future__ import annotations
 
 import random
+from collections.abc import Iterator
 
 import pytest
 from sqlalchemy import text
@@ -33,9 +34,9 @@ def _rec(i: int, payload: bytes | None = None) -> EntryRecord:
 
 
 @pytest.fixture
-def store(db_url: str) -> LedgerStore:
+def store(db_url: str) -> Iterator[LedgerStore]:
     s = LedgerStore.open(db_url)
-    yield s  # type: ignore[misc]
+    yield s
     s.close()
 
 
