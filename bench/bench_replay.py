@@ -1,9 +1,10 @@
 """Replay a synthetic year of a 57-State network through the procedures (issue 4, item 6).
 
-About 100,000 messages (10,000 with ``quick``) across the measures: hotline messages and
-acknowledgements, attaché visit invitations and replies, ¶17 incidents with
-clarifications, Chapter III requests with replies and meetings, ¶18 visits, and the two
-yearly cycles. Every message is built as a scenario event would be (text instant, kind,
+About 100,000 messages (10,000 with ``quick``) across the measures: Chapter IX inspections
+and evaluation visits (with their quotas), hotline messages and acknowledgements, attaché
+visit invitations and replies, ¶17 incidents with clarifications, Chapter III requests
+with replies and meetings, ¶18 visits, and the two yearly cycles (whose ``units`` feed
+the evaluation quotas). Every message is built as a scenario event would be (text instant, kind,
 codes, body) and goes through the same path as ``csbm replay``: instant parsing, body
 validation against its schema, sorting, the procedures, and the views at the end of the
 year.
@@ -24,10 +25,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from csbm.domain.states import PARTICIPATING_STATES
-from csbm.domain.time import parse_instant
 from csbm.procedures.base import Context, Event
-from csbm.procedures.registry import validate_body
 from csbm.procedures.runner import replay
+from csbm.procedures.scenario import scenario_from_data
 from csbm.rules.loader import load_pack
 
 NAME = "replay"
@@ -38,6 +38,13 @@ CODES = [s.code for s in PARTICIPATING_STATES]
 
 def _at(base: datetime, hours: float) -> str:
     return (base + timedelta(hours=hours)).isoformat().replace("+00:00", "Z")
+
+
+def _square(rng: random.Random) -> dict[str, Any]:
+    """A specified area: a GeoJSON square of about 0.8° inside the zone."""
+    lon, lat = rng.uniform(20, 40), rng.uniform(45, 55)
+    ring = [[lon, lat], [lon + 0.8, lat], [lon + 0.8, lat + 0.8], [lon, lat + 0.8], [lon, lat]]
+    return {"type": "Polygon", "coordinates": [ring]}
 
 
 def synthetic_year(n: int, seed: int = 2021) -> list[dict[str, Any]]:
@@ -67,6 +74,23 @@ def synthetic_year(n: int, seed: int = 2021) -> list[dict[str, Any]]:
         a, b = rng.sample(CODES, 2)
         t0 = day()
         case = f"k{i}"
+        if roll < 0.08:  # Chapter IX inspection: request, reply, report (quotas apply)
+            add(_at(t0, 0), "inspection.request", a, "all", case,
+                {"receiving_state": b, "area": _square(rng), "reasons": "synthetic"})
+            replied = rng.uniform(1, 30)
+            add(_at(t0, replied), "inspection.reply", b, a, case, {"decision": "accept"})
+            add(_at(t0, rng.uniform(replied, 35)), "inspection.arrival", a, b, case, {})
+            add(_at(t0, 24 * 4), "inspection.report", a, "all", case, {})
+            continue
+        if roll < 0.15:  # Chapter IX evaluation visit: request, reply, report
+            visit = _at(t0, 24 * 7)
+            add(_at(t0, 0), "evaluation.request", a, b, case,
+                {"receiving_state": b, "unit": f"unit-{rng.randint(1, 40)}", "visit_at": visit})
+            add(_at(t0, rng.uniform(1, 60)), "evaluation.reply", b, a, case,
+                {"decision": "accept"})
+            add(_at(t0, 24 * 8), "evaluation.report", a, "all", case, {})
+            continue
+        roll = (roll - 0.15) / 0.85
         if roll < 0.40:  # a hotline exchange: 3 messages each way, each acknowledged
             for k in range(3):
                 sender, recipient = (a, b) if k % 2 == 0 else (b, a)
@@ -106,21 +130,10 @@ def synthetic_year(n: int, seed: int = 2021) -> list[dict[str, Any]]:
 
 
 def parse(raw: list[dict[str, Any]]) -> list[Event]:
-    """What ``csbm replay`` does before the procedures: instants, bodies, codes; sort."""
-    events = []
-    for seq, r in enumerate(raw):
-        to = r["to"]
-        events.append(Event(
-            at=parse_instant(r["at"]).at,
-            type=r["type"],
-            sender=r["from"],
-            recipients=(to,) if isinstance(to, str) else tuple(to),
-            case=r["case"],
-            body=validate_body(r["type"], r["body"]),
-            seq=seq,
-        ))
-    events.sort(key=lambda e: e.order)
-    return events
+    """What ``csbm replay`` does before the procedures: the scenario loader (instants,
+    codes, bodies against their schemas), then the sort."""
+    scenario = scenario_from_data({"regime": ["vd2011"], "events": raw})
+    return sorted(scenario.events, key=lambda e: e.order)
 
 
 def _run(raw: list[dict[str, Any]], ctx: Context) -> dict[str, Any]:
@@ -151,7 +164,9 @@ def _peak(raw: list[dict[str, Any]], ctx: Context) -> int:
 
 def run(quick: bool = False) -> dict[str, Any]:
     n = 10_000 if quick else 100_000
-    ctx = Context(packs=(load_pack("vd2011"),), participants=tuple(CODES))
+    units_rng = random.Random(7)  # units reported in the previous December's exchange
+    units = {(code, YEAR): units_rng.randint(5, 900) for code in CODES}
+    ctx = Context(packs=(load_pack("vd2011"),), participants=tuple(CODES), reported_units=units)
     raw = synthetic_year(n)
     _run(synthetic_year(500, seed=1), ctx)  # warm the caches (imports, schemas)
     timed = _run(raw, ctx)

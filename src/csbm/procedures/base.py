@@ -70,6 +70,7 @@ import dataclasses
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from functools import cached_property
 from typing import Any, ClassVar, Generic, Literal, TypeVar
 
 from pydantic import BaseModel
@@ -242,6 +243,15 @@ class Context:
     participants: tuple[str, ...] = ()
     reported_units: Mapping[tuple[str, int], int] = field(default_factory=dict)
 
+    @cached_property
+    def _rule_index(self) -> dict[str, list[tuple[RulePack, Rule]]]:
+        """``{rule id: [(pack, entry)]}`` in pack order (built once per context)."""
+        index: dict[str, list[tuple[RulePack, Rule]]] = {}
+        for pack in self.packs:
+            for entry in pack.rules:
+                index.setdefault(entry.id, []).append((pack, entry))
+        return index
+
     def units_reported(self, state: str, year: int) -> int | None:
         """Units ``state`` reported for calendar year ``year``; None if not known."""
         return self.reported_units.get((state, year))
@@ -257,10 +267,7 @@ class Context:
         """
         wanted = frozenset(parties) if parties is not None else None
         multilateral: RuleRef | None = None
-        for pack in self.packs:
-            entry = pack.get(rule_id)
-            if entry is None:
-                continue
+        for pack, entry in self._rule_index.get(rule_id, ()):
             if on is not None and not pack.in_force_on(on):
                 continue
             if pack.parties == ALL:

@@ -16,7 +16,6 @@ by the measure or by the runner's duplicate check ("duplicate of #seq; changes n
 from __future__ import annotations
 
 import dataclasses
-import gc
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -24,6 +23,7 @@ from typing import Any
 
 from csbm.domain.time import iso
 from csbm.errors import InputError
+from csbm.procedures._batch import cyclic_gc_paused
 from csbm.procedures.base import (
     CaseView,
     Context,
@@ -255,21 +255,14 @@ def _deadline_findings(view: CaseView) -> tuple[Finding, ...]:
 def replay(events: Iterable[Event], ctx: Context, at: datetime | None = None) -> ReplayResult:
     """Fold ``events`` in ``(at, seq)`` order and show every procedure at ``at``.
 
-    The states, events and views are acyclic (frozen dataclasses, tuples, dicts), so the
-    cyclic garbage collector is paused for the batch: its full passes over a heap that
-    grows with the log would make a long replay slower per message (bench_replay).
+    The batch runs with the cyclic garbage collector paused (``procedures._batch``).
     """
-    paused = gc.isenabled()
-    gc.disable()
-    try:
+    with cyclic_gc_paused():
         live = Live(ctx)
         for event in sorted(events, key=lambda e: e.order):
             if at is None or event.at <= at:
                 live.receive(event)
         return live.view(at)
-    finally:
-        if paused:
-            gc.enable()
 
 
 # ------------------------------------------------------------------ JSON

@@ -30,6 +30,7 @@ import yaml
 from csbm.domain.states import PARTICIPATING_STATES, is_participating_state
 from csbm.domain.time import InstantError, parse_instant
 from csbm.errors import CsbmError, InputError, NotFoundError, Problem
+from csbm.procedures._batch import cyclic_gc_paused
 from csbm.procedures.base import ALL, Context, Event
 from csbm.procedures.registry import by_kind, message_kinds, validate_body
 from csbm.rules.loader import load_pack
@@ -89,10 +90,11 @@ def scenario_from_data(
     if not isinstance(raw_events, list):
         problems.append(Problem("events", "a list of events is required", _short(raw_events)))
     else:
-        for index, raw in enumerate(raw_events):
-            event = _event(raw, index, problems)
-            if event is not None:
-                events.append(event)
+        with cyclic_gc_paused():
+            for index, raw in enumerate(raw_events):
+                event = _event(raw, index, problems)
+                if event is not None:
+                    events.append(event)
     if problems:
         raise InputError(f"{origin}: {len(problems)} problem(s) in the scenario", problems)
     title = data.get("title")
