@@ -25,6 +25,7 @@ def test_baltic_states_to_belarus(repo_root: Path) -> None:
     assert deadlines["CH3_MEET_BILAT"]["status"] == "met"
     assert "BY" in meeting["attended"] and "RU" not in meeting["attended"]
     assert meeting["absent"] == [{"state": "RU", "reason": None}]
+    assert meeting["statements"][0].startswith("BY: no activity requiring prior notification")
     assert deadlines["CH3_MEET_JOINT"]["status"] == "met"
     assert case["state"] == "joint_meeting_held"
     assert doc["findings"] == []

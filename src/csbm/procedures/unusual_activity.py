@@ -112,6 +112,7 @@ class Meeting:
     attended: tuple[str, ...] = ()
     absent: tuple[tuple[str, str | None], ...] = ()
     number: int | None = None
+    statements: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -236,6 +237,7 @@ class UnusualActivity(Procedure[Ch3State]):
                     attended=tuple(body.get("attended", [])),
                     absent=tuple((a["state"], a.get("reason")) for a in body.get("absent", [])),
                     number=body.get("number"),
+                    statements=tuple(body.get("statements", [])),
                 )
                 meetings = (*state.meetings[:i], held, *state.meetings[i + 1:])
                 return replace(state, meetings=meetings)
@@ -303,6 +305,7 @@ class UnusualActivity(Procedure[Ch3State]):
                     "attended": list(m.attended) if held else [],
                     "absent": [{"state": s, "reason": r} for s, r in m.absent] if held else [],
                     "number": m.number,
+                    "statements": list(m.statements) if held else [],
                 })
             details["meetings"] = meetings
             if any(m["scope"] == "joint" and m["held_at"] for m in meetings):
