@@ -343,6 +343,7 @@ def case_json(view: CaseView) -> dict[str, Any]:
                 "to": list(h.recipients),
                 "accepted": h.accepted,
                 "reason": h.reason,
+                "body": _plain(h.body),
             }
             for h in view.history
         ],
