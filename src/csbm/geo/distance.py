@@ -110,8 +110,10 @@ def nearest_geodesic(area: BaseGeometry, target: BaseGeometry) -> Nearest:
     """Geodesic distance between two lon/lat geometries (steps 2–3 of the module doc)."""
     centre = area.centroid if not area.is_empty else area
     proj = LocalAeqd(centre.x, centre.y)
-    a = shapely.transform(area, proj.forward)
-    t = shapely.transform(target, proj.forward)
+    # one projection call for both (numpy's per-call overhead dominates small inputs)
+    a, t = shapely.get_parts(
+        shapely.transform(shapely.GeometryCollection([area, target]), proj.forward)
+    )
     pa, pt = shapely.shortest_line(a, t).coords
     lon1, lat1 = proj.inverse(pa[0], pa[1])
     lon2, lat2 = proj.inverse(pt[0], pt[1])
@@ -128,14 +130,29 @@ def _degrees_envelope(area: BaseGeometry, km: float) -> BaseGeometry:
     return shapely.box(minx - dlon, miny - dlat, maxx + dlon, maxy + dlat)
 
 
-class GeodesicIndex:
-    """Pieces of a target (lines or polygons, lon/lat) in an STRtree, for nearest queries."""
+# Below this many vertices, projecting the whole target costs less than querying the tree
+# (measured by bench/bench_geo.py: the 1:10m borders have a few hundred vertices each).
+DIRECT_BELOW_VERTICES = 1000
 
-    def __init__(self, pieces: Sequence[BaseGeometry]) -> None:
+
+class GeodesicIndex:
+    """Pieces of a target (lines or polygons, lon/lat) in an STRtree, for nearest queries.
+
+    A small target (fewer than ``direct_below`` vertices) is measured whole, without the
+    tree: the answer is the same, only faster.
+    """
+
+    def __init__(
+        self, pieces: Sequence[BaseGeometry], direct_below: int = DIRECT_BELOW_VERTICES
+    ) -> None:
         self.pieces = np.asarray([p for p in pieces if not p.is_empty], dtype=object)
         for piece in self.pieces:
             shapely.prepare(piece)
         self.tree = shapely.STRtree(self.pieces)
+        vertices = int(shapely.get_num_coordinates(self.pieces).sum()) if len(self.pieces) else 0
+        self._whole: BaseGeometry | None = None
+        if 0 < vertices < direct_below:
+            self._whole = shapely.GeometryCollection(list(self.pieces))
 
     def __len__(self) -> int:
         return len(self.pieces)
@@ -144,16 +161,21 @@ class GeodesicIndex:
         """The nearest point of any piece; None if the index is empty."""
         if len(self.pieces) == 0:
             return None
-        first = self.tree.query_nearest(area, all_matches=False)
-        bound = nearest_geodesic(area, self.pieces[int(first[0])])
-        if bound.km == 0.0:
-            return bound
-        candidates = self.tree.query(_degrees_envelope(area, bound.km))
-        if len(candidates) <= 1:
-            return bound
-        target = shapely.GeometryCollection(list(self.pieces[candidates]))
+        if self._whole is not None:
+            return nearest_geodesic(area, self._whole)
+        first = self.pieces[int(self.tree.query_nearest(area, all_matches=False)[0])]
+        # an upper bound: the geodesic length of a real pair of points (nearest in degrees)
+        (x1, y1), (x2, y2) = shapely.shortest_line(area, first).coords
+        bound_km = geodesic_km(x1, y1, x2, y2)
+        if bound_km == 0.0:
+            return Nearest(0.0, (x1, y1), (x2, y2))
+        candidates = self.tree.query(_degrees_envelope(area, bound_km))
+        pieces = list(self.pieces[candidates]) if len(candidates) else [first]
+        target = pieces[0] if len(pieces) == 1 else shapely.GeometryCollection(pieces)
         best = nearest_geodesic(area, target)
-        return best if best.km < bound.km else bound
+        if best.km <= bound_km:
+            return best
+        return Nearest(bound_km, (x1, y1), (x2, y2))
 
 
 def split_line(line: BaseGeometry, max_vertices: int = 24) -> list[BaseGeometry]:
