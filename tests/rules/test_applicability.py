@@ -144,11 +144,12 @@ def test_forced_applies_regardless_of_distance() -> None:
     assert decision.distances[0].km > 400
 
 
-def test_without_an_area_the_pack_applies_provisionally() -> None:
+def test_without_an_area_a_border_zone_pack_does_not_apply_and_says_why() -> None:
     (decision,) = decide_packs(_activity(where=None), [load_pack("by-ua-2001")])
-    assert decision.applies and decision.provisional
+    assert not decision.applies
     assert "area not given" in decision.reason
     assert decision.distances == ()
+    assert _ids(_activity(where=None), [load_pack("by-ua-2001")], forced=True) == ["by-ua-2001"]
 
 
 def test_host_not_a_party() -> None:

@@ -24,7 +24,8 @@ The rules, in order (each decision carries its reason; docs/regional-measures.md
      (+ tolerance) of the border, so that its unknown thresholds show up as "unknown:
      fill in from the agreement" near that border and nowhere else; without that option
      it does not apply unless forced;
-   * no area given: applies provisionally (it cannot be placed);
+   * no area given: does not apply, and the decision says so (a border-zone measure
+     cannot be placed without the area; give it, or force the pack);
    * ``forced`` (``--regime``): applies regardless of distance (the distances are still
      reported).
 
@@ -64,8 +65,9 @@ class PackApplication:
     """A pack applied to an activity, and why.
 
     ``provisional`` is True when the pack may apply but the engine cannot be sure (the
-    zone width, the area or the date of entry into force is unknown, or the area is at
-    the zone's edge within the dataset's tolerance); the reason says which.
+    zone width or the date of entry into force is unknown, the zone of application is
+    open there, or the area is at the zone's edge within the dataset's tolerance); the
+    reason says which.
     """
 
     pack: RulePack
@@ -247,8 +249,8 @@ def _bilateral(
         return decision(True, f"{head}; {period_note}")
     if not ctx.has_area:
         return decision(
-            True, f"{head}; {period_note}; area not given: cannot tell whether it is in the "
-            "border zone", maybe=True,
+            False, "area not given: cannot tell whether the activity is in the border zone "
+            "(give its area, or force the pack with --regime)",
         )  # fmt: skip
     if not distances:
         return decision(
