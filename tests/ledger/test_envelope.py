@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 import rfc8785
@@ -230,3 +231,41 @@ def test_seal_refuses_bad_messages_and_recipients(ua: StateKey) -> None:
         seal(MESSAGE, ua, ["all"], datetime(2026, 1, 1))
     with pytest.raises(EnvelopeError):
         canonical({"x": float("nan")})
+
+
+@pytest.mark.parametrize(
+    "doc",
+    [
+        {"b": 1, "a": [True, False, None], "c": {"z": "x", "y": ""}},
+        {"s": 'tab\t nl\n cr\r bs\b ff\f ctl\x01\x1f del\x7f quote" back\\ slash/'},
+        {"é": "ü", "€": "\u2028\u2029", "\ue000": 1, "a": 2},
+        {"astral": "\U0001f600", "\U0001f600": 1, "\ufb33": 2},
+        {"n": [0, -1, 2**53 - 1, -(2**53 - 1), 123456789012345]},
+        {"f": [1.5, 0.1, 1e21, 1e-7, -0.0, 100.0]},
+        {"big": 12345678901234567},
+    ],
+)
+def test_fast_canonical_check_agrees_with_rfc8785(doc: Any) -> None:
+    from csbm.ledger.envelope import _Literals, is_canonical
+
+    try:
+        raw = rfc8785.dumps(doc)
+    except rfc8785.CanonicalizationError:
+        return  # outside I-JSON: the reference refuses it too
+    for candidate, expected in (
+        (raw, True),
+        (
+            json.dumps(doc, separators=(",", ":")).encode(),
+            raw == json.dumps(doc, separators=(",", ":")).encode(),
+        ),
+        (
+            json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode(
+                "utf-8", "surrogatepass"
+            ),
+            None,
+        ),
+    ):
+        literals = _Literals()
+        parsed = json.loads(candidate, parse_float=literals.float, parse_int=literals.int)
+        want = rfc8785.dumps(parsed) == candidate if expected is None else expected
+        assert is_canonical(parsed, candidate, literals.plain) is want

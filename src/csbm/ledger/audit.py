@@ -217,12 +217,15 @@ def audit(
         in_flight: deque[tuple[Future[tuple[list[Fault], int]], int]] = deque()
         done = 0
         expected = 0
-        for entries in store.iter_entries(0, None, chunk):
-            rows, entry_faults, expected = _rows(store, entries, expected)
+        while True:
+            rows = store.audit_rows(expected, chunk)
+            if not rows:
+                break
+            entry_faults, expected = _gaps(rows, expected)
             add(entry_faults)
-            receipt_faults, receipt_count = _check_receipts(store, entries, own_state)
+            receipt_faults, receipt_count = _check_receipts(store, rows, own_state)
             add(receipt_faults)
-            report.entries += len(entries)
+            report.entries += len(rows)
             report.receipts += receipt_count
             if pool is None:
                 faults, sigs = _check_rows(rows)
@@ -270,50 +273,36 @@ def _collect(
     return n
 
 
-def _rows(
-    store: LedgerStore, entries: list[StoredEntry], expected: int
-) -> tuple[list[_Row], list[Fault], int]:
-    """Pair entries with their stored leaf hashes; note gaps in the indices."""
+def _gaps(rows: Sequence[_Row], expected: int) -> tuple[list[Fault], int]:
+    """Note indices missing before or between the rows of a chunk."""
     faults: list[Fault] = []
-    first, last = entries[0].index, entries[-1].index
-    leaves = dict(store.nodes_range(0, first, last + 1))
-    rows: list[_Row] = []
-    for e in entries:
-        if e.index != expected:
+    for row in rows:
+        index = row[0]
+        if index != expected:
             faults.append(
                 Fault(
                     f"entry {expected}",
                     "entry.missing",
-                    f"entries {expected}..{e.index - 1} are missing",
+                    f"entries {expected}..{index - 1} are missing",
                     expected,
                 )
             )
-        expected = e.index + 1
-        rows.append(
-            (
-                e.index,
-                e.message_id,
-                e.kind,
-                e.sender,
-                e.key_id,
-                e.created_at,
-                e.envelope,
-                leaves.get(e.index),
-            )
-        )
-    return rows, faults, expected
+        expected = index + 1
+    return faults, expected
 
 
 def _check_receipts(
-    store: LedgerStore, entries: list[StoredEntry], own_state: str
+    store: LedgerStore, rows: Sequence[_Row], own_state: str
 ) -> tuple[list[Fault], int]:
     """Each receipt entry against the entry it acknowledges and its receipts row; returns
     the faults and the number of receipts (by the envelope's kind, not the column's)."""
     receipts: list[StoredEntry] = []
     docs: dict[int, Any] = {}
-    for e in entries:
-        if b'"kind":"' + KIND_RECEIPT.encode() + b'"' not in e.envelope:
+    mark = b'"kind":"' + KIND_RECEIPT.encode() + b'"'
+    for row in rows:
+        if mark not in row[6]:
             continue
+        e = StoredEntry(*row[:7])
         try:
             doc = json.loads(e.envelope)
             if doc["message"]["kind"] != KIND_RECEIPT:
@@ -325,7 +314,7 @@ def _check_receipts(
     if not receipts:
         return [], 0
     faults: list[Fault] = []
-    rows = store.receipts_at([e.index for e in receipts])
+    receipt_rows = store.receipts_at([e.index for e in receipts])
     bodies: dict[int, dict[str, Any]] = {}
     for e in receipts:
         try:
@@ -347,7 +336,7 @@ def _check_receipts(
         where = f"entry {e.index}"
         issued = e.sender == own_state
         target = targets.get(body["message_id"])
-        row = rows.get(e.index)
+        stored = receipt_rows.get(e.index)
         if target is None:
             faults.append(
                 Fault(
@@ -391,13 +380,13 @@ def _check_receipts(
             hashlib.sha256(target.envelope).digest(),
             target.index,
         )
-        if row is None:
+        if stored is None:
             faults.append(Fault(where, "receipt.row", "no row in the receipts table", e.index))
         elif (
-            row["direction"],
-            row["message_id"],
-            bytes(row["message_hash"]),
-            row["entry_index"],
+            stored["direction"],
+            stored["message_id"],
+            bytes(stored["message_hash"]),
+            stored["entry_index"],
         ) != expected_row:
             faults.append(
                 Fault(
