@@ -160,11 +160,11 @@ def assess(
     set_findings: list[Finding] = []
     adjacency = float(str(regime.option("adjacency_days", 0)))
     for pack in regime.packs:
-        members = applied.get(pack.id, [])
-        if not members:
+        covered = applied.get(pack.id, [])
+        if not covered:
             continue
         if any(isinstance(r.spec, LimitSpec) for r in pack.rules):
-            results = constraining_provisions(pack, members)
+            results = constraining_provisions(pack, covered)
             constraints.extend(results)
             set_findings.extend(_constraint_findings(pack, results))
         if pack.kind == "multilateral":
@@ -173,7 +173,7 @@ def assess(
                 return alone[(pack_id, id(a))][measure].met
 
             set_findings.extend(
-                possible_splits(regime.compiled[pack.id], members, adjacency, met_alone)
+                possible_splits(regime.compiled[pack.id], covered, adjacency, met_alone)
             )
     assumed = tuple(a for item in assessed for a in item.activity.assumed)
     return Assessment(
