@@ -85,9 +85,11 @@ class Boundaries:
         tolerance_km: float,
         source: str,
         border_eps_deg: float,
+        names: Mapping[str, str] | None = None,
     ) -> None:
         self.countries = dict(countries)
         self.others = dict(others)
+        self.names = dict(names or {})
         self.tolerance_km = tolerance_km
         self.source = source
         self.border_eps_deg = border_eps_deg
@@ -136,7 +138,9 @@ def _shared_line(a: BaseGeometry, b: BaseGeometry, eps: float) -> BaseGeometry:
 # ----------------------------------------------------------------------------- loading
 
 
-def _from_topology(topology: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+def _from_topology(
+    topology: Mapping[str, Any], names: dict[str, str] | None = None
+) -> tuple[dict[str, Any], dict[str, Any]]:
     objects = topology.get("objects", {})
     collection = objects.get("countries") or next(iter(objects.values()), None)
     if collection is None:
@@ -153,7 +157,10 @@ def _from_topology(topology: Mapping[str, Any]) -> tuple[dict[str, Any], dict[st
         if key in _ALPHA2:
             countries[key] = geom
         else:
-            others[str(obj.get("id") or props.get("name") or f"#{i}")] = geom
+            unit = str(obj.get("id") or props.get("name") or f"#{i}")
+            others[unit] = geom
+            if names is not None and props.get("name"):
+                names[unit] = str(props["name"])
     return countries, others
 
 
@@ -242,13 +249,15 @@ def default_boundaries() -> Boundaries:
 def _vendored() -> Boundaries:
     raw = (resources.files("csbm.geo") / "data" / _VENDORED).read_bytes()
     topology = json.loads(gzip.decompress(raw))
-    countries, others = _from_topology(topology)
+    names: dict[str, str] = {}
+    countries, others = _from_topology(topology, names)
     return Boundaries(
         countries,
         others,
         tolerance_km=DEFAULT_TOLERANCE_KM,
         source=_VENDORED_NAME,
         border_eps_deg=_VENDORED_EPS_DEG,
+        names=names,
     )
 
 

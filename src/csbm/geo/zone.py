@@ -208,7 +208,8 @@ class ZoneOfApplication:
     ) -> list[tuple[BaseGeometry, _Piece]]:
         state = STATES_BY_CODE.get(code) if code else None
         if state is None:
-            return [(geom, _Piece(False, f"land of {key}, not a participating State"))]
+            label = self.boundaries.names.get(key, key)
+            return [(geom, _Piece(False, f"{label}: not a participating State"))]
         name = state.name
         if code == "RU":
             return [
