@@ -114,3 +114,11 @@ def test_fuzz_structures_never_crash(fields: dict[str, object]) -> None:
         parse_activities(json.dumps({"activities": [candidate]}, default=str))
     except InputError as exc:
         assert all(line for line in exc.lines())
+
+
+def test_bad_area_coordinates_named_with_the_activity_path() -> None:
+    bad = dict(_OK, area={"type": "Point", "coordinates": [200, 50]})
+    lines = _lines(json.dumps({"activities": [_OK | {"name": "Fine"}, bad]}))
+    assert lines == [
+        "activities[1].area.coordinates: longitude must be within -180..180 (got 200.0)"
+    ]

@@ -96,6 +96,7 @@ def activity_json(item: ActivityAssessment) -> dict[str, Any]:
             {
                 "pack": app.pack.id,
                 "reason": app.reason,
+                "provisional": app.provisional,
                 "distances": [
                     {"states": list(d.states), "km": round(d.km, 1), "tolerance_km": d.tolerance_km}
                     for d in app.distances
@@ -103,6 +104,7 @@ def activity_json(item: ActivityAssessment) -> dict[str, Any]:
             }
             for app in item.packs
         ],
+        "packs_not_applied": [{"pack": d.pack.id, "reason": d.reason} for d in item.not_applied],
         "obligations": [obligation_json(o) for o in item.obligations],
         "findings": [finding_json(f) for f in item.findings],
         "assumed": list(a.assumed),
@@ -153,17 +155,33 @@ def _print_human(result: Assessment, extra_assumed: list[str], tz: str | None) -
             )
         )
         for app in item.packs:
-            line = "  " + _("pack {pack}: {reason}").format(pack=app.pack.id, reason=app.reason)
+            template = (
+                _("pack {pack} (provisionally): {reason}")
+                if app.provisional
+                else _("pack {pack}: {reason}")
+            )
+            line = "  " + template.format(pack=app.pack.id, reason=app.reason)
             for d in app.distances:
                 pair = f"{d.states[0]}–{d.states[1]}"
                 line += "; " + _("{pair} border {km} km (±{tolerance})").format(
                     pair=pair, km=f"{d.km:.1f}", tolerance=f"{d.tolerance_km:g}"
                 )
             console.print(line, highlight=False)
+        for decision in item.not_applied:
+            if decision.pack.parties != "all" and a.host_state not in decision.pack.parties:
+                continue  # not a party: nothing to say in the human view
+            console.print(
+                "  [dim]"
+                + _("not applied: {pack} — {reason}").format(
+                    pack=decision.pack.id, reason=decision.reason
+                )
+                + "[/dim]",
+                highlight=False,
+            )
         if item.obligations:
             table = Table(show_lines=False, expand=False)
             for header in (_("rule"), "¶", _("obligation"), _("due"), _("status"), _("note")):
-                table.add_column(header)
+                table.add_column(header, overflow="fold")
             for ob in item.obligations:
                 style = _STATUS_STYLE.get(ob.status, "")
                 table.add_row(

@@ -102,6 +102,10 @@ def activities_from_data(data: Any, origin: str = "input") -> list[Activity]:
         except ValidationError as exc:
             problems.extend(problems_from_pydantic(exc, path))
             continue
+        area_problems = _area_problems(activity, f"{path}.area" if path else "area")
+        if area_problems:
+            problems.extend(area_problems)
+            continue
         if activity.name in names:
             problems.append(
                 Problem(
@@ -117,3 +121,17 @@ def activities_from_data(data: Any, origin: str = "input") -> list[Activity]:
     if problems:
         raise InputError(f"{origin}: {len(problems)} problem(s)", problems)
     return out
+
+
+def _area_problems(activity: Activity, path: str) -> list[Problem]:
+    """The area must be GeoJSON in longitude, latitude (checked with csbm.geo)."""
+    if activity.area is None:
+        return []
+    from csbm.errors import CsbmError
+    from csbm.geo.areas import area_geometry
+
+    try:
+        area_geometry(activity.area, path)
+    except CsbmError as exc:
+        return list(exc.problems) or [Problem(path, exc.message)]
+    return []

@@ -50,12 +50,12 @@ def area_geometry(area: Mapping[str, Any] | BaseGeometry, path: str = "area") ->
         if not (math.isfinite(x) and math.isfinite(y)) or not -180 <= x <= 180:
             raise InputError(
                 "the area's coordinates are not longitude, latitude",
-                [Problem(f"{path}.coordinates", "longitude must be within -180..180", x)],
+                [Problem(f"{path}.coordinates", "longitude must be within -180..180", float(x))],
             )
         if not -90 <= y <= 90:
             raise InputError(
                 "the area's coordinates are not longitude, latitude",
-                [Problem(f"{path}.coordinates", "latitude must be within -90..90", y)],
+                [Problem(f"{path}.coordinates", "latitude must be within -90..90", float(y))],
             )
     if not geom.is_valid:
         geom = shapely.make_valid(geom)

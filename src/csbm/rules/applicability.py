@@ -226,9 +226,7 @@ def _distances(ctx: _Context, pack: RulePack) -> tuple[BorderDistance, ...]:
             continue
         nearest = boundaries.distance_to_border(ctx.area(), host, other)
         if nearest is not None:
-            out.append(
-                BorderDistance((host, other), round(nearest.km, 3), boundaries.tolerance_km)
-            )
+            out.append(BorderDistance((host, other), round(nearest.km, 3), boundaries.tolerance_km))
     return tuple(out)
 
 

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from csbm.domain.activity import Activity, Forces
-from csbm.rules.applicability import applicable_packs
+from csbm.rules.applicability import decide_packs
 from csbm.rules.constraints import constraining_provisions
 from csbm.rules.findings import gate_violation, inconsistencies, near_thresholds, violations
 from csbm.rules.model import ActivityAssessment, Assessment, ConstraintResult, Finding
@@ -113,7 +113,8 @@ def assess_activity(
 def _assess_one(
     regime: Regime, activity: Activity, at: datetime, members: tuple[str, ...]
 ) -> tuple[ActivityAssessment, dict[str, dict[str, ThresholdTest]]]:
-    applications = applicable_packs(activity, regime.packs, regime.forced)
+    decisions = decide_packs(activity, regime.packs, regime.forced)
+    applications = [d.application() for d in decisions if d.applies]
     margin = regime.margin
     obligations = []
     findings: list[Finding] = []
@@ -134,6 +135,7 @@ def _assess_one(
         obligations=tuple(obligations),
         findings=tuple(findings),
         members=members,
+        not_applied=tuple(d for d in decisions if not d.applies),
     )
     return assessed, tests_by_pack
 

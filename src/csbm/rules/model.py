@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any, Literal
 
 from csbm.domain.activity import Activity
-from csbm.rules.applicability import PackApplication
+from csbm.rules.applicability import PackApplication, PackDecision
 
 ObligationStatus = Literal["met", "missed", "open", "not_applicable", "unknown"]
 FindingKind = Literal["violation", "near_threshold", "possible_split", "inconsistency"]
@@ -56,6 +56,7 @@ class ActivityAssessment:
     obligations: tuple[Obligation, ...]
     findings: tuple[Finding, ...]
     members: tuple[str, ...] = ()
+    not_applied: tuple[PackDecision, ...] = ()
 
     @property
     def name(self) -> str:

@@ -9,7 +9,7 @@ and annual-date entries. Pure: the clock ``at`` is an argument.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from csbm.domain.activity import Activity, ActivityKind
@@ -203,7 +203,15 @@ def obligations_for(
         out.extend(_calendar(compiled, activity, at))
     if compiled.gate is not None:
         out.extend(_advance(compiled, activity, at))
-    return out
+    return [_addressed(compiled.pack, ob) for ob in out]
+
+
+def _addressed(pack: RulePack, ob: Obligation) -> Obligation:
+    """Whom the obligation is owed to, as the entry says (a bilateral pack: the other party)."""
+    rule = pack.get(ob.rule)
+    if rule is None or not rule.owed_to or rule.owed_to == ob.owed_to:
+        return ob
+    return replace(ob, owed_to=rule.owed_to)
 
 
 def _notification(
