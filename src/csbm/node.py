@@ -39,8 +39,8 @@ from csbm.ledger.keys import (
     stamp,
 )
 from csbm.ledger.receipt import Delivery, accept_delivery, record_receipt
+from csbm.store import AppendResult, CheckpointRecord, LedgerStore
 from csbm.store.engine import sqlite_url
-from csbm.store.log import AppendResult, CheckpointRecord, LedgerStore
 
 CONFIG_NAME = "config.json"
 DB_NAME = "ledger.sqlite3"
@@ -324,7 +324,7 @@ class Node:
     ) -> None:
         """Add a peer State's public key (a C2SP verifier key string) to the directory."""
         from csbm.ledger.keys import key_id_hex, parse_verifier_key
-        from csbm.store.log import KeyRecord
+        from csbm.store import KeyRecord
 
         if not is_participating_state(state):
             raise InputError(

@@ -55,7 +55,7 @@ def test_entries_signed_by_a_stranger_or_badly_are_named(node: Node) -> None:
     doc = json.loads(seal(notification(1), stranger, ["all"], at(20)).raw)
     doc["key_id"] = node.key.key_id
     lying = rfc8785.dumps(doc)
-    from csbm.store.log import EntryRecord
+    from csbm.store import EntryRecord
 
     node.store.append(
         [

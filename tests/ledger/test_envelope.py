@@ -20,7 +20,7 @@ from csbm.ledger.envelope import (
     verify_envelope,
 )
 from csbm.ledger.keys import KeyDirectory, StateKey, generate_state_key, stamp
-from csbm.store.log import KeyRecord
+from csbm.store import KeyRecord
 
 T0 = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
 MESSAGE = {"kind": "notification", "body": {"activity": "exercise", "troops": 13000, "é": "ü"}}

@@ -95,7 +95,7 @@ def test_bad_verifier_keys_are_refused(text: str) -> None:
 
 def test_verifier_key_with_the_wrong_id_is_refused() -> None:
     key = generate_state_key("AT")
-    name, kid, blob = key.verifier_key.split("+")
+    name, kid, blob = key.verifier_key.split("+", 2)
     wrong = f"{name}+{'0' * 8 if kid != '0' * 8 else '1' * 8}+{blob}"
     with pytest.raises(InputError):
         parse_verifier_key(wrong)

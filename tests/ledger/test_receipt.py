@@ -18,7 +18,7 @@ from csbm.ledger.envelope import EnvelopeError, parse_envelope
 from csbm.ledger.keys import generate_state_key
 from csbm.ledger.receipt import KIND_RECEIPT, ReceiptError, message_hash
 from csbm.node import Node
-from csbm.store.log import EntryRecord
+from csbm.store import EntryRecord
 from tests.store.backends import backend, db_factory, db_url
 from tests.store.nodes import T0, at, make_node, notification
 
@@ -180,7 +180,7 @@ def test_forked_sender_log_leaves_split_view_evidence(
     at_.receive(ua.delivery(raw, index, 0, at(2)), at(3))
     # a second log under the same key, with different content at the same size
     fork_store_url = db_factory()
-    from csbm.store.log import LedgerStore
+    from csbm.store import LedgerStore
 
     fork = LedgerStore.open(fork_store_url)
     try:
@@ -207,7 +207,7 @@ def test_forked_sender_log_leaves_split_view_evidence(
 
 
 def replace_record(entry: object) -> EntryRecord:
-    from csbm.store.log import StoredEntry
+    from csbm.store import StoredEntry
 
     assert isinstance(entry, StoredEntry)
     return EntryRecord(

@@ -18,8 +18,15 @@ from csbm.ledger.merkle import (
     verify_consistency,
     verify_inclusion,
 )
-from csbm.store import APPEND_ONLY_TABLES, EntryRecord, LedgerStore, open_engine, upgrade
-from csbm.store.log import CheckpointRecord, KeyRecord
+from csbm.store import (
+    APPEND_ONLY_TABLES,
+    CheckpointRecord,
+    EntryRecord,
+    KeyRecord,
+    LedgerStore,
+    open_engine,
+    upgrade,
+)
 
 
 def _rec(i: int, payload: bytes | None = None) -> EntryRecord:

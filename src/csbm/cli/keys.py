@@ -13,7 +13,7 @@ from csbm.cli._output import console, handles_errors, print_json
 from csbm.domain.time import InstantError, now, parse_instant
 from csbm.errors import InputError, Problem
 from csbm.ledger.keys import fingerprint, verifier_key
-from csbm.store.log import KeyRecord
+from csbm.store import KeyRecord
 
 keys_app = typer.Typer(
     help="The node's signing key and the directory of public keys.", no_args_is_help=True

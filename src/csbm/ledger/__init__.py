@@ -2,12 +2,31 @@
 split-view evidence (and, from ``envelope``/``keys``/``receipt``/``audit``, envelopes,
 keys, receipts and the audit)."""
 
+from csbm.ledger.audit import AuditReport, Fault, audit
 from csbm.ledger.checkpoint import (
     Checkpoint,
     CheckpointError,
     SignedCheckpoint,
     sign_checkpoint,
     verify_checkpoint,
+)
+from csbm.ledger.envelope import (
+    Envelope,
+    EnvelopeError,
+    canonical,
+    parse_envelope,
+    seal,
+    signed_part,
+    verify_envelope,
+)
+from csbm.ledger.keys import (
+    KeyDirectory,
+    KeyFileError,
+    StateKey,
+    generate_state_key,
+    load_state_key,
+    origin_for,
+    save_state_key,
 )
 from csbm.ledger.merkle import (
     EMPTY_ROOT,
@@ -38,16 +57,31 @@ from csbm.ledger.note import (
     sign_note,
     verify_note,
 )
+from csbm.ledger.receipt import (
+    KIND_RECEIPT,
+    Delivery,
+    ReceiptError,
+    accept_delivery,
+    record_receipt,
+)
 from csbm.ledger.split_view import SplitViewEvidence, check_peer_checkpoint
 
 __all__ = [
     "EMPTY_ROOT",
     "HASH_SIZE",
+    "KIND_RECEIPT",
+    "AuditReport",
     "Checkpoint",
     "CheckpointError",
     "CompactRange",
     "ConsistencyProof",
+    "Delivery",
+    "Envelope",
+    "EnvelopeError",
+    "Fault",
     "InclusionProof",
+    "KeyDirectory",
+    "KeyFileError",
     "MemoryNodeStore",
     "MerkleLog",
     "NodeStore",
@@ -57,20 +91,34 @@ __all__ = [
     "NoteSigner",
     "NoteVerifier",
     "ProofError",
+    "ReceiptError",
     "SignedCheckpoint",
     "SplitViewEvidence",
+    "StateKey",
+    "accept_delivery",
+    "audit",
+    "canonical",
     "check_peer_checkpoint",
     "compute_new_nodes",
     "consistency_ranges",
+    "generate_state_key",
     "inclusion_ranges",
     "key_id",
     "leaf_hash",
+    "load_state_key",
     "node_hash",
+    "origin_for",
+    "parse_envelope",
+    "record_receipt",
     "root_from_inclusion_proof",
+    "save_state_key",
+    "seal",
     "sign_checkpoint",
     "sign_note",
+    "signed_part",
     "verify_checkpoint",
     "verify_consistency",
+    "verify_envelope",
     "verify_inclusion",
     "verify_note",
 ]

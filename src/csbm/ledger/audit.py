@@ -26,7 +26,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
@@ -41,7 +41,10 @@ from csbm.ledger.keys import (
 )
 from csbm.ledger.merkle import MerkleLog, leaf_hash, node_hash
 from csbm.ledger.receipt import KIND_RECEIPT, receipt_problems
-from csbm.store.log import LedgerStore, SqlNodeStore, StoredEntry
+from csbm.store.records import StoredEntry
+
+if TYPE_CHECKING:
+    from csbm.store.log import LedgerStore
 
 _Row = tuple[int, str, str, str, str, str, bytes, bytes | None]
 _KeyTable = dict[tuple[str, str], tuple[bytes, str, str | None, str | None]]
@@ -180,7 +183,7 @@ def audit(
     own_state: str,
     *,
     workers: int | None = None,
-    chunk: int = 2000,
+    chunk: int = 500,
     progress: Progress | None = None,
     max_faults: int = 1000,
     at: datetime | None = None,
@@ -475,6 +478,7 @@ def _check_checkpoints(
     from csbm.errors import CsbmError
     from csbm.ledger.checkpoint import Checkpoint
     from csbm.ledger.note import NoteVerifier, verify_note
+    from csbm.store.log import SqlNodeStore
 
     faults: list[Fault] = []
     count = 0

@@ -26,7 +26,7 @@ import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from csbm.errors import CsbmError, Problem
 from csbm.ledger.checkpoint import verify_checkpoint
@@ -35,7 +35,10 @@ from csbm.ledger.keys import KeyDirectory, StateKey, origin_for, stamp
 from csbm.ledger.merkle import leaf_hash, verify_inclusion
 from csbm.ledger.note import NoteVerifier
 from csbm.ledger.split_view import SplitViewEvidence, check_peer_checkpoint
-from csbm.store.log import CheckpointRecord, LedgerStore
+from csbm.store.records import CheckpointRecord
+
+if TYPE_CHECKING:
+    from csbm.store.log import LedgerStore
 
 KIND_RECEIPT = "csbm.receipt"
 

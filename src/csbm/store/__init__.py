@@ -2,15 +2,13 @@
 log's repository on SQLite (default; WAL, synchronous=FULL) or PostgreSQL."""
 
 from csbm.store.engine import open_engine, sqlite_url, upgrade
-from csbm.store.log import (
+from csbm.store.log import LedgerStore, SqlNodeStore, WriteTxn
+from csbm.store.records import (
     AppendResult,
     CheckpointRecord,
     EntryRecord,
     KeyRecord,
-    LedgerStore,
-    SqlNodeStore,
     StoredEntry,
-    WriteTxn,
 )
 from csbm.store.schema import APPEND_ONLY_TABLES, metadata
 

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Engine, insert, select, update
@@ -26,66 +25,16 @@ from csbm.errors import InputError, NotFoundError, Problem
 from csbm.ledger.merkle import ConsistencyProof, InclusionProof, MerkleLog, leaf_hash
 from csbm.store import schema
 from csbm.store.engine import WRITE, open_engine
+from csbm.store.records import (
+    AppendResult,
+    CheckpointRecord,
+    EntryRecord,
+    KeyRecord,
+    StoredEntry,
+)
 
 #: The advisory lock that serialises a log's writers on PostgreSQL ("csbm", and the schema).
 _PG_LOCK = 0x63_73_62_6D
-
-
-@dataclass(frozen=True)
-class EntryRecord:
-    """A log entry to append: the canonical envelope bytes and the fields indexed from it."""
-
-    message_id: str
-    kind: str
-    sender: str
-    key_id: str
-    created_at: str
-    envelope: bytes
-
-
-@dataclass(frozen=True)
-class AppendResult:
-    """Where an entry is in the log; ``duplicate`` when it was there already."""
-
-    index: int
-    leaf_hash: bytes
-    message_id: str
-    duplicate: bool = False
-
-
-@dataclass(frozen=True)
-class StoredEntry:
-    index: int
-    message_id: str
-    kind: str
-    sender: str
-    key_id: str
-    created_at: str
-    envelope: bytes
-
-
-@dataclass(frozen=True)
-class KeyRecord:
-    """A key in the directory: whose, its C2SP key id and name, and when it may sign."""
-
-    state: str
-    key_id: str
-    name: str
-    public_key: bytes
-    own: bool
-    valid_from: str
-    valid_until: str | None = None
-    revoked_at: str | None = None
-
-
-@dataclass(frozen=True)
-class CheckpointRecord:
-    origin: str
-    own: bool
-    size: int
-    root: bytes
-    note: str
-    seen_at: str
 
 
 class SqlNodeStore:
@@ -107,6 +56,26 @@ class SqlNodeStore:
         if row is None:
             raise KeyError((level, index))
         return bytes(row[0])
+
+    def get_many(self, keys: Sequence[tuple[int, int]]) -> list[bytes]:
+        """Several nodes in one round trip (all the nodes of a proof or a root)."""
+        if not keys:
+            return []
+        wanted = list(dict.fromkeys(keys))
+        found: dict[tuple[int, int], bytes] = {}
+        for start in range(0, len(wanted), 200):
+            part = wanted[start : start + 200]
+            where = " OR ".join([f"(level = {self._mark} AND idx = {self._mark})"] * len(part))
+            params = tuple(v for key in part for v in key)
+            rows = self._conn.exec_driver_sql(
+                f"SELECT level, idx, hash FROM merkle_nodes WHERE {where}", params
+            )
+            for level, idx, digest in rows:
+                found[(int(level), int(idx))] = bytes(digest)
+        try:
+            return [found[key] for key in keys]
+        except KeyError as missing:
+            raise KeyError(missing.args[0]) from None
 
     def put_many(self, items: Iterable[tuple[int, int, bytes]]) -> None:
         rows = [{"level": lv, "idx": ix, "hash": h} for lv, ix, h in items]
