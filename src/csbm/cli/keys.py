@@ -10,9 +10,10 @@ from rich.table import Table
 
 from csbm.cli._node import DATA_OPTION, DB_OPTION, open_node
 from csbm.cli._output import console, handles_errors, print_json
+from csbm.cli._time import both, user_zone
 from csbm.domain.time import InstantError, now, parse_instant
 from csbm.errors import InputError, Problem
-from csbm.ledger.keys import fingerprint, verifier_key
+from csbm.ledger.keys import fingerprint, parse_stamp, verifier_key
 from csbm.store import KeyRecord
 
 keys_app = typer.Typer(
@@ -65,6 +66,7 @@ def list_command(
     data: Path | None = DATA_OPTION,
     db: str | None = DB_OPTION,
     as_json: bool = typer.Option(False, "--json", help="One JSON document on stdout."),
+    tz: str | None = typer.Option(None, "--tz", help="Show times in this zone as well as UTC."),
 ) -> None:
     """Every key in the directory, own and peers', with validity and revocation."""
     with open_node(data, db) as node:
@@ -72,15 +74,20 @@ def list_command(
     if as_json:
         print_json([_record_json(r) for r in records])
         return
+    zone = user_zone(tz)
+
+    def shown(value: str | None) -> str:
+        return "" if value is None else both(parse_stamp(value), zone)
+
     table = Table("State", "key id", "own", "valid from", "valid until", "revoked at")
     for r in records:
         table.add_row(
             r.state,
             r.key_id,
             "yes" if r.own else "",
-            r.valid_from,
-            r.valid_until or "",
-            r.revoked_at or "",
+            shown(r.valid_from),
+            shown(r.valid_until),
+            shown(r.revoked_at),
         )
     console.print(table)
 

@@ -202,31 +202,39 @@ def verify_command(
 ) -> None:
     """Audit the whole log: signatures, hashes, receipts, the stored tree, checkpoints.
     Exits 1 and names the first bad entry if anything is wrong."""
-    with (
-        open_node(data, db) as node,
-        Progress(
-            TextColumn("verifying"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeRemainingColumn(),
-            console=err_console,
-            transient=True,
-        ) as bar,
-    ):
-        task = bar.add_task("verify", total=node.store.size())
+    with open_node(data, db) as node:
+        # The bar starts at the first report, after the worker processes were forked,
+        # so no Rich thread exists when they are.
+        bar: list[Progress] = []
 
         def advance(done: int, total: int) -> None:
-            bar.update(task, completed=done, total=total)
+            if not bar:
+                bar.append(
+                    Progress(
+                        TextColumn("verifying"),
+                        BarColumn(),
+                        MofNCompleteColumn(),
+                        TimeRemainingColumn(),
+                        console=err_console,
+                        transient=True,
+                    )
+                )
+                bar[0].start()
+                bar[0].add_task("verify", total=total)
+            bar[0].update(bar[0].task_ids[0], completed=done, total=total)
 
-        report = audit(node.store, node.state, workers=workers, progress=advance)
+        try:
+            report = audit(node.store, node.state, workers=workers, progress=advance)
+        finally:
+            if bar:
+                bar[0].stop()
     if as_json:
         print_json(report.to_json())
     elif report.ok:
-        console.print(
+        typer.echo(
             f"OK: {report.size} entries, {report.signatures} signatures, "
             f"{report.nodes} tree nodes, {report.receipts} receipts, "
             f"{report.checkpoints} checkpoints verified in {report.seconds:.1f} s",
-            highlight=False,
         )
     else:
         first = report.first_fault
