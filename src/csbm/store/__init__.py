@@ -2,6 +2,7 @@
 log's repository on SQLite (default; WAL, synchronous=FULL) or PostgreSQL."""
 
 from csbm.store.engine import open_engine, sqlite_url, upgrade
+from csbm.store.group_commit import GroupCommitter
 from csbm.store.log import LedgerStore, SqlNodeStore, WriteTxn
 from csbm.store.records import (
     AppendResult,
@@ -17,6 +18,7 @@ __all__ = [
     "AppendResult",
     "CheckpointRecord",
     "EntryRecord",
+    "GroupCommitter",
     "KeyRecord",
     "LedgerStore",
     "SqlNodeStore",
