@@ -44,8 +44,10 @@ class SqlNodeStore:
     executemany per batch, inside the caller's transaction.
     """
 
-    def __init__(self, conn: Connection) -> None:
+    def __init__(self, conn: Connection, *, reader: bool = False) -> None:
         self._conn = conn
+        self._reader = reader  # a reader takes the size once: nodes never change
+        self._size: int | None = None
         self._mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
         self._get_sql = (
             f"SELECT hash FROM merkle_nodes WHERE level = {self._mark} AND idx = {self._mark}"
@@ -301,15 +303,15 @@ class LedgerStore:
 
     def root(self, size: int | None = None) -> bytes:
         with self.read() as conn:
-            return MerkleLog(SqlNodeStore(conn)).root(size)
+            return MerkleLog(SqlNodeStore(conn, reader=True)).root(size)
 
     def prove_inclusion(self, index: int, size: int | None = None) -> InclusionProof:
         with self.read() as conn:
-            return MerkleLog(SqlNodeStore(conn)).prove_inclusion(index, size)
+            return MerkleLog(SqlNodeStore(conn, reader=True)).prove_inclusion(index, size)
 
     def prove_consistency(self, size1: int, size2: int | None = None) -> ConsistencyProof:
         with self.read() as conn:
-            return MerkleLog(SqlNodeStore(conn)).prove_consistency(size1, size2)
+            return MerkleLog(SqlNodeStore(conn, reader=True)).prove_consistency(size1, size2)
 
     def entry(self, index: int) -> StoredEntry:
         t = schema.log_entries
