@@ -187,6 +187,7 @@ def test_replayed_message_id_is_refused(ua: StateKey, directory: KeyDirectory) -
         (lambda d: d.update(extra=1), "unknown members"),
         (lambda d: d.update(csbm=2), "version"),
         (lambda d: d.update(sender="XX"), "participating State"),
+        (lambda d: d.update(sender="ua"), "participating State"),
         (lambda d: d.update(message_id="not-a-uuid"), "UUID"),
         (lambda d: d.update(message_id="6F9619FF-8B86-D011-B42D-00C04FC964FF"), "UUID"),
         (lambda d: d.update(created_at="yesterday"), "ISO 8601"),

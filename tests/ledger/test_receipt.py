@@ -79,6 +79,17 @@ def test_redelivery_returns_the_same_receipt_and_changes_nothing(pair: tuple[Nod
     assert ua.store.count_receipts() == 1
 
 
+def test_message_already_logged_gets_a_receipt_naming_its_index(pair: tuple[Node, Node]) -> None:
+    ua, at_ = pair
+    raw, index = _send(ua)
+    (imported,) = at_.store.append([parse_envelope(raw).record()])
+    size = at_.store.size()
+    receipt = at_.receive(ua.delivery(raw, index, 0, at(2)), at(3))
+    assert receipt.body["log_index"] == imported.index
+    assert at_.store.size() == size + 1  # only the receipt was added
+    assert audit(at_.store, "AT", workers=0).ok
+
+
 def test_second_message_needs_a_consistency_proof_from_the_last_size(
     pair: tuple[Node, Node],
 ) -> None:

@@ -186,7 +186,7 @@ def recipient_problems(recipients: Any, path: str = "recipients") -> list[Proble
         return []
     out: list[Problem] = []
     for i, code in enumerate(recipients):
-        if not isinstance(code, str) or not is_participating_state(code):
+        if not _is_state(code):
             out.append(Problem(f"{path}[{i}]", "not a participating State code", code))
     if len(set(recipients)) != len(recipients):
         out.append(Problem(path, "a State is named twice"))
@@ -237,6 +237,11 @@ def is_canonical(doc: Any, raw: bytes, plain: bool) -> bool:
         return False
 
 
+def _is_state(code: Any) -> bool:
+    """A participating State's code as written: two upper-case letters."""
+    return isinstance(code, str) and code.isupper() and is_participating_state(code)
+
+
 def parse_envelope(raw: bytes) -> Envelope:
     """Read an envelope's structure; refuse malformed or non-canonical bytes."""
     literals = _Literals()
@@ -263,7 +268,7 @@ def parse_envelope(raw: bytes) -> Envelope:
     for name in ("sender", "key_id", "message_id", "created_at", "signature"):
         if not isinstance(doc[name], str):
             raise EnvelopeError("envelope.malformed", "must be a string", name, doc[name])
-    if not is_participating_state(doc["sender"]):
+    if not _is_state(doc["sender"]):
         raise EnvelopeError(
             "envelope.malformed", "not a participating State", "sender", doc["sender"]
         )
