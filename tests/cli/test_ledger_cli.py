@@ -233,3 +233,13 @@ def test_encrypted_key_needs_the_passphrase(
     monkeypatch.delenv("CSBM_KEY_PASSPHRASE")
     code, out, err = run("ledger", "append", str(f), "--data", str(data))
     assert code == 2 and "CSBM_KEY_PASSPHRASE" in err
+
+
+def test_another_nodes_database_is_refused(tmp_path: Path, node_dir: tuple[Path, str]) -> None:
+    data, db = node_dir
+    other = tmp_path / "other"
+    code, _, err = run("init", "--state", "AT", "--data", str(other), "--json")
+    assert code == 0, err
+    code, out, err = run("ledger", "verify", "--data", str(other), "--db", db)
+    assert code == 2 and out == ""
+    assert "log of UA, not AT" in err
