@@ -236,7 +236,7 @@ def test_encrypted_key_needs_the_passphrase(
 
 
 def test_another_nodes_database_is_refused(tmp_path: Path, node_dir: tuple[Path, str]) -> None:
-    data, db = node_dir
+    _data, db = node_dir
     other = tmp_path / "other"
     code, _, err = run("init", "--state", "AT", "--data", str(other), "--json")
     assert code == 0, err
