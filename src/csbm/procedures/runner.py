@@ -23,7 +23,7 @@ from typing import Any
 
 from csbm.domain.time import iso
 from csbm.errors import InputError
-from csbm.procedures._batch import cyclic_gc_paused
+from csbm._batch import cyclic_gc_paused
 from csbm.procedures.base import (
     CaseView,
     Context,

@@ -30,7 +30,7 @@ import yaml
 from csbm.domain.states import PARTICIPATING_STATES, is_participating_state
 from csbm.domain.time import InstantError, parse_instant
 from csbm.errors import CsbmError, InputError, NotFoundError, Problem
-from csbm.procedures._batch import cyclic_gc_paused
+from csbm._batch import cyclic_gc_paused
 from csbm.procedures.base import ALL, Context, Event
 from csbm.procedures.registry import by_kind, message_kinds, validate_body
 from csbm.rules.loader import load_pack

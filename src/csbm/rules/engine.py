@@ -17,6 +17,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from datetime import datetime
 
+from csbm._batch import cyclic_gc_paused
 from csbm.domain.activity import Activity, Forces
 from csbm.rules.applicability import decide_packs
 from csbm.rules.constraints import constraining_provisions
@@ -147,6 +148,13 @@ def assess(
     forced: bool = False,
 ) -> Assessment:
     """Assess ``activities`` under ``packs`` as things stand at ``at``."""
+    with cyclic_gc_paused():
+        return _assess(activities, packs, at, forced)
+
+
+def _assess(
+    activities: Sequence[Activity], packs: Sequence[RulePack], at: datetime, forced: bool
+) -> Assessment:
     regime = Regime(packs, forced)
     units = combine_command_groups(activities)
     assessed: list[ActivityAssessment] = []

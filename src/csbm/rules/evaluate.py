@@ -39,28 +39,33 @@ def criteria_met(
     comparison: Comparison,
     forces: Forces,
     when_given: tuple[str, ...] = (),
-) -> tuple[bool | None, list[str]]:
+) -> tuple[bool | None, tuple[str, ...]]:
     """Any-of test of ``forces`` against ``criteria``.
 
     Returns (met, names of the criteria met). ``met`` is None when no criterion is met and
     at least one could not be tested (its number is null or the figure unknown). A
     criterion named in ``when_given`` is skipped when the figure is not given.
     """
-    met: list[str] = []
+    met: list[str] | None = None
     untestable = False
     values = forces.__dict__
+    at_least = comparison == ">="
     for name, limit in criteria.items():
         value = values[name]
-        if value is None and name in when_given:
+        if value is None:
+            if name not in when_given:
+                untestable = True
             continue
-        if limit is None or value is None:
+        if limit is None:
             untestable = True
-            continue
-        if compare(value, comparison, limit):
-            met.append(name)
+        elif value >= limit if at_least else value > limit:
+            if met is None:
+                met = [name]
+            else:
+                met.append(name)
     if met:
-        return True, met
-    return (None if untestable else False), met
+        return True, tuple(met)
+    return (None if untestable else False), ()
 
 
 def threshold_met(
@@ -68,7 +73,7 @@ def threshold_met(
     forces: Forces,
     organisation: Organisation | None = None,
     divisional_condition: str = DIVISIONAL_EQUIPMENT_ONLY,
-) -> tuple[bool | None, list[str]]:
+) -> tuple[bool | None, tuple[str, ...]]:
     """Whether ``forces`` reach the threshold; with the divisional condition of ¶40.1.1.
 
     When the forces are known to be organised below two brigades/regiments, the condition
@@ -86,7 +91,7 @@ def threshold_met(
         else:
             criteria = {k: v for k, v in criteria.items() if k == "troops"}
     if not criteria:
-        return False, []
+        return False, ()
     return criteria_met(criteria, spec.comparison, forces, spec.when_given)
 
 
