@@ -23,7 +23,7 @@ from typing import Any
 from csbm.domain.states import is_participating_state
 from csbm.errors import InputError, NotFoundError, Problem
 from csbm.ledger.checkpoint import Checkpoint
-from csbm.ledger.envelope import Envelope, seal
+from csbm.ledger.envelope import Envelope, EnvelopeError, parse_envelope, seal
 from csbm.ledger.keys import (
     HANDOVER,
     KIND_REVOCATION,
@@ -38,6 +38,7 @@ from csbm.ledger.keys import (
     save_state_key,
     stamp,
 )
+from csbm.ledger.merkle import leaf_hash
 from csbm.ledger.receipt import Delivery, accept_delivery, record_receipt
 from csbm.store import AppendResult, CheckpointRecord, LedgerStore
 from csbm.store.engine import sqlite_url
@@ -230,6 +231,36 @@ class Node:
     def append(self, envelopes: Sequence[Envelope]) -> list[AppendResult]:
         """Append envelopes in one durable commit (group commit)."""
         return self.store.append([e.record() for e in envelopes])
+
+    def append_message(
+        self,
+        message: Mapping[str, Any],
+        recipients: Sequence[str],
+        at: datetime,
+        message_id: str | None = None,
+    ) -> AppendResult:
+        """Sign and append one message. A retry with the same ``message_id`` and the same
+        message and recipients is recognised (the logged entry is returned, nothing is
+        written); the same id with anything else is a replay and is refused."""
+        if message_id is not None:
+            logged = self.store.entry_by_message_id(message_id)
+            if logged is not None:
+                before = parse_envelope(logged.envelope)
+                same = (
+                    before.sender == self.state
+                    and dict(before.message) == dict(message)
+                    and list(before.recipients) == list(recipients)
+                )
+                if not same:
+                    raise EnvelopeError(
+                        "envelope.replayed",
+                        f"message id already used at log index {logged.index} for another message",
+                        "message_id",
+                        message_id,
+                    )
+                return AppendResult(logged.index, leaf_hash(logged.envelope), message_id, True)
+        (result,) = self.append([self.sign(message, recipients, at, message_id)])
+        return result
 
     def checkpoint(self, at: datetime) -> str:
         """Sign a C2SP checkpoint of the log as it is now and remember it."""

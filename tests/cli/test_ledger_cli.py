@@ -243,3 +243,21 @@ def test_another_nodes_database_is_refused(tmp_path: Path, node_dir: tuple[Path,
     code, out, err = run("ledger", "verify", "--data", str(other), "--db", db)
     assert code == 2 and out == ""
     assert "log of UA, not AT" in err
+
+
+def test_append_retry_with_the_same_message_id(tmp_path: Path, node_dir: tuple[Path, str]) -> None:
+    data, db = node_dir
+    common = ["--data", str(data), "--db", db, "--json"]
+    mid = "5b0c3c3e-2f7e-4c55-9a39-3a6f0f5f7d10"
+    first = _message(tmp_path, "a.yaml", f"kind: n\nbody: {{a: 1}}\nmessage_id: {mid}\n")
+    code, out, err = run("ledger", "append", str(first), *common)
+    assert code == 0, err
+    index = json.loads(out)["index"]
+    code, out, err = run("ledger", "append", str(first), *common)
+    assert code == 0, err
+    assert json.loads(out) == {**json.loads(out), "index": index, "duplicate": True}
+    size = _size(data, db)
+    other = _message(tmp_path, "b.yaml", f"kind: n\nbody: {{a: 2}}\nmessage_id: {mid}\n")
+    code, out, err = run("ledger", "append", str(other), *common)
+    assert code == 2 and out == "" and "already used" in err
+    assert _size(data, db) == size

@@ -100,8 +100,7 @@ def append_command(
     """Sign a message as this node's State and append it to the log (durably)."""
     message, recipients, message_id = read_message_file(file)
     with open_node(data, db) as node:
-        envelope = node.sign(message, recipients, now(), message_id)
-        (result,) = node.append([envelope])
+        result = node.append_message(message, recipients, now(), message_id)
     doc = {
         "index": result.index,
         "message_id": result.message_id,
