@@ -21,9 +21,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from csbm._batch import cyclic_gc_paused
 from csbm.domain.time import iso
 from csbm.errors import InputError
-from csbm._batch import cyclic_gc_paused
 from csbm.procedures.base import (
     CaseView,
     Context,

@@ -27,10 +27,10 @@ from typing import Any
 
 import yaml
 
+from csbm._batch import cyclic_gc_paused
 from csbm.domain.states import PARTICIPATING_STATES, is_participating_state
 from csbm.domain.time import InstantError, parse_instant
 from csbm.errors import CsbmError, InputError, NotFoundError, Problem
-from csbm._batch import cyclic_gc_paused
 from csbm.procedures.base import ALL, Context, Event
 from csbm.procedures.registry import by_kind, message_kinds, validate_body
 from csbm.rules.loader import load_pack
