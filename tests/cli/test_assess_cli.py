@@ -243,3 +243,6 @@ def test_demo_runs_on_the_examples() -> None:
     result = runner.invoke(app, ["demo", "--examples", str(EXAMPLES)])
     assert result.exit_code == 0, result.stderr
     assert "Zapad-2017" in result.stdout and "Union Resolve 2022" in result.stdout
+    assert "joint_meeting_held" in result.stdout
+    assert "agree with the scenario: yes" in " ".join(result.stdout.split())
+    assert '"leafIdx"' in result.stdout

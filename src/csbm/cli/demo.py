@@ -1,20 +1,83 @@
-"""``csbm demo``: the main job on the embedded default — for now, the assessment of the
-bundled public cases (examples/*.yaml activity files)."""
+"""``csbm demo``: the main job on the embedded default (SQLite, no set-up).
+
+1. the assessment of the bundled public cases (Zapad-2017, the February 2014 alert
+   activity, Union Resolve 2022, an activity near the Belarus–Ukraine border);
+2. the Chapter III procedure of February 2022 (Baltic States → Belarus) replayed;
+3. the same messages through a demo network of nodes on this machine — one signed SQLite
+   log per State, deliveries with checkpoints and proofs, signed receipts — then every log
+   audited, the procedures rebuilt from the logs, and an inclusion proof checked.
+"""
 
 from __future__ import annotations
 
+import json
+import shutil
+import tempfile
 from pathlib import Path
 
 import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+from rich.table import Table
 
 from csbm.cli._output import console, handles_errors
+from csbm.cli._time import user_zone
 from csbm.cli.assess import _print_human, load_regime, read_input
+from csbm.demo_network import NetworkReport, run_network
 from csbm.domain.activity_file import parse_activities
 from csbm.domain.time import now
+from csbm.errors import InputError, Problem
 from csbm.i18n import _
+from csbm.procedures.scenario import load_scenario
 from csbm.rules import assess
 
-DEMO_FILES = ("zapad-2017.yaml", "snap-2014.yaml", "union-resolve-2022.yaml")
+ACTIVITY_FILES = (
+    "zapad-2017.yaml",
+    "snap-2014.yaml",
+    "union-resolve-2022.yaml",
+    "by-ua-border-2021.yaml",
+)
+SCENARIO = "baltic-belarus-2022.yaml"
+
+
+def _heading(text: str) -> None:
+    console.print()
+    console.rule(f"[bold]{text}[/bold]")
+
+
+def _print_network(report: NetworkReport) -> None:
+    table = Table(title=_("Nodes"))
+    for header in (_("State"), _("log size"), _("root"), _("audit"), _("rebuilt from its log")):
+        table.add_column(header)
+    for node in report.nodes:
+        audit = "[green]ok[/green]" if node.audit.ok else f"[red]{node.audit.first_fault}[/red]"
+        rebuilt = (
+            _("{n} complete case(s) agree").format(n=node.complete_cases)
+            if node.agrees_with_scenario
+            else "[red]" + _("differs") + "[/red]"
+        )
+        table.add_row(node.state, str(node.size), node.root[:16] + "…", audit, rebuilt)
+    console.print(table)
+    agree = _("yes") if report.logs_agree_with_scenario else _("NO")
+    console.print(
+        _(
+            "{messages} messages, {deliveries} deliveries, {receipts} signed receipts; the "
+            "procedures rebuilt from the logs agree with the scenario: {agree}"
+        ).format(
+            messages=report.messages,
+            deliveries=report.deliveries,
+            receipts=report.receipts,
+            agree=agree,
+        ),
+        highlight=False,
+    )
+    if report.proof:
+        console.print(
+            _(
+                "Inclusion proof that {state} logged the last {message} (RFC 9162, verified):"
+            ).format(state=report.proof["state"], message=report.proof["message"])
+        )
+        console.print_json(json.dumps(report.proof["inclusion"]))
+        console.print(report.proof["checkpoint"], highlight=False, markup=False)
 
 
 def register(app: typer.Typer) -> None:
@@ -24,15 +87,55 @@ def register(app: typer.Typer) -> None:
         examples: Path = typer.Option(
             Path("examples"), "--examples", help="Folder of example files."
         ),
+        data: Path | None = typer.Option(
+            None, "--data", help="Keep the demo network's nodes here (default: a temporary folder)."
+        ),
         tz: str | None = typer.Option(None, "--tz", help="Show times in this zone as well as UTC."),
     ) -> None:
-        """Assess the bundled public cases (Zapad-2017, February 2014, Union Resolve 2022)."""
+        """Assess the public cases, replay February 2022, run them through a demo network."""
+        zone = user_zone(tz)
         packs, forced = load_regime(None)
         clock = now()
-        for name in DEMO_FILES:
+        _heading(_("1. Assessment of the public cases"))
+        for name in ACTIVITY_FILES:
             path = examples / name
             console.print(
                 "\n[bold underline]" + _("Example: {path}").format(path=path) + "[/bold underline]"
             )
             result = assess(parse_activities(read_input(path), str(path)), packs, clock, forced)
             _print_human(result, [], tz)
+
+        from csbm.cli.replay import _print_timeline
+        from csbm.procedures.runner import replay
+
+        _heading(_("2. Chapter III, February 2022, replayed"))
+        scenario = load_scenario(examples / SCENARIO)
+        _print_timeline(scenario, replay(scenario.events, scenario.context, None), zone)
+
+        _heading(_("3. The same messages through a demo network (SQLite, one log per State)"))
+        if data is not None and data.exists() and any(data.iterdir()):
+            raise InputError(
+                "not empty", [Problem("--data", "the folder must be new or empty", str(data))]
+            )
+        base = data or Path(tempfile.mkdtemp(prefix="csbm-demo-"))
+        try:
+            with Progress(
+                TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                TextColumn("{task.fields[step]}"), console=console, transient=False,
+            ) as progress:  # fmt: skip
+                task = progress.add_task(_("messages"), total=len(scenario.events), step="")
+
+                def step(text: str) -> None:
+                    progress.update(task, advance=1, step=text)
+
+                report, _result = run_network(scenario, base / "network", step)
+            _print_network(report)
+            if data is not None:
+                console.print(_("The nodes are kept in {path}").format(path=base / "network"))
+            if not report.logs_agree_with_scenario or not all(
+                n.audit.ok and n.agrees_with_scenario for n in report.nodes
+            ):
+                raise typer.Exit(code=1)
+        finally:
+            if data is None:
+                shutil.rmtree(base, ignore_errors=True)
