@@ -60,11 +60,11 @@ def constraining_provisions(
     """Every limit entry of ``pack`` applied to ``activities``, per State and window."""
     attribution = str(pack.option("multinational_attribution") or "each_conducting_state")
     results: list[ConstraintResult] = []
-    for rule in pack.rules:
-        if not isinstance(rule.spec, LimitSpec):
-            continue
+    limits = [r for r in pack.rules if isinstance(r.spec, LimitSpec)]
+    candidates = _candidates(limits, activities)
+    for rule in limits:
         per_state: dict[str, list[_Item]] = defaultdict(list)
-        for activity in activities:
+        for activity in candidates:
             if _qualifies(rule, pack, activity):
                 item = _Item(activity.name, activity.start, activity.last_instant)
                 for code in _attributed(activity, attribution):
@@ -78,6 +78,26 @@ def constraining_provisions(
             else:
                 results.extend(_concurrent(rule, code, items))
     return results
+
+
+def _candidates(limits: Sequence[Rule], activities: Sequence[Activity]) -> list[Activity]:
+    """The activities that could qualify under some limit: at or above the lowest number of
+    some criterion (a cheap filter before the exact test; most activities are small)."""
+    floors: dict[str, int] = {}
+    for rule in limits:
+        assert isinstance(rule.spec, LimitSpec)
+        for name, limit in rule.spec.criteria.items():
+            if limit is not None:
+                floors[name] = min(floors.get(name, limit), limit)
+    out = []
+    for activity in activities:
+        values = activity.forces.__dict__
+        for name, floor in floors.items():
+            value = values[name]
+            if value is not None and value >= floor:
+                out.append(activity)
+                break
+    return out
 
 
 def _status(count: int, limit: int | None) -> str:

@@ -89,6 +89,7 @@ def near_thresholds(
 ) -> list[Finding]:
     """Declared figures within ``margin`` (a fraction) below a ``>=`` threshold not met."""
     out: list[Finding] = []
+    values = activity.forces.__dict__
     for measure, word in _MEASURE_WORDS.items():
         test = tests[measure] if tests else test_thresholds(compiled, measure, activity)
         if test.met:
@@ -96,11 +97,11 @@ def near_thresholds(
         for rule in test.rules:
             assert isinstance(rule.spec, ThresholdSpec)
             for name, limit in rule.spec.criteria.items():
-                value = activity.forces.get(name)
-                if limit is None or value is None or limit == 0:
+                value = values[name]
+                if not limit or value is None or value >= limit:
                     continue
                 below = limit - value
-                if 0 < below <= limit * margin:
+                if below <= limit * margin:
                     out.append(
                         Finding(
                             rule=rule.id,
