@@ -69,11 +69,12 @@ def constraining_provisions(
                 item = _Item(activity.name, activity.start, activity.last_instant)
                 for code in _attributed(activity, attribution):
                     per_state[code].append(item)
+        window = rule.spec.window if isinstance(rule.spec, LimitSpec) else None
         for code in sorted(per_state):
             items = sorted(per_state[code], key=lambda i: (i.start, i.end, i.name))
-            if rule.spec.window == "calendar_year":
+            if window == "calendar_year":
                 results.extend(_by_year(rule, code, items))
-            elif rule.spec.window == "three_calendar_years":
+            elif window == "three_calendar_years":
                 results.extend(_three_years(rule, pack, code, items))
             else:
                 results.extend(_concurrent(rule, code, items))

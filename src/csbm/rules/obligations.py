@@ -9,7 +9,7 @@ and annual-date entries. Pure: the clock ``at`` is an argument.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from csbm.domain.activity import Activity, ActivityKind
@@ -203,15 +203,35 @@ def obligations_for(
         out.extend(_calendar(compiled, activity, at))
     if compiled.gate is not None:
         out.extend(_advance(compiled, activity, at))
-    return [_addressed(compiled.pack, ob) for ob in out]
+    return out
 
 
-def _addressed(pack: RulePack, ob: Obligation) -> Obligation:
-    """Whom the obligation is owed to, as the entry says (a bilateral pack: the other party)."""
-    rule = pack.get(ob.rule)
-    if rule is None or not rule.owed_to or rule.owed_to == ob.owed_to:
-        return ob
-    return replace(ob, owed_to=rule.owed_to)
+def _obligation(
+    compiled: CompiledPack,
+    kind: str,
+    owed_by: tuple[str, ...],
+    rule: Rule | str,
+    status: ObligationStatus,
+    due: datetime | None = None,
+    triggered: tuple[str, ...] = (),
+    note: str | None = None,
+) -> Obligation:
+    """An obligation of ``rule`` (an entry, or the id of one); owed to whom the entry says,
+    else to all participating States."""
+    entry = compiled.pack.get(rule) if isinstance(rule, str) else rule
+    rule_id = rule if isinstance(rule, str) else rule.id
+    return Obligation(
+        rule=rule_id,
+        paragraph=entry.paragraph if entry is not None and not isinstance(rule, str) else None,
+        pack=compiled.pack.id,
+        kind=kind,
+        owed_by=owed_by,
+        owed_to=(entry.owed_to if entry is not None and entry.owed_to else ALL_STATES),
+        due=due,
+        status=status,
+        triggered_by=triggered,
+        note=note,
+    )
 
 
 def _notification(
@@ -219,22 +239,14 @@ def _notification(
 ) -> Iterable[Obligation]:
     if test.met is False:
         return
-    pack = compiled.pack
     periods = compiled.select("periods", PRIOR_NOTIFICATION, activity.kind)
     triggered = test.rules_met or test.unknown_rules
+    owners = _owners(activity)
     if not periods:
-        yield Obligation(
-            rule=triggered[0],
-            paragraph=None,
-            pack=pack.id,
-            kind=PRIOR_NOTIFICATION,
-            owed_by=_owners(activity),
-            owed_to=ALL_STATES,
-            due=None,
-            status="unknown",
-            triggered_by=triggered,
-            note="unknown: no notice period in the pack",
-        )
+        yield _obligation(
+            compiled, PRIOR_NOTIFICATION, owners, triggered[0], "unknown",
+            triggered=triggered, note="unknown: no notice period in the pack",
+        )  # fmt: skip
         return
     for rule in periods:
         assert isinstance(rule.spec, PeriodSpec)
@@ -246,18 +258,10 @@ def _notification(
             status, note = _status(activity.was_notified, activity.notified_at, due, at)
         if due is None and test.met is not None:
             note = "unknown: fill in the notice period from the agreement"
-        yield Obligation(
-            rule=rule.id,
-            paragraph=rule.paragraph,
-            pack=pack.id,
-            kind=PRIOR_NOTIFICATION,
-            owed_by=_owners(activity),
-            owed_to=ALL_STATES,
-            due=due,
-            status=status,
-            triggered_by=triggered,
-            note=note,
-        )
+        yield _obligation(
+            compiled, PRIOR_NOTIFICATION, owners, rule, status,
+            due=due, triggered=triggered, note=note,
+        )  # fmt: skip
 
 
 def _unknown_reason(compiled: CompiledPack, test: ThresholdTest) -> str:
@@ -275,135 +279,76 @@ def _observation(
 ) -> Iterable[Obligation]:
     if test.met is False:
         return
-    pack = compiled.pack
     triggered = test.rules_met or test.unknown_rules
     owed_by = (activity.host_state,)
+
+    def ob(rule: Rule | str, status: ObligationStatus, due: datetime | None = None,
+           note: str | None = None) -> Obligation:  # fmt: skip
+        return _obligation(
+            compiled, OBSERVATION_INVITATION, owed_by, rule, status, due, triggered, note
+        )
+
     for rule in compiled.select("durations", OBSERVATION_INVITATION, activity.kind):
         assert isinstance(rule.spec, DurationSpec)
         long_enough = duration_exceeds(rule.spec, activity.duration_hours)
         if long_enough is False:
-            yield Obligation(
-                rule=rule.id,
-                paragraph=rule.paragraph,
-                pack=pack.id,
-                kind=OBSERVATION_INVITATION,
-                owed_by=owed_by,
-                owed_to=ALL_STATES,
-                due=None,
-                status="not_applicable",
-                triggered_by=triggered,
+            yield ob(
+                rule, "not_applicable",
                 note=f"lasts {activity.duration_hours or 0:g} h: not {rule.spec.comparison} "
                 f"{rule.spec.hours or 0:g} h",
-            )
+            )  # fmt: skip
             return
         if long_enough is None:
-            yield Obligation(
-                rule=rule.id,
-                paragraph=rule.paragraph,
-                pack=pack.id,
-                kind=OBSERVATION_INVITATION,
-                owed_by=owed_by,
-                owed_to=ALL_STATES,
-                due=None,
-                status="unknown",
-                triggered_by=triggered,
-                note=(
-                    "unknown: the end of the activity is not known"
-                    if activity.end is None
-                    else "unknown: duration limit not known"
-                ),
-            )
+            unknown_end = activity.end is None
+            yield ob(
+                rule, "unknown",
+                note="unknown: the end of the activity is not known"
+                if unknown_end else "unknown: duration limit not known",
+            )  # fmt: skip
             return
     periods = compiled.select("periods", OBSERVATION_INVITATION, activity.kind)
     if test.met is None:
-        rule_id = periods[0].id if periods else triggered[0]
-        due = None
-        if periods:
-            assert isinstance(periods[0].spec, PeriodSpec)
-            due = period_due(periods[0].spec, activity.start)
-        yield Obligation(
-            rule=rule_id,
-            paragraph=(periods[0].paragraph if periods else None),
-            pack=pack.id,
-            kind=OBSERVATION_INVITATION,
-            owed_by=owed_by,
-            owed_to=ALL_STATES,
-            due=due,
-            status="unknown",
-            triggered_by=triggered,
-            note="unknown: " + _unknown_reason(compiled, test),
-        )
+        note = "unknown: " + _unknown_reason(compiled, test)
+        if not periods:
+            yield ob(triggered[0], "unknown", note=note)
+            return
+        first = periods[0]
+        assert isinstance(first.spec, PeriodSpec)
+        yield ob(first, "unknown", period_due(first.spec, activity.start), note)
         return
     if not periods:
         # e.g. an alert activity: the digest gives no time for the invitation
         invited = activity.observers_invited
-        status: ObligationStatus
         if invited:
-            status, note = "met", None
+            yield ob(test.rules_met[0], "met")
         elif invited is False and activity.end is not None and at >= activity.end:
-            status, note = "missed", "no invitation by the end of the activity"
+            yield ob(test.rules_met[0], "missed", note="no invitation by the end of the activity")
         else:
-            status, note = "unknown", "unknown: the pack gives no time limit for this invitation"
-        yield Obligation(
-            rule=test.rules_met[0],
-            paragraph=None,
-            pack=pack.id,
-            kind=OBSERVATION_INVITATION,
-            owed_by=owed_by,
-            owed_to=ALL_STATES,
-            due=None,
-            status=status,
-            triggered_by=triggered,
-            note=note,
-        )
+            yield ob(
+                test.rules_met[0], "unknown",
+                note="unknown: the pack gives no time limit for this invitation",
+            )  # fmt: skip
         return
     for rule in periods:
         assert isinstance(rule.spec, PeriodSpec)
         due = period_due(rule.spec, activity.start)
-        status, note = _status(activity.observers_invited, None, due, at)
-        yield Obligation(
-            rule=rule.id,
-            paragraph=rule.paragraph,
-            pack=pack.id,
-            kind=OBSERVATION_INVITATION,
-            owed_by=owed_by,
-            owed_to=ALL_STATES,
-            due=due,
-            status=status,
-            triggered_by=triggered,
-            note=note,
-        )
+        status, note_ = _status(activity.observers_invited, None, due, at)
+        yield ob(rule, status, due, note_)
 
 
 def _calendar(compiled: CompiledPack, activity: Activity, at: datetime) -> Iterable[Obligation]:
+    owners = _owners(activity)
     for rule in compiled.annual.get(ANNUAL_CALENDAR, ()):
         assert isinstance(rule.spec, AnnualDateSpec)
         if activity.kind == ActivityKind.ALERT:
-            yield Obligation(
-                rule=rule.id,
-                paragraph=rule.paragraph,
-                pack=compiled.pack.id,
-                kind=ANNUAL_CALENDAR,
-                owed_by=_owners(activity),
-                owed_to=ALL_STATES,
-                due=None,
-                status="not_applicable",
+            yield _obligation(
+                compiled, ANNUAL_CALENDAR, owners, rule, "not_applicable",
                 note="an activity without advance notice cannot be in the calendar (¶~65)",
-            )
+            )  # fmt: skip
             continue
         due = annual_due(rule.spec, activity.start.year)
         status, note = _status(activity.in_annual_calendar, None, due, at)
-        yield Obligation(
-            rule=rule.id,
-            paragraph=rule.paragraph,
-            pack=compiled.pack.id,
-            kind=ANNUAL_CALENDAR,
-            owed_by=_owners(activity),
-            owed_to=ALL_STATES,
-            due=due,
-            status=status,
-            note=note,
-        )
+        yield _obligation(compiled, ANNUAL_CALENDAR, owners, rule, status, due, note=note)
 
 
 def _advance(compiled: CompiledPack, activity: Activity, at: datetime) -> Iterable[Obligation]:
@@ -416,15 +361,7 @@ def _advance(compiled: CompiledPack, activity: Activity, at: datetime) -> Iterab
         assert isinstance(rule.spec, AnnualDateSpec)
         due = annual_due(rule.spec, activity.start.year)
         status, note = _status(activity.communicated_two_years_ahead, None, due, at)
-        yield Obligation(
-            rule=rule.id,
-            paragraph=rule.paragraph,
-            pack=compiled.pack.id,
-            kind=ADVANCE_COMMUNICATION,
-            owed_by=activity.conducting_states,
-            owed_to=ALL_STATES,
-            due=due,
-            status=status,
-            triggered_by=(gate.id,),
-            note=note,
-        )
+        yield _obligation(
+            compiled, ADVANCE_COMMUNICATION, activity.conducting_states, rule, status,
+            due, (gate.id,), note,
+        )  # fmt: skip
