@@ -6,11 +6,12 @@ from pathlib import Path
 
 import pytest
 
-from csbm.demo_network import events_from_log, run_network
+from csbm.demo_network import run_network
 from csbm.errors import InputError
 from csbm.ledger.merkle import InclusionProof
 from csbm.node import Node
 from csbm.procedures.scenario import load_scenario
+from csbm.projection import events_from_log
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 

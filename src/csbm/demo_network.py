@@ -15,24 +15,20 @@ exchange layer's job.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from csbm.domain.time import parse_instant
 from csbm.ledger.audit import AuditReport, audit
 from csbm.ledger.checkpoint import Checkpoint
 from csbm.ledger.merkle import InclusionProof, leaf_hash, verify_inclusion
 from csbm.node import Node, init_node
 from csbm.procedures.base import ALL, Event
-from csbm.procedures.registry import message_kinds
 from csbm.procedures.runner import ReplayResult, replay, result_json
 from csbm.procedures.scenario import Scenario
-
-CASE_KEY = "case"
+from csbm.projection import events_from_log, message_for
 
 
 @dataclass
@@ -61,36 +57,6 @@ def _states(events: Sequence[Event]) -> list[str]:
     for e in events:
         codes.update(r for r in e.recipients if r != ALL)
     return sorted(codes)
-
-
-def _message(event: Event) -> dict[str, Any]:
-    return {"kind": event.type, "body": {CASE_KEY: event.case, **dict(event.body)}}
-
-
-def events_from_log(node: Node, sent_only: bool = False) -> list[Event]:
-    """The procedure messages a node's log holds (sent and received, or only those it
-    sent), as events ordered by the log."""
-    kinds = set(message_kinds())
-    out: list[Event] = []
-    for chunk in node.store.iter_entries():
-        for entry in chunk:
-            if entry.kind not in kinds or (sent_only and entry.sender != node.state):
-                continue
-            envelope = json.loads(entry.envelope)
-            body = dict(envelope["message"]["body"])
-            case = str(body.pop(CASE_KEY))
-            out.append(
-                Event(
-                    at=parse_instant(envelope["created_at"]).at,
-                    type=entry.kind,
-                    sender=entry.sender,
-                    recipients=tuple(envelope["recipients"]),
-                    case=case,
-                    body=body,
-                    seq=entry.index,
-                )
-            )
-    return out
 
 
 def run_network(
@@ -122,7 +88,7 @@ def run_network(
                 if ALL in event.recipients
                 else [c for c in event.recipients if c != event.sender]
             )
-            result = sender.append_message(_message(event), list(event.recipients), event.at)
+            result = sender.append_message(message_for(event), list(event.recipients), event.at)
             raw = sender.store.entry(result.index).envelope
             report.messages += 1
             if recipients:
@@ -196,5 +162,3 @@ def _prove_logged(node: Node, message_id: str, at: datetime) -> dict[str, Any]:
         "checkpoint": note,
         "inclusion": proof.to_json(),
     }
-
-

@@ -3,7 +3,8 @@
 The open and overdue deadlines of every procedure at the clock (default: now), in UTC and
 in the user's zone (``--tz``, else $TZ, else the system's) — issue 4, item 4. Deadlines
 whose number no pack gives ("unknown") and that are not done are listed after them.
-Until the node's log exists the messages come from a scenario file.
+The messages come from a scenario file, or — without one — from the node's own log
+(``--data`` / ``--db``): the procedure messages it sent and received (csbm.projection).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Any
 import typer
 from rich.table import Table
 
+from csbm.cli._node import DATA_OPTION, DB_OPTION, open_node
 from csbm.cli._output import console, handles_errors, print_json
 from csbm.cli._time import both, user_zone
 from csbm.cli.replay import STATUS_STYLE, parse_clock
@@ -22,6 +24,19 @@ from csbm.domain.time import iso, now
 from csbm.procedures.base import CaseView, Deadline
 from csbm.procedures.runner import ReplayResult, replay
 from csbm.procedures.scenario import load_scenario
+from csbm.projection import events_from_log, node_context
+
+
+def replay_source(
+    scenario: Path | None, data: Path | None, db: str | None, clock: datetime
+) -> ReplayResult:
+    """Replay a scenario file, or — without one — the procedure messages of the node's log."""
+    if scenario is not None:
+        loaded = load_scenario(scenario)
+        return replay(loaded.events, loaded.context, clock)
+    with open_node(data, db) as node:
+        events = events_from_log(node)
+    return replay(events, node_context(), clock)
 
 
 def pending(result: ReplayResult) -> list[tuple[CaseView, Deadline]]:
@@ -29,8 +44,10 @@ def pending(result: ReplayResult) -> list[tuple[CaseView, Deadline]]:
     rows: list[tuple[CaseView, Deadline]] = []
     for view in result.cases:
         for d in view.deadlines:
-            if d.status == "open" or (d.status == "missed" and d.met_at is None) or (
-                d.status == "unknown" and d.met_at is None
+            if (
+                d.status == "open"
+                or (d.status == "missed" and d.met_at is None)
+                or (d.status == "unknown" and d.met_at is None)
             ):
                 rows.append((view, d))
     far = datetime.max.replace(tzinfo=UTC)
@@ -68,7 +85,11 @@ def register(app: typer.Typer) -> None:
     @app.command("deadlines")
     @handles_errors
     def deadlines_command(
-        scenario: Path = typer.Argument(..., help="A scenario file (see csbm replay)."),
+        scenario: Path | None = typer.Argument(
+            None, help="A scenario file (see csbm replay); default: this node's log."
+        ),
+        data: Path | None = DATA_OPTION,
+        db: str | None = DB_OPTION,
         at: str | None = typer.Option(None, "--at", help="The clock (default: now)."),
         as_json: bool = typer.Option(False, "--json", help="One JSON document on stdout."),
         tz: str | None = typer.Option(
@@ -78,15 +99,16 @@ def register(app: typer.Typer) -> None:
         """Open and overdue deadlines, soonest first, in UTC and in your zone."""
         zone = user_zone(tz)
         clock = parse_clock(at) or now()
-        loaded = load_scenario(scenario)
-        result = replay(loaded.events, loaded.context, clock)
+        result = replay_source(scenario, data, db, clock)
         rows = pending(result)
         if as_json:
-            print_json({
-                "at": iso(clock),
-                "zone": str(zone),
-                "deadlines": [deadline_row(v, d, clock, zone) for v, d in rows],
-            })
+            print_json(
+                {
+                    "at": iso(clock),
+                    "zone": str(zone),
+                    "deadlines": [deadline_row(v, d, clock, zone) for v, d in rows],
+                }
+            )
             return
         console.print(f"deadlines as at {both(clock, zone)}")
         if not rows:
@@ -98,7 +120,14 @@ def register(app: typer.Typer) -> None:
         for view, d in rows:
             status = "overdue" if d.status == "missed" else d.status
             style = STATUS_STYLE.get(d.status, "")
-            table.add_row(both(d.due, zone), f"[{style}]{status}[/{style}]", d.rule,
-                          d.paragraph or "", view.case, ", ".join(d.owed_by),
-                          ", ".join(d.owed_to), d.note or "")
+            table.add_row(
+                both(d.due, zone),
+                f"[{style}]{status}[/{style}]",
+                d.rule,
+                d.paragraph or "",
+                view.case,
+                ", ".join(d.owed_by),
+                ", ".join(d.owed_to),
+                d.note or "",
+            )
         console.print(table)

@@ -19,13 +19,13 @@ import typer
 from icalendar import Calendar, Event
 
 from csbm import __version__
+from csbm.cli._node import DATA_OPTION, DB_OPTION
 from csbm.cli._output import console, handles_errors
-from csbm.cli.deadlines import pending
+from csbm.cli.deadlines import pending, replay_source
 from csbm.cli.replay import parse_clock
 from csbm.domain.time import now
 from csbm.procedures.base import CaseView, Deadline
-from csbm.procedures.runner import ReplayResult, replay
-from csbm.procedures.scenario import load_scenario
+from csbm.procedures.runner import ReplayResult
 
 export_app = typer.Typer(help="Export deadlines and data (ical).", no_args_is_help=True)
 
@@ -71,7 +71,11 @@ def calendar(result: ReplayResult, clock: datetime) -> Calendar:
 @export_app.command("ical")
 @handles_errors
 def export_ical(
-    scenario: Path = typer.Argument(..., help="A scenario file (see csbm replay)."),
+    scenario: Path | None = typer.Argument(
+        None, help="A scenario file (see csbm replay); default: this node's log."
+    ),
+    data: Path | None = DATA_OPTION,
+    db: str | None = DB_OPTION,
     at: str | None = typer.Option(None, "--at", help="The clock (default: now)."),
     output: Path | None = typer.Option(
         None, "-o", "--output", help="Write here (default: stdout)."
@@ -79,14 +83,13 @@ def export_ical(
 ) -> None:
     """An RFC 5545 calendar of the open and overdue deadlines."""
     clock = parse_clock(at) or now()
-    loaded = load_scenario(scenario)
-    result = replay(loaded.events, loaded.context, clock)
-    data = calendar(result, clock).to_ical()
+    result = replay_source(scenario, data, db, clock)
+    ical = calendar(result, clock).to_ical()
     if output is None:
-        sys.stdout.buffer.write(data)
+        sys.stdout.buffer.write(ical)
         sys.stdout.flush()
     else:
-        output.write_bytes(data)
+        output.write_bytes(ical)
         console.print(f"wrote {output}")
 
 
