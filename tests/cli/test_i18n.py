@@ -50,3 +50,14 @@ def test_assess_speaks_the_users_language(
         app, ["assess", str(EXAMPLES / "zapad-2017.yaml"), "--at", "2017-06-01"]
     )
     assert "Assessment" in english.stdout and word not in english.stdout
+
+
+def test_deadlines_and_replay_speak_the_users_language(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CSBM_LANG", "de")
+    scenario = str(EXAMPLES / "ukraine-russia-2022.yaml")
+    deadlines = CliRunner().invoke(app, ["deadlines", scenario, "--at", "2022-02-12T12:00Z"])
+    assert deadlines.exit_code == 0, deadlines.stderr
+    assert "Fristen Stand" in deadlines.stdout and "offen" in deadlines.stdout
+    replayed = CliRunner().invoke(app, ["replay", scenario])
+    assert replayed.exit_code == 0, replayed.stderr
+    assert "Stand" in replayed.stdout and "wann" in replayed.stdout

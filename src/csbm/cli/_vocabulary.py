@@ -19,6 +19,7 @@ WORDS = (
     N_("open"),
     N_("unknown"),
     N_("not applicable"),
+    N_("waived"),
     N_("violation"),
     N_("near threshold"),
     N_("possible split"),

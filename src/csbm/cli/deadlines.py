@@ -21,6 +21,7 @@ from csbm.cli._output import console, handles_errors, print_json
 from csbm.cli._time import both, user_zone
 from csbm.cli.replay import STATUS_STYLE, parse_clock
 from csbm.domain.time import iso, now
+from csbm.i18n import _
 from csbm.procedures.base import CaseView, Deadline
 from csbm.procedures.runner import ReplayResult, replay
 from csbm.procedures.scenario import load_scenario
@@ -110,15 +111,17 @@ def register(app: typer.Typer) -> None:
                 }
             )
             return
-        console.print(f"deadlines as at {both(clock, zone)}")
+        console.print(_("deadlines as at {at}").format(at=both(clock, zone)))
         if not rows:
-            console.print("nothing open or overdue")
+            console.print(_("nothing open or overdue"))
             return
         table = Table(show_header=True, header_style="bold", box=None)
-        for column in ("due", "status", "rule", "¶", "case", "owed by", "to", "note"):
+        for column in (
+            _("due"), _("status"), _("rule"), "¶", _("case"), _("owed by"), _("to"), _("note"),
+        ):  # fmt: skip
             table.add_column(column)
         for view, d in rows:
-            status = "overdue" if d.status == "missed" else d.status
+            status = _("overdue") if d.status == "missed" else _(d.status)
             style = STATUS_STYLE.get(d.status, "")
             table.add_row(
                 both(d.due, zone),
