@@ -246,3 +246,19 @@ def test_demo_runs_on_the_examples() -> None:
     assert "joint_meeting_held" in result.stdout
     assert "agree with the scenario: yes" in " ".join(result.stdout.split())
     assert '"leafIdx"' in result.stdout
+
+
+def test_large_file_keeps_stdout_a_single_json_document(tmp_path: Path) -> None:
+    from bench.bench_assess import synthetic
+
+    rows = synthetic(5200)
+    for row in rows:
+        row["start"] = row["start"].isoformat()
+        row["end"] = row["end"].isoformat()
+    path = tmp_path / "many.json"
+    path.write_text(json.dumps({"activities": rows}), encoding="utf-8")
+    result = runner.invoke(app, ["assess", str(path), "--json", "--at", "2026-01-01"])
+    assert result.exit_code == 0, result.stderr
+    doc = json.loads(result.stdout)
+    assert len(doc["activities"]) == 5200
+    assert doc["constraints"]

@@ -192,3 +192,14 @@ def test_command_group_is_tested_as_one_activity() -> None:
     assert combined.members == ("Part 1", "Part 2")
     assert {o.rule for o in combined.obligations} >= {"NOTIF_LEAD"}
     assert combined.activity.forces.troops == 10000
+
+
+def test_progress_is_reported_in_steps_and_at_the_end() -> None:
+    acts = [
+        activity(name=f"A{i}", start=f"2024-0{1 + i % 9}-01T00:00:00Z", end=None)
+        for i in range(2500)
+    ]
+    seen: list[int] = []
+    result = assess(acts, [vd2011()], NOW, on_progress=seen.append)
+    assert seen == [1000, 2000, 2500]
+    assert len(result.activities) == 2500

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import typer
+from rich.progress import Progress
 from rich.table import Table
 
-from csbm.cli._output import console, handles_errors, print_json
+from csbm.cli._output import console, err_console, handles_errors, print_json
 from csbm.cli._time import both, user_zone
+from csbm.domain.activity import Activity
 from csbm.domain.activity_file import parse_activities
 from csbm.domain.time import InstantError, iso, now, parse_instant
 from csbm.errors import InputError, NotFoundError, Problem
@@ -220,6 +223,26 @@ def _print_findings(findings: tuple[Finding, ...]) -> None:
         )
 
 
+PROGRESS_FROM = 5000
+
+
+def _assess_with_progress(
+    activities: list[Activity], packs: list[RulePack], clock: datetime, forced: bool
+) -> Assessment:
+    """The engine, with a progress bar on stderr for large files (stdout stays clean)."""
+    if len(activities) < PROGRESS_FROM:
+        return assess(activities, packs, clock, forced=forced)
+    with Progress(console=err_console, transient=True) as progress:
+        task = progress.add_task(_("assessing"), total=len(activities))
+        return assess(
+            activities,
+            packs,
+            clock,
+            forced=forced,
+            on_progress=lambda done: progress.update(task, completed=done),
+        )
+
+
 def register(app: typer.Typer) -> None:
     @app.command("assess")
     @handles_errors
@@ -243,7 +266,7 @@ def register(app: typer.Typer) -> None:
         clock, at_note = parse_at(at)
         packs, forced = load_regime(regime)
         activities = parse_activities(read_input(file), origin=str(file))
-        result = assess(activities, packs, clock, forced=forced)
+        result = _assess_with_progress(activities, packs, clock, forced)
         extra = [at_note] if at_note else []
         if as_json:
             print_json(assessment_json(result, extra))

@@ -14,7 +14,7 @@ provisions across them, under a stack of rule packs. Pure: ``at`` is the clock.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 
 from csbm._batch import cyclic_gc_paused
@@ -146,23 +146,36 @@ def assess(
     packs: Sequence[RulePack],
     at: datetime,
     forced: bool = False,
+    on_progress: Callable[[int], None] | None = None,
 ) -> Assessment:
-    """Assess ``activities`` under ``packs`` as things stand at ``at``."""
+    """Assess ``activities`` under ``packs`` as things stand at ``at``.
+
+    ``on_progress(n)`` is called after every ``PROGRESS_STEP`` activities assessed (and once
+    at the end), for the shells' progress bars; the engine itself does no I/O."""
     with cyclic_gc_paused():
-        return _assess(activities, packs, at, forced)
+        return _assess(activities, packs, at, forced, on_progress)
+
+
+PROGRESS_STEP = 1000
 
 
 def _assess(
-    activities: Sequence[Activity], packs: Sequence[RulePack], at: datetime, forced: bool
+    activities: Sequence[Activity],
+    packs: Sequence[RulePack],
+    at: datetime,
+    forced: bool,
+    on_progress: Callable[[int], None] | None = None,
 ) -> Assessment:
     regime = Regime(packs, forced)
     units = combine_command_groups(activities)
     assessed: list[ActivityAssessment] = []
     alone: dict[tuple[str, int], dict[str, ThresholdTest]] = {}
     applied: dict[str, list[Activity]] = defaultdict(list)
-    for activity, members in units:
+    for done, (activity, members) in enumerate(units, 1):
         item, tests_by_pack = _assess_one(regime, activity, at, members)
         assessed.append(item)
+        if on_progress is not None and (done % PROGRESS_STEP == 0 or done == len(units)):
+            on_progress(done)
         for pack_id, tests in tests_by_pack.items():
             applied[pack_id].append(item.activity)
             alone[(pack_id, id(item.activity))] = tests
