@@ -20,3 +20,10 @@ def repo_root() -> Path:
 def shared_dir() -> Path:
     """../shared beside the clone (CI lays a copy there too)."""
     return SHARED
+
+
+@pytest.fixture(autouse=True)
+def english(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests read English output whatever the machine's locale (LANG=de_DE… on a desk);
+    the translation tests set CSBM_LANG themselves."""
+    monkeypatch.setenv("CSBM_LANG", "en")

@@ -9,6 +9,7 @@ import typer
 from csbm.cli._node import DATA_OPTION, DB_OPTION
 from csbm.cli._output import console, handles_errors, print_json
 from csbm.domain.time import now
+from csbm.i18n import _
 from csbm.node import init_node
 
 
@@ -44,7 +45,10 @@ def register(app: typer.Typer) -> None:
             print_json(doc)
             return
         console.print(
-            f"Initialised a csbm node for {doc['state']} in {doc['data']}", highlight=False
+            _("Initialised a csbm node for {state} in {data}").format(
+                state=doc["state"], data=doc["data"]
+            ),
+            highlight=False,
         )
         console.print(f"  database    {doc['db']}", highlight=False)
         console.print(f"  key id      {doc['key_id']}", highlight=False)

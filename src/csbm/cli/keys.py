@@ -13,6 +13,7 @@ from csbm.cli._output import console, handles_errors, print_json
 from csbm.cli._time import both, user_zone
 from csbm.domain.time import InstantError, now, parse_instant
 from csbm.errors import InputError, Problem
+from csbm.i18n import _
 from csbm.ledger.keys import fingerprint, parse_stamp, verifier_key
 from csbm.store import KeyRecord
 
@@ -114,7 +115,10 @@ def rotate_command(
         print_json(doc)
         return
     console.print(
-        f"Rotated {old} -> {doc['key_id']} (log index {doc['log_index']})", highlight=False
+        _("Rotated {old} -> {new} (log index {index})").format(
+            old=old, new=doc["key_id"], index=doc["log_index"]
+        ),
+        highlight=False,
     )
     console.print(f"  public key  {doc['public_key']}", highlight=False)
 
@@ -135,7 +139,10 @@ def revoke_command(
     if as_json:
         print_json(doc)
         return
-    console.print(f"Revoked {doc['key_id']} (log index {doc['log_index']})", highlight=False)
+    console.print(
+        _("Revoked {key} (log index {index})").format(key=doc["key_id"], index=doc["log_index"]),
+        highlight=False,
+    )
 
 
 @keys_app.command("add-peer")
@@ -156,7 +163,7 @@ def add_peer_command(
         raise InputError("bad validity period", [Problem("--from/--until", str(exc))]) from None
     with open_node(data, db) as node:
         node.add_peer_key(state.upper(), key, start, end)
-    console.print(f"Added a key of {state.upper()}", highlight=False)
+    console.print(_("Added a key of {state}").format(state=state.upper()), highlight=False)
 
 
 def register(app: typer.Typer) -> None:

@@ -16,6 +16,7 @@ from csbm.cli._node import DATA_OPTION, DB_OPTION, open_node
 from csbm.cli._output import console, err_console, handles_errors, print_json
 from csbm.domain.time import now
 from csbm.errors import InputError, NotFoundError, Problem
+from csbm.i18n import _
 from csbm.ledger.audit import audit
 from csbm.ledger.envelope import message_problems, recipient_problems
 
@@ -110,10 +111,12 @@ def append_command(
     if as_json:
         print_json(doc)
         return
-    note = " (already in the log: nothing changed)" if result.duplicate else ""
-    console.print(
-        f"Appended message {doc['message_id']} at index {doc['index']}{note}", highlight=False
+    template = (
+        _("Message {id} is already in the log at index {index}: nothing changed")
+        if result.duplicate
+        else _("Appended message {id} at index {index}")
     )
+    console.print(template.format(id=doc["message_id"], index=doc["index"]), highlight=False)
 
 
 @ledger_app.command("checkpoint")
@@ -231,18 +234,26 @@ def verify_command(
         print_json(report.to_json())
     elif report.ok:
         typer.echo(
-            f"OK: {report.size} entries, {report.signatures} signatures, "
-            f"{report.nodes} tree nodes, {report.receipts} receipts, "
-            f"{report.checkpoints} checkpoints verified in {report.seconds:.1f} s",
+            _(
+                "OK: {entries} entries, {signatures} signatures, {nodes} tree nodes, "
+                "{receipts} receipts, {checkpoints} checkpoints verified in {seconds} s"
+            ).format(
+                entries=report.size,
+                signatures=report.signatures,
+                nodes=report.nodes,
+                receipts=report.receipts,
+                checkpoints=report.checkpoints,
+                seconds=f"{report.seconds:.1f}",
+            )
         )
     else:
         first = report.first_fault
         assert first is not None
-        typer.echo(f"FAILED: first bad: {first.line()}")
+        typer.echo(_("FAILED: first bad: {fault}").format(fault=first.line()))
         for fault in report.faults[1:20]:
             typer.echo(f"  {fault.line()}")
         if len(report.faults) > 20:
-            typer.echo(f"  ... {len(report.faults) - 20} more")
+            typer.echo("  " + _("... {n} more").format(n=len(report.faults) - 20))
     if not report.ok:
         raise typer.Exit(code=1)
 
