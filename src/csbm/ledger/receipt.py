@@ -31,14 +31,23 @@ from typing import TYPE_CHECKING, Any
 from csbm.errors import CsbmError, Problem
 from csbm.ledger.checkpoint import verify_checkpoint
 from csbm.ledger.envelope import ALL, Envelope, EnvelopeError, parse_envelope, seal, verify_envelope
-from csbm.ledger.keys import KeyDirectory, StateKey, origin_for, stamp
+from csbm.ledger.keys import (
+    KIND_REVOCATION,
+    KIND_ROTATION,
+    KeyDirectory,
+    StateKey,
+    check_rotation_body,
+    origin_for,
+    parse_verifier_key,
+    stamp,
+)
 from csbm.ledger.merkle import leaf_hash, verify_inclusion
 from csbm.ledger.note import NoteVerifier
 from csbm.ledger.split_view import SplitViewEvidence, check_peer_checkpoint
-from csbm.store.records import CheckpointRecord
+from csbm.store.records import CheckpointRecord, KeyRecord
 
 if TYPE_CHECKING:
-    from csbm.store.log import LedgerStore
+    from csbm.store.log import LedgerStore, WriteTxn
 
 KIND_RECEIPT = "csbm.receipt"
 
@@ -101,6 +110,57 @@ def _verifiers(directory: KeyDirectory, state: str) -> list[NoteVerifier]:
     ]
 
 
+@dataclass(frozen=True)
+class _KeyChange:
+    """What a peer's own rotation or revocation statement changes in our key directory."""
+
+    state: str
+    ended_key: str
+    valid_until: str | None = None
+    revoked_at: str | None = None
+    new_key: KeyRecord | None = None
+
+
+def _key_change(envelope: Envelope) -> _KeyChange | None:
+    """A peer's rotation (signed by the old key, the new key proving possession) or
+    revocation of one of its own keys, checked; None for any other message."""
+    if envelope.kind not in (KIND_ROTATION, KIND_REVOCATION):
+        return None
+    body = envelope.body
+    if body.get("state") != envelope.sender:
+        raise _refuse(
+            "delivery.key_statement", "a State may rotate or revoke only its own keys",
+            "body.state", body.get("state"),
+        )  # fmt: skip
+    if envelope.kind == KIND_REVOCATION:
+        return _KeyChange(
+            envelope.sender, str(body.get("key_id")), revoked_at=str(body.get("revoked_at"))
+        )
+    if body.get("old_key_id") != envelope.key_id:
+        raise _refuse(
+            "delivery.key_statement", "a rotation is signed by the key it replaces",
+            "body.old_key_id", body.get("old_key_id"),
+        )  # fmt: skip
+    reason = check_rotation_body(body)
+    if reason is not None:
+        raise _refuse("delivery.key_statement", reason, "body.new_key_signature")
+    name, public = parse_verifier_key(str(body["new_key"]))
+    valid_from = str(body["valid_from"])
+    new = KeyRecord(envelope.sender, str(body["new_key_id"]), name, public, False, valid_from)
+    return _KeyChange(envelope.sender, envelope.key_id, valid_until=valid_from, new_key=new)
+
+
+def _apply_key_change(txn: WriteTxn, directory: KeyDirectory, change: _KeyChange) -> None:
+    known = {(r.state, r.key_id): r for r in directory.records()}
+    ended = known.get((change.state, change.ended_key))
+    if change.new_key is not None and (change.state, change.new_key.key_id) not in known:
+        txn.put_key(change.new_key)
+        if ended is not None and ended.valid_until is None:
+            txn.end_key(change.state, change.ended_key, valid_until=change.valid_until)
+    if change.revoked_at is not None and ended is not None and ended.revoked_at is None:
+        txn.end_key(change.state, change.ended_key, revoked_at=change.revoked_at)
+
+
 def accept_delivery(
     store: LedgerStore,
     key: StateKey,
@@ -131,10 +191,13 @@ def accept_delivery(
             ",".join(envelope.recipients),
         )
     origin = origin_for(envelope.sender)
+    change = _key_change(envelope)
+    verifiers = _verifiers(directory, envelope.sender)
+    if change is not None and change.new_key is not None:
+        # the checkpoint of a rotation's delivery is signed by the new key it announces
+        verifiers.append(NoteVerifier(change.new_key.name, change.new_key.public_key))
     try:
-        checkpoint = verify_checkpoint(
-            delivery.checkpoint, _verifiers(directory, envelope.sender), origin=origin
-        )
+        checkpoint = verify_checkpoint(delivery.checkpoint, verifiers, origin=origin)
     except CsbmError as exc:
         raise _refuse("delivery.checkpoint", exc.lines()[0], "checkpoint") from None
     try:
@@ -177,6 +240,8 @@ def accept_delivery(
                 "root": base64.b64encode(checkpoint.root).decode("ascii"),
             },
         }
+        if change is not None:
+            _apply_key_change(txn, directory, change)
         receipt = seal({"kind": KIND_RECEIPT, "body": body}, key, [envelope.sender], at)
         (rec,) = txn.append([receipt.record()])
         txn.add_receipt(
