@@ -158,11 +158,15 @@ def prove_command(
     """An inclusion proof (RFC 9162 §2.1.3): leafIdx, treeSize, root, leafHash, proof."""
     with open_node(data, db) as node:
         proof = node.store.prove_inclusion(index, size)
-    doc = proof.to_json()
+    _print_proof(proof.to_json(), ("leafIdx", "treeSize", "root", "leafHash"), as_json)
+
+
+def _print_proof(doc: dict[str, Any], fields: tuple[str, ...], as_json: bool) -> None:
+    """A proof in the RFC 9162 vectors' field names: JSON, or one field a line."""
     if as_json:
         print_json(doc)
         return
-    for name in ("leafIdx", "treeSize", "root", "leafHash"):
+    for name in fields:
         console.print(f"{name:<9} {doc[name]}", highlight=False)
     for i, p in enumerate(doc["proof"]):
         console.print(f"proof[{i}]  {p}", highlight=False)
@@ -182,14 +186,7 @@ def consistency_command(
         raise InputError("bad sizes", [Problem("--from", f"must not exceed --to ({size2})", size1)])
     with open_node(data, db) as node:
         proof = node.store.prove_consistency(size1, size2)
-    doc = proof.to_json()
-    if as_json:
-        print_json(doc)
-        return
-    for name in ("size1", "size2", "root1", "root2"):
-        console.print(f"{name:<9} {doc[name]}", highlight=False)
-    for i, p in enumerate(doc["proof"]):
-        console.print(f"proof[{i}]  {p}", highlight=False)
+    _print_proof(proof.to_json(), ("size1", "size2", "root1", "root2"), as_json)
 
 
 @ledger_app.command("verify")
