@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-SHARED = ROOT.parent / "shared"
+VECTORS = ROOT / "tests" / "vectors"
 
 
 @pytest.fixture(scope="session")
@@ -18,8 +18,9 @@ def repo_root() -> Path:
 
 @pytest.fixture(scope="session")
 def shared_dir() -> Path:
-    """../shared beside the clone (CI lays a copy there too)."""
-    return SHARED
+    """The vendored test vectors (tests/vectors, each with its licence and provenance);
+    nothing in the suite reads ../shared."""
+    return VECTORS
 
 
 @pytest.fixture(autouse=True)

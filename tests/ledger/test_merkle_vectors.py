@@ -1,4 +1,4 @@
-"""Every RFC 9162 vector in ../shared/vectors/merkle (transparency-dev/merkle testdata):
+"""Every RFC 9162 vector in tests/vectors/merkle (transparency-dev/merkle testdata, vendored):
 accept each ``wantErr: false``, reject each ``wantErr: true``."""
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from csbm.ledger.merkle import (
 )
 from tests.ledger.test_merkle_naive import RFC6962_LEAVES
 
-VECTORS = Path(__file__).resolve().parents[2].parent / "shared" / "vectors" / "merkle"
+VECTORS = Path(__file__).resolve().parents[1] / "vectors" / "merkle"
 INCLUSION = sorted((VECTORS / "inclusion").rglob("*.json")) if VECTORS.is_dir() else []
 CONSISTENCY = sorted((VECTORS / "consistency").rglob("*.json")) if VECTORS.is_dir() else []
 
