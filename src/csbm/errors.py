@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 EXIT_BAD_INPUT = 2
+#: Exit status when the log itself is bad (lost, empty, corrupt, not this node's).
+EXIT_BAD_LOG = 1
 
 
 @dataclass(frozen=True)
@@ -80,6 +82,16 @@ class RulePackError(CsbmError):
     """A rule pack is malformed: the entry and field are named in each problem."""
 
     def __init__(self, message: str, problems: Iterable[Problem] = (), code: str = "csbm.rulepack"):
+        super().__init__(message=message, code=code, problems=tuple(problems))
+
+
+class LogError(CsbmError):
+    """The node's log itself is bad: lost, emptied, unreadable, or not the log this node
+    had. The shells exit 1 (as a failed audit does), not 2."""
+
+    exit_code = EXIT_BAD_LOG
+
+    def __init__(self, message: str, problems: Iterable[Problem] = (), code: str = "node.log_lost"):
         super().__init__(message=message, code=code, problems=tuple(problems))
 
 

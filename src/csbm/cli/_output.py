@@ -27,11 +27,12 @@ def print_json(document: Any) -> None:
 
 
 def fail(error: CsbmError) -> NoReturn:
-    """Print one line per problem to stderr and exit 2; nothing goes to stdout."""
+    """Print one line per problem to stderr and exit 2 (1 for a LogError: the log itself
+    is bad); nothing goes to stdout."""
     for line in error.lines():
         sys.stderr.write(f"csbm: {line}\n")
     sys.stderr.flush()
-    raise typer.Exit(code=EXIT_BAD_INPUT)
+    raise typer.Exit(code=getattr(error, "exit_code", EXIT_BAD_INPUT))
 
 
 def handles_errors(func: Callable[P, R]) -> Callable[P, R]:
