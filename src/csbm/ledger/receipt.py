@@ -44,10 +44,10 @@ from csbm.ledger.keys import (
 from csbm.ledger.merkle import leaf_hash, verify_inclusion
 from csbm.ledger.note import NoteVerifier
 from csbm.ledger.split_view import SplitViewEvidence, check_peer_checkpoint
-from csbm.store.records import CheckpointRecord, KeyRecord
+from csbm.ledger.records import CheckpointRecord, KeyRecord
 
 if TYPE_CHECKING:
-    from csbm.store.log import LedgerStore, WriteTxn
+    from csbm.ledger.repository import LogRepository, LogWriter
 
 KIND_RECEIPT = "csbm.receipt"
 
@@ -150,7 +150,7 @@ def _key_change(envelope: Envelope) -> _KeyChange | None:
     return _KeyChange(envelope.sender, envelope.key_id, valid_until=valid_from, new_key=new)
 
 
-def _apply_key_change(txn: WriteTxn, directory: KeyDirectory, change: _KeyChange) -> None:
+def _apply_key_change(txn: LogWriter, directory: KeyDirectory, change: _KeyChange) -> None:
     known = {(r.state, r.key_id): r for r in directory.records()}
     ended = known.get((change.state, change.ended_key))
     if change.new_key is not None and (change.state, change.new_key.key_id) not in known:
@@ -162,7 +162,7 @@ def _apply_key_change(txn: WriteTxn, directory: KeyDirectory, change: _KeyChange
 
 
 def accept_delivery(
-    store: LedgerStore,
+    store: LogRepository,
     key: StateKey,
     directory: KeyDirectory,
     delivery: Delivery,
@@ -261,7 +261,9 @@ def accept_delivery(
     return receipt
 
 
-def record_receipt(store: LedgerStore, own_state: str, directory: KeyDirectory, raw: bytes) -> int:
+def record_receipt(
+    store: LogRepository, own_state: str, directory: KeyDirectory, raw: bytes
+) -> int:
     """The sender's side: verify a peer's receipt for one of our messages and log it.
     Returns the receipt's index in our log (the old one for a duplicate)."""
     receipt = verify_envelope(raw, directory)

@@ -1,0 +1,167 @@
+"""The one strict reader (csbm.reader): what it refuses, and that it refuses it cleanly."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from csbm.errors import CsbmError, InputError, NotFoundError
+from csbm.reader import MAX_DEPTH, MAX_SAFE_INTEGER, parse_document, read_document
+
+
+def refused(text: str | bytes, fmt: str | None = None) -> str:
+    with pytest.raises(InputError) as info:
+        parse_document(text, "f", fmt=fmt)  # type: ignore[arg-type]
+    lines = info.value.lines()
+    assert len(lines) == 1
+    return lines[0]
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ('{"kind": "a", "kind": "b"}', "'kind' is given twice"),
+        ("kind: a\nkind: b\n", "'kind' is given twice"),
+        ("a:\n  b: 1\n  b: 2\n", "a.b: key 'b' is given twice"),
+        ('{"a": NaN}', "NaN is not a number"),
+        ('{"a": -Infinity}', "-Infinity is not a number"),
+        ("[1e400]", "too large for a double"),
+        ("a: .inf\n", "not a finite number"),
+        ("a: -.Inf\n", "not a finite number"),
+        ("a: .nan\n", "not a finite number"),
+        ("a: 1e400\n", "too large for a double"),
+        ('{"n": 9007199254740992}', "beyond ±(2⁵³ − 1)"),
+        ("n: -9007199254740992\n", "beyond ±(2⁵³ − 1)"),
+        ("n: " + "9" * 5001 + "\n", "beyond ±(2⁵³ − 1)"),
+        ('{"n": ' + "9" * 5001 + "}", "beyond ±(2⁵³ − 1)"),
+        ("a: &x [1]\nb: *x\n", "anchors and aliases"),
+        ("x: !!python/object:os.system 1\n", "tag"),
+        ("? [1, 2]\n: 3\n", "a key must be text"),
+        ('{"a": 1', "not valid JSON"),
+        ("a: [1, 2\n", "not valid YAML"),
+        ("a: 1\x00", "NUL"),
+    ],
+)
+def test_refused_with_reason(text: str, reason: str) -> None:
+    assert reason in refused(text)
+
+
+def test_alias_bomb_refused_at_once() -> None:
+    """The billion-laughs document: under 1 KB, it would expand to gigabytes."""
+    lines = ['a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
+    for i in range(1, 12):
+        prev = chr(ord("a") + i - 1)
+        cur = chr(ord("a") + i)
+        lines.append(f"{cur}: &{cur} [" + ",".join([f"*{prev}"] * 9) + "]")
+    text = "\n".join(lines) + "\n"
+    assert len(text) < 1024
+    started = time.monotonic()
+    assert "anchors and aliases" in refused(text)
+    assert time.monotonic() - started < 2
+
+
+@pytest.mark.parametrize("fmt", ["json", "yaml"])
+@pytest.mark.parametrize("depth", [MAX_DEPTH + 1, 5_000, 100_000])
+def test_deep_nesting_refused(fmt: str, depth: int) -> None:
+    text = "[" * depth + "]" * depth
+    line = refused(text, fmt)
+    assert "nested" in line or "not valid" in line
+
+
+def test_depth_at_the_limit_is_read() -> None:
+    text = "[" * MAX_DEPTH + "]" * MAX_DEPTH
+    assert parse_document(text, "f", fmt="json") is not None
+    assert parse_document(text, "f", fmt="yaml") is not None
+
+
+def test_yaml_core_schema_dates_and_booleans_stay_what_csbm_reads() -> None:
+    doc = parse_document(
+        "start: 2017-02-30\nat: 2022-02-09T10:00:00Z\nyes_no: yes\non: off\nt: true\n"
+        "n: ~\ne:\nhex: 0x10\nf: -.5\nunderscored: 1_000\nbig: 1e16\n",
+        "f",
+    )
+    assert doc == {
+        "start": "2017-02-30",
+        "at": "2022-02-09T10:00:00Z",
+        "yes_no": "yes",
+        "on": "off",
+        "t": True,
+        "n": None,
+        "e": None,
+        "hex": 16,
+        "f": -0.5,
+        "underscored": "1_000",
+        "big": 1e16,
+    }
+
+
+def test_integer_keys_become_text_as_in_json() -> None:
+    assert parse_document("units: {BY: {2022: 40}}\n", "f") == {"units": {"BY": {"2022": 40}}}
+
+
+def test_largest_safe_integer_is_read() -> None:
+    assert parse_document(f"[{MAX_SAFE_INTEGER}]", "f") == [MAX_SAFE_INTEGER]
+    assert parse_document(f"- {-MAX_SAFE_INTEGER}\n", "f") == [-MAX_SAFE_INTEGER]
+
+
+def test_not_utf8_and_bom(tmp_path: Path) -> None:
+    assert "not UTF-8" in refused(b"a: \xff\xfe\n")
+    bom = tmp_path / "bom.yaml"
+    bom.write_bytes(b"\xef\xbb\xbfa: 1\n")
+    assert read_document(bom) == {"a": 1}
+
+
+def test_files(tmp_path: Path) -> None:
+    with pytest.raises(NotFoundError):
+        read_document(tmp_path / "missing.yaml")
+    with pytest.raises(InputError, match="directory"):
+        read_document(tmp_path)
+    big = tmp_path / "big.json"
+    big.write_text("[" + "1," * 600 + "1]")
+    with pytest.raises(InputError, match="too large"):
+        read_document(big, max_bytes=1000)
+    as_json = tmp_path / "x.json"
+    as_json.write_text("a: 1\n")  # YAML in a .json file is not JSON
+    with pytest.raises(InputError, match="not valid JSON"):
+        read_document(as_json)
+
+
+json_values = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(-MAX_SAFE_INTEGER, MAX_SAFE_INTEGER)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=20),
+    lambda children: st.lists(children, max_size=5)
+    | st.dictionaries(st.text(max_size=8), children, max_size=5),
+    max_leaves=30,
+)
+
+
+@given(json_values)
+@settings(max_examples=200, deadline=None)
+def test_json_round_trip(value: object) -> None:
+    assert parse_document(json.dumps(value), "f", fmt="json") == value
+
+
+@given(json_values)
+@settings(max_examples=200, deadline=None)
+def test_yaml_reads_json_text_the_same(value: object) -> None:
+    """YAML 1.2 is a superset of JSON: the same text gives the same data either way."""
+    text = json.dumps(value)
+    assert parse_document(text, "f", fmt="yaml") == parse_document(text, "f", fmt="json")
+
+
+@given(st.text(max_size=200) | st.binary(max_size=200))
+@settings(max_examples=500, deadline=None)
+def test_any_input_is_data_or_a_clean_error(text: str | bytes) -> None:
+    for fmt in ("json", "yaml", None):
+        try:
+            parse_document(text, "f", fmt=fmt)
+        except CsbmError as exc:
+            assert exc.lines()
