@@ -39,12 +39,12 @@ from csbm.ledger.keys import (
     check_validity,
     parse_stamp,
 )
-from csbm.ledger.merkle import MerkleLog, leaf_hash, node_hash
+from csbm.ledger.merkle import leaf_hash, node_hash
 from csbm.ledger.receipt import KIND_RECEIPT, receipt_problems
-from csbm.store.records import StoredEntry
+from csbm.ledger.records import StoredEntry
 
 if TYPE_CHECKING:
-    from csbm.store.log import LedgerStore
+    from csbm.ledger.repository import LogRepository
 
 _Row = tuple[int, str, str, str, str, str, bytes, bytes | None]
 _KeyTable = dict[tuple[str, str], tuple[bytes, str, str | None, str | None]]
@@ -179,7 +179,7 @@ Progress = Callable[[int, int], None]
 
 
 def audit(
-    store: LedgerStore,
+    store: LogRepository,
     own_state: str,
     *,
     workers: int | None = None,
@@ -295,7 +295,7 @@ def _gaps(rows: Sequence[_Row], expected: int) -> tuple[list[Fault], int]:
 
 
 def _check_receipts(
-    store: LedgerStore, rows: Sequence[_Row], own_state: str
+    store: LogRepository, rows: Sequence[_Row], own_state: str
 ) -> tuple[list[Fault], int]:
     """Each receipt entry against the entry it acknowledges and its receipts row; returns
     the faults and the number of receipts (by the envelope's kind, not the column's)."""
@@ -399,7 +399,7 @@ def _check_receipts(
     return faults, len(receipts)
 
 
-def _check_receipt_table(store: LedgerStore, receipt_entries: int) -> list[Fault]:
+def _check_receipt_table(store: LogRepository, receipt_entries: int) -> list[Fault]:
     rows = store.count_receipts()
     if rows != receipt_entries:
         return [
@@ -412,7 +412,7 @@ def _check_receipt_table(store: LedgerStore, receipt_entries: int) -> list[Fault
     return []
 
 
-def _check_tree(store: LedgerStore, size: int, chunk: int) -> tuple[int, list[Fault]]:
+def _check_tree(store: LogRepository, size: int, chunk: int) -> tuple[int, list[Fault]]:
     """Every stored node above the leaves equals the hash of its stored children, and every
     node a log of ``size`` leaves must have is there (and no other)."""
     faults: list[Fault] = []
@@ -473,17 +473,15 @@ def _check_tree(store: LedgerStore, size: int, chunk: int) -> tuple[int, list[Fa
 
 
 def _check_checkpoints(
-    store: LedgerStore, directory: KeyDirectory, size: int
+    store: LogRepository, directory: KeyDirectory, size: int
 ) -> tuple[int, list[Fault]]:
     from csbm.errors import CsbmError
     from csbm.ledger.checkpoint import Checkpoint
     from csbm.ledger.note import NoteVerifier, verify_note
-    from csbm.store.log import SqlNodeStore
 
     faults: list[Fault] = []
     count = 0
-    with store.read() as conn:
-        merkle = MerkleLog(SqlNodeStore(conn))
+    with store.tree() as merkle:
         for number, record in enumerate(store.checkpoints(), start=1):
             count += 1
             where = f"checkpoint #{number} ({record.origin} size {record.size})"

@@ -35,7 +35,7 @@ import rfc8785
 from csbm.domain.states import is_participating_state
 from csbm.errors import CsbmError, InputError, Problem
 from csbm.ledger.keys import KeyDirectory, StateKey, parse_stamp, stamp
-from csbm.store.records import EntryRecord
+from csbm.ledger.records import EntryRecord
 
 ENVELOPE_VERSION = 1
 ALL = "all"

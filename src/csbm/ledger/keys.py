@@ -31,7 +31,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from csbm.errors import CsbmError, InputError, Problem
 from csbm.ledger.note import NoteError, NoteVerifier
 from csbm.ledger.note import key_id as _note_key_id
-from csbm.store.records import KeyRecord
+from csbm.ledger.records import KeyRecord
 
 #: Kinds of the log entries that change the key directory.
 KIND_ROTATION = "csbm.key_rotation"

@@ -43,8 +43,8 @@ from csbm.ledger.keys import (
 )
 from csbm.ledger.merkle import leaf_hash, verify_inclusion
 from csbm.ledger.note import NoteVerifier
-from csbm.ledger.split_view import SplitViewEvidence, check_peer_checkpoint
 from csbm.ledger.records import CheckpointRecord, KeyRecord
+from csbm.ledger.split_view import SplitViewEvidence, check_peer_checkpoint
 
 if TYPE_CHECKING:
     from csbm.ledger.repository import LogRepository, LogWriter

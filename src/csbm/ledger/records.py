@@ -1,5 +1,6 @@
-"""The records the store reads and writes: plain frozen dataclasses, free of any import
-of the ledger (so ``csbm.ledger`` and ``csbm.store`` can import each other's modules)."""
+"""The records of a node's log that the ledger hands to storage and reads back: plain
+frozen dataclasses. They live in the ledger; ``csbm.store`` imports them (and re-exports
+them as ``csbm.store.records``): the store depends on the ledger, never the other way."""
 
 from __future__ import annotations
 

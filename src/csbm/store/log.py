@@ -23,15 +23,15 @@ from sqlalchemy.engine import Connection
 
 from csbm.errors import InputError, NotFoundError, Problem
 from csbm.ledger.merkle import ConsistencyProof, InclusionProof, MerkleLog, leaf_hash
-from csbm.store import schema
-from csbm.store.engine import WRITE, open_engine
-from csbm.store.records import (
+from csbm.ledger.records import (
     AppendResult,
     CheckpointRecord,
     EntryRecord,
     KeyRecord,
     StoredEntry,
 )
+from csbm.store import schema
+from csbm.store.engine import WRITE, open_engine
 
 #: The advisory lock that serialises a log's writers on PostgreSQL ("csbm", and the schema).
 _PG_LOCK = 0x63_73_62_6D
@@ -300,6 +300,12 @@ class LedgerStore:
     def size(self) -> int:
         with self.read() as conn:
             return SqlNodeStore(conn).size()
+
+    @contextmanager
+    def tree(self) -> Iterator[MerkleLog]:
+        """The log's Merkle tree, read through one connection (for many roots at once)."""
+        with self.read() as conn:
+            yield MerkleLog(SqlNodeStore(conn, reader=True))
 
     def root(self, size: int | None = None) -> bytes:
         with self.read() as conn:
