@@ -27,7 +27,7 @@ def test_aemi_deadline_per_state_with_nil_returns_and_late_ones() -> None:
     status = {d.owed_by[0]: d.status for d in case.deadlines}
     assert status == {"BY": "missed", "LT": "met", "LV": "met", "UA": "missed"}
     assert case.details["late"] == ["BY"] and case.details["missing"] == ["UA"]
-    assert all(d.due == t("2021-12-15T00:00Z") for d in case.deadlines)
+    assert all(d.due == t("2021-12-15T23:59:59.999999Z") for d in case.deadlines)
     assert sorted(f.kind for f in after.findings) == ["late", "missed"]
 
 
@@ -36,7 +36,7 @@ def test_calendar_is_due_the_year_before_and_complete_when_all_sent() -> None:
               for code in ("BY", "LT", "LV", "UA")]
     case = run(events, CTX).case("calendar-2017")
     assert case.state == "complete"
-    assert {d.due for d in case.deadlines} == {t("2016-11-15T00:00Z")}
+    assert {d.due for d in case.deadlines} == {t("2016-11-15T23:59:59.999999Z")}
 
 
 def test_update_and_non_participant() -> None:

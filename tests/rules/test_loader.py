@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from pathlib import Path
 
 import pytest
@@ -89,7 +90,7 @@ def test_bad_comparison_strength_and_id_are_all_named() -> None:
 
 
 def test_duplicate_ids_are_refused() -> None:
-    lines = _refused(_pack(rules=[dict(_GOOD_RULE), dict(_GOOD_RULE)]))
+    lines = _refused(_pack(rules=[copy.deepcopy(_GOOD_RULE), copy.deepcopy(_GOOD_RULE)]))
     assert any("appears twice" in line for line in lines)
 
 

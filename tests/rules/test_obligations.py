@@ -116,7 +116,8 @@ def test_alert_activity_without_end_leaves_observation_unknown() -> None:
 
 def test_annual_calendar_due_15_november_before() -> None:
     obs = _obligations(activity(in_annual_calendar=False))
-    assert obs["CAL_DEADLINE"].due == at("2023-11-15T00:00:00Z")
+    # "by 15 November": the day itself is within the limit (date_limit: end_of_day)
+    assert obs["CAL_DEADLINE"].due == at("2023-11-15T23:59:59.999999Z")
     assert obs["CAL_DEADLINE"].status == "missed"
     assert _obligations(activity(in_annual_calendar=True))["CAL_DEADLINE"].status == "met"
 
@@ -145,10 +146,10 @@ def test_largest_activity_needs_communication_two_years_ahead() -> None:
     obs = _obligations(activity(forces={"troops": 40001}, communicated_two_years_ahead=False))
     adv = obs["CONSTR_40K_ADVANCE"]
     assert adv.kind == "advance_communication"
-    assert adv.due == at("2022-11-15T00:00:00Z")
+    assert adv.due == at("2022-11-15T23:59:59.999999Z")
     assert adv.status == "missed"
     assert "CONSTR_40K_ADVANCE" not in _obligations(
-        activity(forces={"troops": 40000, "battle_tanks": 900})
+        activity(forces={"troops": 40000, "battle_tanks": 900, "acv": 2000, "artillery": 900})
     )
 
 

@@ -17,6 +17,7 @@ from csbm.domain.activity import Activity, Forces, Organisation
 from csbm.domain.time import InstantError, iso, parse_instant
 from csbm.errors import Problem
 from csbm.rules.constraints import constraining_provisions
+from csbm.rules.deadlines import date_limit_reading
 from csbm.rules.evaluate import (
     annual_due,
     duration_exceeds,
@@ -75,7 +76,7 @@ def answer(rule: Rule, case: Case, pack: RulePack | None = None) -> Any:
     elif isinstance(spec, PeriodSpec):
         return _instant_text(period_due(spec, parse_instant(given["anchor"]).at))
     elif isinstance(spec, AnnualDateSpec):
-        return _instant_text(annual_due(spec, int(given["year"])))
+        return _instant_text(annual_due(spec, int(given["year"]), date_limit_reading(pack)))
     elif isinstance(spec, QuotaSpec):
         result = quota_remaining(spec, int(given["used"]))
     elif isinstance(spec, MaximumSpec):

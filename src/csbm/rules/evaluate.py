@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import calendar
 import math
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from csbm.domain.activity import Forces, Organisation
+from csbm.rules.deadlines import END_OF_DAY, date_limit_due
 from csbm.rules.pack import (
     AnnualDateSpec,
     Comparison,
@@ -122,11 +123,12 @@ def period_due(spec: PeriodSpec, anchor: datetime) -> datetime | None:
     return anchor + sign * delta
 
 
-def annual_due(spec: AnnualDateSpec, year: int) -> datetime | None:
-    """The due instant for the year concerned (00:00 UTC of the day); None if unknown."""
-    if spec.month is None or spec.day is None:
-        return None
-    return datetime(year + spec.year_offset, spec.month, spec.day, tzinfo=UTC)
+def annual_due(
+    spec: AnnualDateSpec, year: int, reading: str | None = END_OF_DAY
+) -> datetime | None:
+    """The due instant for the year concerned under the pack's date-limit reading (by
+    default the end of the day: csbm.rules.deadlines); None if unknown."""
+    return date_limit_due(spec, year, reading)
 
 
 def quota_remaining(spec: QuotaSpec, used: int) -> int | None:

@@ -4,6 +4,11 @@ A malformed pack is refused whole, each problem naming the entry and the field
 (``rules[4] NOTIF_LEAD: spec.amount: Input should be greater than or equal to 0``).
 A pack with ``base: <id>`` corrects or extends that pack: its entries replace the base's
 entries with the same id and add the others; its options override the base's.
+
+Every pack is read through the strict reader (``csbm.reader``: libyaml, duplicate keys and
+aliases refused, dates kept as text so that ``in_force: 2017-02-30`` is refused by the
+pack's schema with its path, not by the YAML library). A pack of a format version other
+than ``SCHEMA_VERSION`` is refused before anything else is read from it.
 """
 
 from __future__ import annotations
@@ -13,11 +18,11 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import ValidationError
 
-from csbm.errors import NotFoundError, Problem, RulePackError, reason_of
-from csbm.rules.pack import RulePack
+from csbm.errors import InputError, NotFoundError, Problem, RulePackError, reason_of
+from csbm.reader import parse_document, read_text
+from csbm.rules.pack import SCHEMA_VERSION, RulePack
 
 _PACKAGE = "csbm.regimes"
 
@@ -35,7 +40,11 @@ def load_pack(ref: str | Path) -> RulePack:
     if path.suffix in (".yaml", ".yml", ".json") or path.exists():
         if not path.is_file():
             raise NotFoundError(f"rule pack file {text_ref!r} does not exist")
-        return _resolve_base(parse_pack(path.read_text(encoding="utf-8"), origin=text_ref))
+        try:
+            text = read_text(path)
+        except InputError as exc:
+            raise RulePackError(exc.message, exc.problems) from None
+        return _resolve_base(parse_pack(text, origin=text_ref))
     return _bundled(text_ref)
 
 
@@ -51,21 +60,30 @@ def _bundled(pack_id: str) -> RulePack:
 def parse_pack(text: str, origin: str = "<pack>") -> RulePack:
     """Validate a pack's text; raise RulePackError naming every bad entry and field."""
     try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}" if mark is not None else "(file)"
-        raise RulePackError(
-            f"{origin}: not valid YAML", [Problem(where, f"not valid YAML: {exc}")]
-        ) from None
+        data = parse_document(text, origin)
+    except InputError as exc:
+        raise RulePackError(exc.message, exc.problems) from None
     if not isinstance(data, dict):
         raise RulePackError(
             f"{origin}: a rule pack is a mapping", [Problem("", "a rule pack must be a mapping")]
         )
+    _check_version(data, origin)
     try:
         return RulePack.model_validate(data)
     except ValidationError as exc:
         raise RulePackError(f"{origin}: malformed rule pack", _problems(exc, data)) from None
+
+
+def _check_version(data: dict[str, Any], origin: str) -> None:
+    """Refuse a pack of a format this csbm does not read, before reading anything else."""
+    version = data.get("schema", SCHEMA_VERSION)
+    if type(version) is not int or version != SCHEMA_VERSION:
+        reason = (
+            f"rule-pack format {version!r} is not supported: this csbm reads schema "
+            f"{SCHEMA_VERSION}"
+            + ("; a newer csbm may read it" if type(version) is int and version > 1 else "")
+        )
+        raise RulePackError(f"{origin}: {reason}", [Problem("schema", reason, version)])
 
 
 def _problems(exc: ValidationError, data: dict[str, Any]) -> list[Problem]:
@@ -124,6 +142,12 @@ def _resolve_base(pack: RulePack) -> RulePack:
         **pack.model_dump(exclude_unset=True, exclude={"rules", "options", "base"}),
     }
     merged["options"] = {**base.options, **pack.options}
+    merged["sources"] = {**base.sources, **pack.sources}
     merged["rules"] = rules
     merged["base"] = pack.base
-    return RulePack.model_validate(merged)
+    out = RulePack.model_validate(merged)
+    try:
+        out.check_sources()
+    except ValueError as exc:
+        raise RulePackError(f"{pack.id}: {exc}", [Problem("sources", str(exc))]) from None
+    return out

@@ -1,7 +1,9 @@
 """Obligations of one activity under one rule pack (VD 2011 Chapters V, VI, VII, VIII).
 
 Prior notification (¶38, ¶40–41), observation invitation (¶47–48), the annual calendar
-(¶61) and the advance communication of the largest activities (¶69). Which activities
+(¶~61) and the advance communication of the largest activities (¶68, owed by the States
+that carry out or host them). Date limits are read as the pack's ``date_limit`` option
+says (csbm.rules.deadlines). Which activities
 trigger them comes from the pack's threshold entries; when they are due, from its period
 and annual-date entries. Pure: the clock ``at`` is an argument.
 """
@@ -13,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from csbm.domain.activity import Activity, ActivityKind
+from csbm.rules.deadlines import date_limit_reading
 from csbm.rules.evaluate import (
     annual_due,
     criteria_met,
@@ -51,6 +54,7 @@ class CompiledPack:
     annual: dict[str, tuple[Rule, ...]]
     gate: Rule | None
     divisional_condition: str
+    date_limit: str = "end_of_day"
     _selected: dict[tuple[str, str, ActivityKind], tuple[Rule, ...]] = field(
         default_factory=dict, compare=False, repr=False
     )
@@ -78,6 +82,7 @@ class CompiledPack:
         if option is None and fallback_options is not None:
             option = fallback_options.option("divisional_condition")
         return cls(
+            date_limit=date_limit_reading(pack, fallback_options),
             pack=pack,
             thresholds=by(ThresholdSpec),
             periods=by(PeriodSpec),
@@ -346,7 +351,7 @@ def _calendar(compiled: CompiledPack, activity: Activity, at: datetime) -> Itera
                 note="an activity without advance notice cannot be in the calendar (¶~65)",
             )  # fmt: skip
             continue
-        due = annual_due(rule.spec, activity.start.year)
+        due = annual_due(rule.spec, activity.start.year, compiled.date_limit)
         status, note = _status(activity.in_annual_calendar, None, due, at)
         yield _obligation(compiled, ANNUAL_CALENDAR, owners, rule, status, due, note=note)
 
@@ -359,9 +364,10 @@ def _advance(compiled: CompiledPack, activity: Activity, at: datetime) -> Iterab
         return
     for rule in compiled.annual.get(ADVANCE_COMMUNICATION, ()):
         assert isinstance(rule.spec, AnnualDateSpec)
-        due = annual_due(rule.spec, activity.start.year)
+        due = annual_due(rule.spec, activity.start.year, compiled.date_limit)
         status, note = _status(activity.communicated_two_years_ahead, None, due, at)
+        # ¶68: the States that plan to carry out or host it (host and conducting States)
         yield _obligation(
-            compiled, ADVANCE_COMMUNICATION, activity.conducting_states, rule, status,
+            compiled, ADVANCE_COMMUNICATION, _owners(activity), rule, status,
             due, (gate.id,), note,
         )  # fmt: skip

@@ -18,22 +18,50 @@ Spec types (``spec.type``):
 ``limit``       a constraining provision: at most ``max_count`` activities over ``criteria``
                 per ``window``
 ``standing``    a commitment without a number ("without delay", "expeditiously")
+
+Format version: a pack says ``schema: 1`` (``SCHEMA_VERSION``); a pack without it is read as
+version 1, and a pack of any other version is refused with its reason (the loader cannot
+know what a later format means). Sources: ``provenance.sources`` of an entry are URLs or
+keys of the pack's ``sources`` table (each with its title and URL), so a pack cites public
+sources and needs nothing outside itself.
+
+Date limits: an ``annual_date`` entry ("not later than 15 November") is due at the end of
+that day by default; the pack option ``date_limit`` (``end_of_day`` | ``start_of_day``)
+chooses the reading (csbm.rules.deadlines).
 """
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    AliasChoices,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictInt,
+    field_validator,
+    model_validator,
+)
 
 from csbm.domain.activity import FORCE_FIELDS, ActivityKind
 
 RULE_ID = r"^[A-Z][A-Z0-9_]*$"
+SCHEMA_VERSION = 1
+"""The rule-pack format this csbm reads (``schema:`` at the top of a pack)."""
+DATE_LIMIT_READINGS = ("end_of_day", "start_of_day")
+"""Readings of a date limit ("not later than 15 November"): see csbm.rules.deadlines."""
 
 Strength = Literal["commitment", "recommendation", "right"]
 Comparison = Literal[">=", ">"]
-ProvenanceStatus = Literal["C", "C-pred", "U-H", "U-M", "U-L", "U", "agreement", "analyst"]
+ProvenanceStatus = Literal[
+    "C", "C-tr", "C-pred", "U-H", "U-M", "U-L", "U", "agreement", "analyst"
+]
+"""C confirmed; C-tr confirmed from an official translation; C-pred confirmed in a
+predecessor text; U-H/U-M/U-L unverified (high/medium/low confidence); U unverified;
+agreement (a bilateral text); analyst (a setting, not a treaty number)."""
 
 
 class _Strict(BaseModel):
@@ -52,7 +80,14 @@ class Provenance(_Strict):
 
     @property
     def confirmed(self) -> bool:
-        return self.status in ("C", "agreement")
+        return self.status in ("C", "C-tr", "agreement")
+
+
+class Source(_Strict):
+    """A public source a pack cites: what it is and where to read it."""
+
+    title: str = Field(min_length=1)
+    url: str | None = Field(default=None, pattern=r"^https?://\S+$")
 
 
 def _check_criteria(value: dict[str, int | None]) -> dict[str, int | None]:
@@ -119,12 +154,24 @@ class AnnualDateSpec(_Strict):
 
 
 class QuotaSpec(_Strict):
+    """How many a State must accept: ``per: calendar_year``, or ``at_any_given_time`` for
+    visits at the same time (``scope: concurrent``; the older text's ¶108)."""
+
     type: Literal["quota"]
     count: int | None = Field(ge=0)
-    per: Literal["calendar_year"] = "calendar_year"
+    per: Literal["calendar_year", "at_any_given_time"] = "calendar_year"
     scope: Literal[
         "receiving_state", "from_same_state", "per_unit", "per_unit_same_state", "concurrent"
     ]
+
+    @model_validator(mode="after")
+    def _concurrent_at_any_time(self) -> QuotaSpec:
+        if (self.scope == "concurrent") != (self.per == "at_any_given_time"):
+            raise ValueError(
+                "a concurrent quota counts visits at any given time "
+                "(scope: concurrent with per: at_any_given_time), and only it does"
+            )
+        return self
 
 
 class MaximumSpec(_Strict):
@@ -256,9 +303,21 @@ class BorderZone(_Strict):
     note: str | None = None
 
 
+_SOURCE_KEY = re.compile(r"^[A-Z]{1,4}[0-9]+$")
+
+
+def _is_url(text: str) -> bool:
+    return text.startswith(("http://", "https://"))
+
+
 class RulePack(_Strict):
     """A regime as data."""
 
+    schema_version: StrictInt = Field(
+        default=SCHEMA_VERSION,
+        validation_alias=AliasChoices("schema", "schema_version"),
+        description="the pack format (``schema: 1``)",
+    )
     id: str = Field(pattern=r"^[a-z][a-z0-9\-]*$")
     title: str
     version: str
@@ -271,6 +330,9 @@ class RulePack(_Strict):
     terminated: date | None = None
     border_zone: BorderZone | None = None
     notes: tuple[str, ...] = ()
+    sources: dict[str, Source] = Field(
+        default_factory=dict, description="public sources cited by key in the provenances"
+    )
     options: dict[str, Option] = Field(default_factory=dict)
     rules: tuple[Rule, ...] = ()
 
@@ -282,6 +344,48 @@ class RulePack(_Strict):
                 raise ValueError(f"rule id {rule.id} appears twice")
             seen.add(rule.id)
         return self
+
+    @model_validator(mode="after")
+    def _known_version(self) -> RulePack:
+        if self.schema_version != SCHEMA_VERSION:
+            raise ValueError(
+                f"rule-pack schema {self.schema_version} is not supported: this csbm reads "
+                f"schema {SCHEMA_VERSION}"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _sources_resolve(self) -> RulePack:
+        if self.base is None:  # a pack with a base is checked once merged (the loader)
+            self.check_sources()
+        return self
+
+    def check_sources(self) -> None:
+        """Every source key an entry cites (``S29``, ``T1``) is in ``sources``; URLs and
+        document symbols (``FSC.DOC/1/11``) are citations by themselves."""
+        for rule in self.rules:
+            for key in rule.provenance.sources:
+                if _SOURCE_KEY.match(key) and key not in self.sources:
+                    raise ValueError(
+                        f"{rule.id}: source {key!r} is not in the pack's sources "
+                        f"({', '.join(sorted(self.sources)) or 'none'})"
+                    )
+
+    @model_validator(mode="after")
+    def _date_limit_reading(self) -> RulePack:
+        option = self.options.get("date_limit")
+        if option is not None and option.value not in DATE_LIMIT_READINGS:
+            raise ValueError(
+                f"option date_limit is {option.value!r}: one of {list(DATE_LIMIT_READINGS)}"
+            )
+        return self
+
+    def source(self, key: str) -> Source:
+        """The source ``key`` names: an entry of ``sources``, or a bare URL."""
+        found = self.sources.get(key)
+        if found is not None:
+            return found
+        return Source(title=key, url=key if _is_url(key) else None)
 
     def rule(self, rule_id: str) -> Rule:
         for rule in self.rules:
