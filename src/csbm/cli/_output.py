@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from functools import wraps
 from typing import Any, NoReturn, ParamSpec, TypeVar
 
@@ -44,5 +45,29 @@ def handles_errors(func: Callable[P, R]) -> Callable[P, R]:
             return func(*args, **kwargs)
         except CsbmError as exc:
             fail(exc)
+        except OSError as exc:
+            fail(os_error(exc))
+        except RecursionError:
+            fail(CsbmError("the input is nested too deeply", code="input.depth"))
 
     return wrapper
+
+
+def os_error(exc: OSError) -> CsbmError:
+    """An operating-system error (a file that cannot be read or written, a full disk, a
+    closed pipe) as one line: ``PATH: reason``."""
+    reason = exc.strerror or type(exc).__name__
+    if exc.errno == errno.ENOSPC:
+        reason = "no space left on the device (nothing was written)"
+    where = exc.filename if exc.filename is not None else "(output)"
+    return CsbmError(
+        f"{where}: {reason}", code=f"os.{errno.errorcode.get(exc.errno or 0, 'error')}"
+    )
+
+
+def streamed(chunks: Iterable[str]) -> None:
+    """Write a large document to stdout piece by piece (never built whole in memory)."""
+    write = sys.stdout.write
+    for chunk in chunks:
+        write(chunk)
+    sys.stdout.flush()

@@ -1,42 +1,144 @@
-"""The root of the ``csbm`` command; each sub-command lives in its own module."""
+"""The root of the ``csbm`` command; each sub-command lives in its own module.
+
+Sub-command modules are imported only when their command runs (click's lazy-group
+pattern), so ``csbm --help`` and ``csbm --version`` start without loading the engine, the
+database driver or the geography. :data:`COMMANDS` names each command, the module that
+registers it and its one-line help; a test checks that the table agrees with the modules.
+
+Errors of usage (a missing argument, an unknown option) are printed like every other
+refusal — ``csbm: <what>`` on one line, exit 2 — not as a boxed block.
+"""
 
 from __future__ import annotations
 
+import os
+import sys
+from typing import Any
+
 import typer
+import typer.core
+from typer import _click as click  # Typer ≥ 0.26 carries its own click
 
 from csbm import __version__
 
+EXIT_INTERNAL = 70
+"""A bug of csbm's (EX_SOFTWARE of sysexits.h): the suite treats it as a failure."""
+
+COMMANDS: dict[str, tuple[str, str]] = {
+    "assess": ("assess", "Obligations and findings for military activities under the rule packs."),
+    "replay": ("replay", "Run a scenario's messages through the procedures; cases and deadlines."),
+    "deadlines": ("deadlines", "What is owed, soonest first, at an instant."),
+    "export": ("export", "Export deadlines and data (ical)."),
+    "rules": ("rules", "Rule packs: list, show, check."),
+    "init": ("init", "Create a node for one State: data directory, signing key, log."),
+    "keys": ("keys", "The node's signing keys and its directory of peers' keys."),
+    "ledger": ("ledger", "The node's signed, append-only Merkle log."),
+    "demo": ("demo", "The public cases assessed, replayed and sent through a demo network."),
+}
+"""``{command: (module under csbm.cli, one-line help)}`` in the order ``--help`` lists."""
+
+
+def load_command(name: str) -> click.Command:
+    """Import ``csbm.cli.<module>``, let it register on a fresh app, return its command."""
+    import importlib
+
+    module_name, _help = COMMANDS[name]
+    module = importlib.import_module(f"csbm.cli.{module_name}")
+    sub = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
+
+    @sub.callback()
+    def _group() -> None:  # a callback makes the app a group, whatever it holds
+        pass
+
+    module.register(sub)
+    group = typer.main.get_command(sub)
+    command = group.commands.get(name) if isinstance(group, typer.core.TyperGroup) else None
+    if command is None:
+        raise RuntimeError(f"csbm.cli.{module_name} registers no command {name!r}")
+    return command
+
+
+class LazyGroup(typer.core.TyperGroup):
+    """The root group: commands listed from :data:`COMMANDS`, imported when used."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return list(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in COMMANDS:
+            return None
+        return load_command(cmd_name)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = [(name, help_text) for name, (_m, help_text) in COMMANDS.items()]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(__version__)
+        raise typer.Exit()
+
+
 app = typer.Typer(
     name="csbm",
+    cls=LazyGroup,
     help="Confidence- and security-building measures: rule packs, procedures, a signed log.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,
 )
 
 
 @app.callback()
 def _root(
-    version: bool = typer.Option(False, "--version", help="Print the version and exit."),
+    version: bool = typer.Option(
+        False,
+        "--version",
+        help="Print the version and exit.",
+        is_eager=True,
+        callback=_print_version,
+    ),
 ) -> None:
-    if version:
-        typer.echo(__version__)
-        raise typer.Exit()
+    """Confidence- and security-building measures: rule packs, procedures, a signed log."""
 
 
-def _register() -> None:
-    """Attach every sub-command module. Each module exposes ``register(app)``."""
-    from csbm.cli import assess, deadlines, demo, export, replay, rules
-    from csbm.cli import init as init_cmd
-    from csbm.cli import keys as keys_cmd
-    from csbm.cli import ledger as ledger_cmd
+def run(args: list[str] | None = None) -> int:
+    """Run the command line; the exit code (0, 1 for a bad log, 2 for bad input)."""
+    command = typer.main.get_command(app)
+    try:
+        result: Any = command.main(args=args, prog_name="csbm", standalone_mode=False)
+    except click.exceptions.NoArgsIsHelpError as exc:
+        click.echo(exc.ctx.get_help() if exc.ctx is not None else str(exc))
+        return 2
+    except click.exceptions.UsageError as exc:
+        sys.stderr.write(f"csbm: {_usage_line(exc)}\n")
+        return 2
+    except click.exceptions.ClickException as exc:
+        sys.stderr.write(f"csbm: {exc.format_message()}\n")
+        return exc.exit_code
+    except (typer.Abort, KeyboardInterrupt):
+        sys.stderr.write("csbm: interrupted\n")
+        return 130
+    except Exception as exc:  # the last line of defence: one line, never a traceback
+        if os.environ.get("CSBM_DEBUG"):
+            raise
+        text = " ".join(str(exc).split())[:200]
+        sys.stderr.write(
+            f"csbm: internal error ({type(exc).__name__}: {text}); "
+            "please report it (CSBM_DEBUG=1 shows where)\n"
+        )
+        return EXIT_INTERNAL
+    return result if isinstance(result, int) else 0
 
-    for module in (assess, demo, rules, replay, deadlines, export, init_cmd, keys_cmd, ledger_cmd):
-        module.register(app)
 
-
-_register()
+def _usage_line(exc: click.exceptions.UsageError) -> str:
+    where = exc.ctx.command_path if exc.ctx is not None else "csbm"
+    message = " ".join(exc.format_message().split())
+    return f"{message} (see '{where} --help')"
 
 
 def main() -> None:
-    app()
+    sys.exit(run())

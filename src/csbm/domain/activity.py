@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, Strict, field_validator, model_validator
 
 from csbm.domain.states import is_participating_state
 from csbm.domain.time import InstantError, parse_instant
@@ -46,6 +46,13 @@ FORCE_FIELDS: tuple[str, ...] = (
 )
 
 
+Count = Annotated[int, Strict(), Field(ge=0)]
+"""A whole number ≥ 0, given as a number: ``true`` is not 1 and ``"12"`` is not 12."""
+
+Flag = Annotated[bool, Strict()]
+"""``true`` or ``false``: ``"yes"``, ``1`` and ``"true"`` are refused."""
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
 
@@ -53,14 +60,14 @@ class _Strict(BaseModel):
 class Forces(_Strict):
     """Peak figures; ``artillery`` counts guns, mortars and MRLs of 100 mm calibre and above."""
 
-    troops: int | None = Field(default=None, ge=0)
-    battle_tanks: int | None = Field(default=None, ge=0)
-    acv: int | None = Field(default=None, ge=0)
-    artillery: int | None = Field(default=None, ge=0)
-    fixed_wing_sorties: int | None = Field(default=None, ge=0)
-    helicopters: int | None = Field(default=None, ge=0)
-    amphibious_troops: int | None = Field(default=None, ge=0)
-    airborne_troops: int | None = Field(default=None, ge=0)
+    troops: Count | None = None
+    battle_tanks: Count | None = None
+    acv: Count | None = None
+    artillery: Count | None = None
+    fixed_wing_sorties: Count | None = None
+    helicopters: Count | None = None
+    amphibious_troops: Count | None = None
+    airborne_troops: Count | None = None
 
     def get(self, name: str) -> int | None:
         value: int | None = getattr(self, name)
@@ -115,7 +122,7 @@ class Activity(_Strict):
     conducting_states: tuple[str, ...] = Field(min_length=1)
     host_state: str
     level_of_command: str | None = None
-    single_operational_command: bool | None = None
+    single_operational_command: Flag | None = None
     command_group: str | None = Field(
         default=None,
         description="analyst label: activities with the same label are under one command "
@@ -127,11 +134,11 @@ class Activity(_Strict):
     phases: tuple[Phase, ...] = ()
     forces: Forces = Forces()
     area: dict[str, Any] | None = Field(default=None, description="GeoJSON geometry or feature")
-    notified: bool | None = None
+    notified: Flag | None = None
     notified_at: datetime | None = None
-    in_annual_calendar: bool | None = None
-    observers_invited: bool | None = None
-    communicated_two_years_ahead: bool | None = None
+    in_annual_calendar: Flag | None = None
+    observers_invited: Flag | None = None
+    communicated_two_years_ahead: Flag | None = None
     declarations: tuple[Declaration, ...] = ()
     sources: tuple[str, ...] = ()
     assumed: tuple[str, ...] = Field(

@@ -9,57 +9,19 @@ from __future__ import annotations
 
 from typing import Any
 
-import yaml
 from pydantic import ValidationError
 
 from csbm.domain.activity import Activity
 from csbm.errors import InputError, Problem, problems_from_pydantic
+from csbm.reader import parse_document
 
 
-class _UniqueKeyLoader(yaml.SafeLoader):
-    """A safe loader that refuses a key given twice in one mapping (it would hide a value)."""
+def load_document(text: str | bytes, origin: str = "input") -> Any:
+    """JSON or YAML text to plain data through csbm's one strict reader (csbm.reader)."""
+    return parse_document(text, origin)
 
 
-def _construct_mapping(loader: yaml.SafeLoader, node: yaml.MappingNode, deep: bool = False) -> Any:
-    seen: set[Any] = set()
-    for key_node, _ in node.value:
-        key = loader.construct_object(key_node, deep=deep)
-        try:
-            duplicate = key in seen
-        except TypeError:
-            raise yaml.constructor.ConstructorError(
-                None, None, "a key must be text", key_node.start_mark
-            ) from None
-        if duplicate:
-            raise yaml.constructor.ConstructorError(
-                None, None, f"key {key!r} is given twice", key_node.start_mark
-            )
-        seen.add(key)
-    return loader.construct_mapping(node, deep=deep)
-
-
-_UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
-
-
-def load_document(text: str, origin: str = "input") -> Any:
-    """YAML (a superset of JSON) to Python data; InputError with the line on a syntax error."""
-    try:
-        return yaml.load(text, Loader=_UniqueKeyLoader)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise InputError(
-            f"{origin}: not valid YAML or JSON",
-            [Problem(where, f"not valid YAML or JSON: {problem}")],
-        ) from None
-    except RecursionError:
-        raise InputError(
-            f"{origin}: nested too deeply", [Problem("", "nested too deeply")]
-        ) from None
-
-
-def parse_activities(text: str, origin: str = "input") -> list[Activity]:
+def parse_activities(text: str | bytes, origin: str = "input") -> list[Activity]:
     """Activities from a file's text; InputError naming every problem."""
     data = load_document(text, origin)
     return activities_from_data(data, origin)

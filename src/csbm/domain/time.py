@@ -74,7 +74,10 @@ def _from_zone(local_text: str, zone_name: str) -> datetime:
         zone = ZoneInfo(zone_name)
     except (ZoneInfoNotFoundError, ValueError):
         raise InstantError(f"unknown time zone {zone_name!r}") from None
-    naive = datetime.fromisoformat(local_text.replace(" ", "T"))
+    try:
+        naive = datetime.fromisoformat(local_text.replace(" ", "T"))
+    except ValueError as exc:
+        raise InstantError(f"not a valid date and time: {exc}") from None
     first = naive.replace(tzinfo=zone, fold=0)
     second = naive.replace(tzinfo=zone, fold=1)
     # A non-existent local time (spring forward) does not survive a round trip.
