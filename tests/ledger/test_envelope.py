@@ -247,7 +247,7 @@ def test_seal_refuses_bad_messages_and_recipients(ua: StateKey) -> None:
     ],
 )
 def test_fast_canonical_check_agrees_with_rfc8785(doc: Any) -> None:
-    from csbm.ledger.envelope import _Literals, is_canonical
+    from csbm.ledger.envelope import is_canonical, is_canonical_json, load_json
 
     try:
         raw = rfc8785.dumps(doc)
@@ -266,7 +266,69 @@ def test_fast_canonical_check_agrees_with_rfc8785(doc: Any) -> None:
             None,
         ),
     ):
-        literals = _Literals()
-        parsed = json.loads(candidate, parse_float=literals.float, parse_int=literals.int)
-        want = rfc8785.dumps(parsed) == candidate if expected is None else expected
-        assert is_canonical(parsed, candidate, literals.plain) is want
+        parsed, plain = load_json(candidate)
+        want = canonical(parsed) == candidate if expected is None else expected
+        assert is_canonical(parsed, candidate, plain) is want
+        assert is_canonical_json(candidate) is want
+
+
+def _forge(key: StateKey, message_json: str) -> bytes:
+    """An envelope correctly signed by ``key`` over bytes a canonicaliser would never make
+    (the message given as raw JSON text, e.g. holding NaN or a key twice)."""
+    head = (
+        '{"created_at":"2026-03-01T09:00:00.000Z","csbm":1,"key_id":"%s","message":%s,'
+        '"message_id":"0b7e3d1c-8a6f-4b9e-9c1d-2f3a4b5c6d7e","recipients":["AT"],"sender":"UA"}'
+    ) % (key.key_id, message_json)
+    signed = head.encode()
+    signature = base64.b64encode(key.sign(signed)).decode()
+    return signed[:-1] + b',"signature":"' + signature.encode() + b'"}'
+
+
+@pytest.mark.parametrize(
+    "body", ['{"troops":NaN}', '{"troops":Infinity}', '{"troops":-Infinity}', '{"t":1e400}']
+)
+def test_a_signed_envelope_holding_a_non_finite_number_is_refused(
+    ua: StateKey, directory: KeyDirectory, body: str
+) -> None:
+    """Issue 8, item 3: NaN is not JSON; a correctly signed envelope holding it was
+    parsed, logged and acknowledged."""
+    raw = _forge(ua, '{"body":%s,"kind":"notification"}' % body)
+    with pytest.raises(EnvelopeError) as caught:
+        parse_envelope(raw)
+    assert caught.value.code == "envelope.malformed"
+    with pytest.raises(EnvelopeError):
+        verify_envelope(raw, directory)
+
+
+def test_a_signed_envelope_with_a_key_twice_is_refused_by_name(
+    ua: StateKey, directory: KeyDirectory
+) -> None:
+    raw = _forge(ua, '{"body":{"a":1},"kind":"notification","kind":"other"}')
+    with pytest.raises(EnvelopeError, match="duplicate key 'kind'") as caught:
+        verify_envelope(raw, directory)
+    assert caught.value.code == "envelope.malformed"
+
+
+def test_the_forger_makes_envelopes_that_verify(ua: StateKey, directory: KeyDirectory) -> None:
+    """The two tests above fail for the reason they name, not for a bad forgery."""
+    raw = _forge(ua, '{"body":{"troops":9000},"kind":"notification"}')
+    assert verify_envelope(raw, directory).body == {"troops": 9000}
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), -float("inf")])
+def test_seal_refuses_non_finite_numbers_with_their_path(ua: StateKey, value: float) -> None:
+    with pytest.raises(InputError) as caught:
+        seal({"kind": "notification", "body": {"forces": [{"troops": value}]}}, ua, ["AT"], T0)
+    assert caught.value.code == "envelope.malformed"
+    assert caught.value.problems[0].path == "message.body.forces[0].troops"
+
+
+def test_a_double_of_sixteen_integer_digits_is_sealed_and_verifies(
+    ua: StateKey, directory: KeyDirectory
+) -> None:
+    """Issue 8, item 2: ``{"troops": 1e16}`` was signed and logged, then failed the audit
+    (``envelope.not_canonical``) for good."""
+    env = seal({"kind": "notification", "body": {"troops": 1e16, "x": 2.5e21}}, ua, ["AT"], T0)
+    assert b'"troops":10000000000000000' in env.raw and b'"x":2.5e+21' in env.raw
+    got = verify_envelope(env.raw, directory)
+    assert got.body == {"troops": 1e16, "x": 2.5e21}

@@ -23,6 +23,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import math
 import re
 import uuid
 from collections.abc import Container, Iterable, Mapping, Sequence
@@ -58,6 +59,9 @@ def canonical(document: Any) -> bytes:
     """RFC 8785 canonical bytes of a JSON value."""
     try:
         return bytes(rfc8785.dumps(document))
+    except RecursionError:
+        reason = "not canonicalisable JSON: nested too deeply"
+        raise EnvelopeError("envelope.malformed", reason) from None
     except (rfc8785.CanonicalizationError, TypeError, ValueError) as exc:
         raise EnvelopeError("envelope.malformed", f"not canonicalisable JSON: {exc}") from None
 
@@ -132,8 +136,14 @@ def seal(
     at: datetime,
     message_id: str | None = None,
 ) -> Envelope:
-    """Sign ``message`` (``{"kind": ..., "body": {...}}``) as ``key``'s State at ``at``."""
+    """Sign ``message`` (``{"kind": ..., "body": {...}}``) as ``key``'s State at ``at``.
+    The body must be I-JSON (RFC 7493): finite numbers, safe integers, string keys."""
     problems = message_problems(message) + recipient_problems(recipients)
+    if isinstance(message, Mapping):
+        try:
+            problems += json_value_problems(message.get("body"), "message.body")
+        except RecursionError:
+            problems.append(Problem("message.body", "nested too deeply"))
     if problems:
         raise InputError("not a message csbm can sign", problems, code="envelope.malformed")
     mid = message_id or str(uuid.uuid4())
@@ -159,6 +169,43 @@ def signed_part(raw: bytes) -> bytes:
     if cut < 0 or not raw.endswith(b'"}'):
         raise EnvelopeError("envelope.malformed", "no signature member at the end")
     return raw[:cut] + b"}"
+
+
+#: Kinds that only csbm itself writes (key statements, receipts): never from a user's message.
+RESERVED_PREFIX = "csbm."
+
+
+def is_reserved_kind(kind: Any) -> bool:
+    """Whether ``kind`` is one csbm writes itself (``csbm.receipt``, ``csbm.key_rotation``,
+    ``csbm.key_announcement``, ``csbm.key_revocation``, ``csbm.peer_key``, any ``csbm.*``)."""
+    return isinstance(kind, str) and kind.strip().lower().startswith(RESERVED_PREFIX)
+
+
+def json_value_problems(value: Any, path: str) -> list[Problem]:
+    """What in ``value`` JSON and RFC 8785 cannot carry (RFC 7493, I-JSON): objects with
+    string keys, arrays, strings, finite numbers, integers within ±(2**53 - 1), booleans
+    and null are fine; NaN, Infinity and anything else are named with their path."""
+    if isinstance(value, Mapping):
+        out: list[Problem] = []
+        for k, v in value.items():
+            if not isinstance(k, str):
+                out.append(Problem(path, "object keys must be strings", repr(k)))
+            else:
+                out.extend(json_value_problems(v, f"{path}.{k}"))
+        return out
+    if isinstance(value, list | tuple):
+        return [p for i, v in enumerate(value) for p in json_value_problems(v, f"{path}[{i}]")]
+    if isinstance(value, bool) or value is None or isinstance(value, str):
+        return []
+    if isinstance(value, int):
+        if abs(value) > MAX_SAFE_INTEGER:
+            return [Problem(path, "integer beyond the I-JSON range ±(2**53 - 1)", value)]
+        return []
+    if isinstance(value, float):
+        if math.isfinite(value):
+            return []
+        return [Problem(path, "not a finite number (NaN and Infinity are not JSON)", repr(value))]
+    return [Problem(path, f"not a JSON value ({type(value).__name__})", str(value))]
 
 
 def message_problems(message: Any, path: str = "message") -> list[Problem]:
@@ -196,40 +243,118 @@ def recipient_problems(recipients: Any, path: str = "recipients") -> list[Proble
 _ASTRAL = re.compile(rb"[\xf0-\xff]")
 
 
+#: The largest integer a double holds exactly with all smaller ones (I-JSON, RFC 7493 §2.2).
+MAX_SAFE_INTEGER = 2**53 - 1
+
+
 class _Literals:
-    """Notes, while parsing, whether a document has what the fast canonical check cannot
-    vouch for: a fraction or exponent, or an integer of more than 15 digits."""
+    """Reads JSON numbers as RFC 8785 sees them -- IEEE-754 doubles (§3.2.2.3) -- and
+    notes whether the document has what the fast canonical check cannot vouch for: a
+    fraction or exponent, or an integer of more than 15 digits. Non-finite numbers
+    (``NaN``, ``Infinity``, or a literal beyond the double range such as ``1e400``) are not
+    JSON (RFC 8259 §6) and are refused."""
 
     __slots__ = ("plain",)
 
     def __init__(self) -> None:
         self.plain = True
 
-    def float(self, text: str) -> float:
+    def fraction(self, text: str) -> float:
         self.plain = False
-        return float(text)
+        value = float(text)
+        if not math.isfinite(value):
+            raise ValueError(f"number out of the IEEE-754 double range: {text[:40]}")
+        return value
 
-    def int(self, text: str) -> int:
-        if len(text) > 15:
-            self.plain = False
-        return int(text)
+    def integer(self, text: str) -> int | float:
+        if len(text) <= 15:
+            return int(text)
+        # 16 digits or more: the number is the double nearest the text. Its RFC 8785 form
+        # is an integer of up to 21 digits (ES6 Number.prototype.toString), e.g. 1e16 ->
+        # 10000000000000000; canonical only when that form is this very text.
+        self.plain = False
+        value = float(text)
+        if not math.isfinite(value):
+            raise ValueError(f"number out of the IEEE-754 double range: {text[:40]}...")
+        return int(text) if abs(value) <= MAX_SAFE_INTEGER else value
+
+    @staticmethod
+    def constant(name: str) -> Any:
+        raise ValueError(f"{name} is not a JSON number (RFC 8259 §6; RFC 8785 §3.2.2.3)")
+
+
+def _refuse_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            raise ValueError(f"duplicate key {key!r}")
+        out[key] = value
+    return out
+
+
+def load_json(raw: bytes | str) -> tuple[Any, bool]:
+    """Parse JSON text as RFC 8785 reads it; return the value and whether it is *plain*
+    (see :class:`_Literals`). Refuses (``envelope.malformed``) what is not I-JSON: NaN and
+    Infinity, numbers beyond the double range, text nested too deeply."""
+    literals = _Literals()
+    try:
+        doc = json.loads(
+            raw,
+            parse_float=literals.fraction,
+            parse_int=literals.integer,
+            parse_constant=literals.constant,
+        )
+    except RecursionError:
+        raise EnvelopeError("envelope.malformed", "not JSON: nested too deeply") from None
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise EnvelopeError("envelope.malformed", f"not JSON: {exc}") from None
+    return doc, literals.plain
+
+
+def load_canonical(raw: bytes) -> Any:
+    """The JSON value of ``raw``, which must be its RFC 8785 canonical form byte for
+    byte: ``envelope.malformed`` for what is not JSON (or holds a key twice),
+    ``envelope.not_canonical`` for JSON in another form."""
+    doc, plain = load_json(raw)
+    if is_canonical(doc, raw, plain):
+        return doc
+    try:  # only on the refusal path: name a duplicate key (it makes the bytes differ)
+        json.loads(raw, object_pairs_hook=_refuse_duplicates)
+    except RecursionError:
+        pass
+    except ValueError as exc:
+        if str(exc).startswith("duplicate key"):
+            raise EnvelopeError("envelope.malformed", f"not I-JSON: {exc}") from None
+    raise EnvelopeError("envelope.not_canonical", "the bytes are not the RFC 8785 canonical form")
+
+
+def is_canonical_json(raw: bytes) -> bool:
+    """Whether ``raw`` is JSON in its RFC 8785 canonical form (the check the audit and
+    :func:`parse_envelope` make; it agrees with :func:`canonical` on every input)."""
+    try:
+        load_canonical(raw)
+    except EnvelopeError:
+        return False
+    return True
 
 
 def is_canonical(doc: Any, raw: bytes, plain: bool) -> bool:
-    """Whether ``raw`` is the RFC 8785 form of ``doc``.
+    """Whether ``raw`` is the RFC 8785 form of ``doc`` (``doc`` and ``plain`` as read by
+    :func:`load_json`).
 
     Fast path: for a document with no fractional numbers, no integer beyond 15 digits
     and no character outside the Basic Multilingual Plane (no UTF-8 lead byte >= 0xF0),
     RFC 8785 serialisation is exactly ``json.dumps(sort_keys, compact, ensure_ascii=False)``:
     the same string escapes (RFC 8785 §3.2.2.2), the same integer text, and code point
     order equals UTF-16 order within the BMP (§3.2.3). Anything else takes the
-    reference implementation.
+    reference implementation, which formats every number as ES6 does (§3.2.2.3) -- also
+    the doubles whose form is an integer of 16 to 21 digits, read as doubles above.
     """
     if plain and _ASTRAL.search(raw) is None:
         try:
             fast = json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
             return fast.encode("utf-8") == raw
-        except (UnicodeEncodeError, ValueError):
+        except (UnicodeEncodeError, ValueError, RecursionError):
             return False
     try:
         return canonical(doc) == raw
@@ -244,11 +369,7 @@ def _is_state(code: Any) -> bool:
 
 def parse_envelope(raw: bytes) -> Envelope:
     """Read an envelope's structure; refuse malformed or non-canonical bytes."""
-    literals = _Literals()
-    try:
-        doc = json.loads(raw, parse_float=literals.float, parse_int=literals.int)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise EnvelopeError("envelope.malformed", f"not JSON: {exc}") from None
+    doc, plain = load_json(raw)
     if not isinstance(doc, dict):
         raise EnvelopeError("envelope.malformed", "an envelope is a JSON object")
     missing = sorted(_FIELDS - set(doc))
@@ -261,10 +382,8 @@ def parse_envelope(raw: bytes) -> Envelope:
         raise EnvelopeError(
             "envelope.malformed", "unsupported envelope version", "csbm", doc["csbm"]
         )
-    if not is_canonical(doc, raw, literals.plain):
-        raise EnvelopeError(
-            "envelope.not_canonical", "the bytes are not the RFC 8785 canonical form"
-        )
+    if not is_canonical(doc, raw, plain):
+        load_canonical(raw)  # names a duplicate key, else refuses as not canonical
     for name in ("sender", "key_id", "message_id", "created_at", "signature"):
         if not isinstance(doc[name], str):
             raise EnvelopeError("envelope.malformed", "must be a string", name, doc[name])
