@@ -151,8 +151,8 @@ def _from_topology(
     for i, obj in enumerate(collection.get("geometries", [])):
         props = obj.get("properties") or {}
         key = _code_of(obj.get("id"), props)
-        # each polygon is valid (the decoder repairs it); parts of a multipolygon may touch,
-        # which GEOS calls invalid — callers work part by part, so no costly repair here
+        # valid: the decoder cuts rings at the antimeridian, repairs each polygon and
+        # merges the parts of a multipolygon that overlap (csbm.geo._topojson)
         geom = _topojson.geometry(arcs, obj)
         if key in _ALPHA2:
             countries[key] = geom
