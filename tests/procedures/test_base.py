@@ -88,7 +88,7 @@ def test_find_by_anchor(tmp_path: Path) -> None:
 def test_annual_deadline() -> None:
     ctx = Context(packs=(load_pack("vd2011"),))
     d = ctx.annual_deadline("CAL_DEADLINE", 2017, t("2016-11-16T00:00Z"))
-    assert d.due == t("2016-11-15T00:00Z") and d.status == "missed"
+    assert d.due == t("2016-11-15T23:59:59.999999Z") and d.status == "missed"
     assert ctx.annual_deadline("CH3_REPLY", 2017, t("2016-11-16T00:00Z")).status == "unknown"
 
 

@@ -26,7 +26,7 @@ def test_baltic_states_to_belarus(repo_root: Path) -> None:
     assert "BY" in meeting["attended"] and "RU" not in meeting["attended"]
     assert meeting["absent"] == [{"state": "RU", "reason": None}]
     assert meeting["statements"][0].startswith("BY: no activity requiring prior notification")
-    assert deadlines["CH3_MEET_JOINT"]["status"] == "met"
+    assert deadlines["CH3_MEET_ALL"]["status"] == "met"  # ¶16.3, the 84th joint FSC–PC meeting
     assert case["state"] == "joint_meeting_held"
     assert doc["findings"] == []
 
@@ -48,11 +48,11 @@ def test_ukraine_to_russia(repo_root: Path) -> None:
     reply = deadlines["CH3_REPLY"]
     assert (reply.due, reply.status, reply.met_at) == (t("2022-02-13T10:00Z"), "missed", None)
     meeting, joint = case.details["meetings"]
-    assert meeting["scope"] == "all" and meeting["held_at"] == t("2022-02-15T15:00Z")
+    assert meeting["scope"] == "bilateral" and meeting["held_at"] == t("2022-02-15T15:00Z")
     assert "RU" not in meeting["attended"]
-    assert deadlines["CH3_MEET_ALL"].status == "met"
-    assert joint["scope"] == "joint" and joint["held_at"].date().isoformat() == "2022-02-18"
-    assert deadlines["CH3_MEET_JOINT"].status == "met"
+    assert deadlines["CH3_MEET_BILAT"].status == "met"
+    assert joint["scope"] == "all" and joint["held_at"].date().isoformat() == "2022-02-18"
+    assert deadlines["CH3_MEET_ALL"].status == "met"  # ¶16.3, held by the PC and FSC jointly
     assert [f.kind for f in result.findings] == ["missed"]
     assert result.findings[0].states == ("RU",)
 

@@ -119,15 +119,19 @@ def test_meetings_and_escalation() -> None:
     held = ev("2022-02-14T14:00Z", "ch3.meeting", "PL", "all", body={
         "scope": "bilateral", "attended": ["BY", "LT"],
         "absent": [{"state": "RU", "reason": "not invited as a party"}]})
-    joint = ev("2022-02-14T17:00Z", "ch3.meeting_request", "LV", "all", body={"scope": "joint"})
-    result = run([REQ, REPLY, ask, held, joint], at="2022-02-15T00:00Z")
+    all_states = ev("2022-02-14T17:00Z", "ch3.meeting_request", "LV", "all",
+                    body={"scope": "all"})
+    result = run([REQ, REPLY, ask, held, all_states], at="2022-02-15T00:00Z")
     case = result.cases[0]
     assert case.state == "joint_meeting_requested"
     rules = {d.rule: d for d in case.deadlines}
+    assert set(rules) == {"CH3_REPLY", "CH3_MEET_BILAT", "CH3_MEET_ALL"}
     assert rules["CH3_MEET_BILAT"].status == "met"
     assert rules["CH3_MEET_BILAT"].due == t("2022-02-15T09:00Z")
-    assert rules["CH3_MEET_JOINT"].status == "open"
-    assert rules["CH3_MEET_JOINT"].due == t("2022-02-16T17:00Z")
+    assert rules["CH3_MEET_ALL"].status == "open"
+    assert rules["CH3_MEET_ALL"].due == t("2022-02-16T17:00Z")
+    assert rules["CH3_MEET_ALL"].paragraph == "16.3"
+    assert rules["CH3_MEET_ALL"].owed_by == ("Chairperson-in-Office",)
     meeting = case.details["meetings"][0]
     assert meeting["attended"] == ["BY", "LT"]
     assert meeting["absent"] == [{"state": "RU", "reason": "not invited as a party"}]
@@ -144,7 +148,7 @@ def test_meeting_not_held_in_time_is_missed_and_held_late_is_late() -> None:
 
 
 def test_meeting_without_a_request_and_request_from_a_third_state() -> None:
-    held = ev("2022-02-14T14:00Z", "ch3.meeting", "PL", "all", body={"scope": "joint"})
+    held = ev("2022-02-14T14:00Z", "ch3.meeting", "PL", "all", body={"scope": "all"})
     third = ev("2022-02-13T09:00Z", "ch3.meeting_request", "PL", "all", body={"scope": "all"})
     result = run([REQ, REPLY, third, held])
     assert [f.kind for f in result.findings] == ["not_a_party", "out_of_sequence"]
@@ -175,3 +179,37 @@ def test_view_at_an_earlier_clock_hides_later_messages() -> None:
     assert len(result.cases[0].history) == 1
     assert result.cases[0].deadlines[0].status == "open"
     assert run(events, at="2022-02-01T00:00Z").cases == ()
+
+
+def test_joint_and_all_are_one_meeting_of_all_participating_states() -> None:
+    """¶16.3–16.3.1.1: the meeting of all States is held by the PC and the FSC jointly;
+    ``scope: joint`` (as older logs write it) is that meeting, not a second one."""
+    ask = ev("2022-02-13T09:00Z", "ch3.meeting_request", "LT", "all", body={"scope": "all"})
+    again = ev("2022-02-13T10:00Z", "ch3.meeting_request", "LV", "all", body={"scope": "joint"})
+    held = ev("2022-02-14T14:00Z", "ch3.meeting", "PL", "all",
+              body={"scope": "joint", "number": 84})
+    result = run([REQ, REPLY, ask, again, held])
+    case = result.cases[0]
+    assert [f.kind for f in result.findings] == ["duplicate"]
+    assert "meeting of all participating States (¶16.3)" in result.findings[0].message
+    (meeting,) = case.details["meetings"]
+    assert meeting["scope"] == "all" and meeting["number"] == 84
+    deadlines = [d for d in case.deadlines if d.rule.startswith("CH3_MEET")]
+    assert [(d.rule, d.status) for d in deadlines] == [("CH3_MEET_ALL", "met")]
+    assert case.state == "joint_meeting_held"
+
+
+def test_meeting_of_all_states_waits_for_the_reply_time_too() -> None:
+    early = ev("2022-02-10T10:00Z", "ch3.meeting_request", "LT", "all", body={"scope": "joint"})
+    result = run([REQ, early])
+    assert [f.kind for f in result.findings] == ["out_of_sequence"]
+    assert result.cases[0].details["meetings"] == []
+
+
+def test_no_rule_id_the_procedure_names_is_missing_from_vd2011() -> None:
+    from csbm.procedures.unusual_activity import MEETING_RULES
+    from csbm.rules.loader import load_pack
+
+    pack = load_pack("vd2011")
+    for rule_id in ("CH3_REPLY", *MEETING_RULES.values()):
+        assert pack.get(rule_id) is not None, rule_id

@@ -1,8 +1,15 @@
 """Chapter III ¶16: consultation and co-operation as regards unusual military activities.
 
 Source: VD 2011 ¶16.1–16.3 as the pack ``vd2011`` encodes them (CH3_REPLY ¶16.1.3,
-CH3_MEET_BILAT ¶16.2.1, CH3_MEET_ALL ¶16.2.2, CH3_MEET_JOINT ¶16.3); public cases §1
-(Ukraine → Russia and the Baltic States → Belarus, February 2022).
+CH3_MEET_BILAT ¶16.2.1, CH3_MEET_ALL ¶16.3); the public record of February 2022
+(Ukraine → Russia; the Baltic States → Belarus, ``examples/``).
+
+The meeting of all participating States is one provision (official Hungarian translation,
+Government Resolution 1686/2017, ¶16.3–16.3.1.1): a requesting State asks for it (¶16.3),
+the Chairperson-in-Office convenes it within 48 hours (¶16.3.1), and the Permanent Council
+and the FSC serve jointly as its forum (¶16.3.1.1) — the "joint FSC–PC meeting" of
+practice. ``scope: joint``, which earlier versions read as a separate meeting, is read as
+``all`` so that messages already in a log stay valid.
 
 Messages:
 
@@ -12,12 +19,14 @@ Messages:
                          elsewhere (``channel: press``) is not a reply;
 ``ch3.reply_assessment`` a requesting State marks the reply satisfactory or not, with reasons;
 ``ch3.meeting_request``  a requesting State asks for a meeting: with the responding State
-                         (``bilateral``), of all participating States (``all``) or a joint
-                         FSC–PC meeting (``joint``);
+                         (``bilateral``, ¶16.2) or of all participating States (``all``,
+                         ¶16.3: the joint PC–FSC meeting; ``joint`` is the same);
 ``ch3.meeting``          the meeting was held: when, who attended, who stayed away and why.
 
 Deadlines: the reply 48 h after the request (CH3_REPLY); each meeting 48 h after it was
-requested (CH3_MEET_*). All numbers come from the packs.
+requested (CH3_MEET_BILAT, CH3_MEET_ALL). All numbers come from the packs. Case states:
+``requested``, ``no_reply``, ``replied_*``, ``reply_*``, ``meeting_requested|held`` (¶16.2)
+and ``joint_meeting_requested|held`` (¶16.3, held jointly by the PC and the FSC).
 """
 
 from __future__ import annotations
@@ -42,13 +51,20 @@ from csbm.procedures.base import (
 )
 
 Scope = Literal["bilateral", "all", "joint"]
+"""As written in a body; ``joint`` is read as ``all`` (one provision, ¶16.3)."""
+MeetingScope = Literal["bilateral", "all"]
 OSCE_CHANNEL = "osce"
 
 MEETING_RULES: dict[str, str] = {
     "bilateral": "CH3_MEET_BILAT",
     "all": "CH3_MEET_ALL",
-    "joint": "CH3_MEET_JOINT",
 }
+
+
+def meeting_scope(written: str) -> MeetingScope:
+    """The meeting a body's ``scope`` names: ``bilateral`` (¶16.2) or ``all`` (¶16.3,
+    also written ``joint``: the joint PC–FSC meeting is the meeting of all States)."""
+    return "bilateral" if written == "bilateral" else "all"
 
 
 class RequestBody(Body):
@@ -82,7 +98,8 @@ class AssessmentBody(Body):
 class MeetingRequestBody(Body):
     """``ch3.meeting_request``: which meeting is asked for."""
 
-    scope: Scope
+    scope: Scope = Field(description="'bilateral' (¶16.2) or 'all' (¶16.3, the joint PC–FSC "
+                                     "meeting; 'joint' is read as 'all')")
     on_behalf_of: list[StateCode] = Field(default_factory=list)
 
 
@@ -94,7 +111,8 @@ class Absence(Body):
 class MeetingBody(Body):
     """``ch3.meeting``: a meeting held (recorded by the Chairmanship or a party)."""
 
-    scope: Scope
+    scope: Scope = Field(description="'bilateral' (¶16.2) or 'all' (¶16.3; 'joint' is read "
+                                     "as 'all')")
     held_at: InstantText | None = Field(default=None,
                                 description="when it was held, if not the message's time")
     attended: list[StateCode] = Field(default_factory=list)
@@ -105,7 +123,7 @@ class MeetingBody(Body):
 
 @dataclass(frozen=True, slots=True)
 class Meeting:
-    scope: Scope
+    scope: MeetingScope
     requested_at: datetime
     requested_by: str
     held_at: datetime | None = None
@@ -209,17 +227,17 @@ class UnusualActivity(Procedure[Ch3State]):
     def _meeting_request(self, state: Ch3State, event: Event, ctx: Context) -> Ch3State:
         self._need_request(state, event)
         require_sender(event, state.requesters, "requesting State")
-        scope = event.body["scope"]
-        if scope != "joint" and state.reply_at is None and state.requested_at is not None:
+        scope = meeting_scope(event.body["scope"])
+        if state.reply_at is None and state.requested_at is not None:
             reply = ctx.period_deadline("CH3_REPLY", state.requested_at, event.at,
                                         parties=self._parties(state))
             if reply.due is not None and event.at <= reply.due:
                 raise Refusal(f"the reply is due until {_iso(reply.due)}: a meeting is asked for "
                               "when no reply came in time or the reply is not satisfactory "
-                              "(¶16.2)", rule="CH3_REPLY", kind="out_of_sequence")
+                              "(¶16.2, ¶16.3)", rule="CH3_REPLY", kind="out_of_sequence")
         pending = [m for m in state.meetings if m.scope == scope and m.held_at is None]
         if pending:
-            raise Refusal(f"a {scope} meeting was already requested at "
+            raise Refusal(f"a {_SCOPE_NAMES[scope]} was already requested at "
                           f"{_iso(pending[0].requested_at)} and not yet held", kind="duplicate")
         meeting = Meeting(scope=scope, requested_at=event.at, requested_by=event.sender)
         return replace(state, meetings=(*state.meetings, meeting))
@@ -227,7 +245,7 @@ class UnusualActivity(Procedure[Ch3State]):
     def _meeting(self, state: Ch3State, event: Event, ctx: Context) -> Ch3State:
         self._need_request(state, event)
         body = event.body
-        scope = body["scope"]
+        scope = meeting_scope(body["scope"])
         held_at = parse_instant(body["held_at"]).at if body.get("held_at") else event.at
         for i, m in enumerate(state.meetings):
             if m.scope == scope and m.held_at is None and m.requested_at <= held_at:
@@ -241,7 +259,7 @@ class UnusualActivity(Procedure[Ch3State]):
                 )
                 meetings = (*state.meetings[:i], held, *state.meetings[i + 1:])
                 return replace(state, meetings=meetings)
-        raise Refusal(f"no {scope} meeting was requested before this one",
+        raise Refusal(f"no {_SCOPE_NAMES[scope]} was requested before this one",
                       kind="out_of_sequence")
 
     # ------------------------------------------------------------ view
@@ -293,9 +311,9 @@ class UnusualActivity(Procedure[Ch3State]):
                     rule, m.requested_at, at, done_at=held, parties=parties,
                     owed_by=_meeting_owed_by(m.scope, state.responding),
                     owed_to=state.requesters, case=state.case,
-                    note=f"{m.scope} meeting requested by {m.requested_by}",
+                    note=f"{_SCOPE_NAMES[m.scope]} requested by {m.requested_by}",
                 ))
-                stage = "joint_meeting" if m.scope == "joint" else "meeting"
+                stage = "joint_meeting" if m.scope == "all" else "meeting"
                 name = f"{stage}_held" if held else f"{stage}_requested"
                 meetings.append({
                     "scope": m.scope,
@@ -308,7 +326,7 @@ class UnusualActivity(Procedure[Ch3State]):
                     "statements": list(m.statements) if held else [],
                 })
             details["meetings"] = meetings
-            if any(m["scope"] == "joint" and m["held_at"] for m in meetings):
+            if any(m["scope"] == "all" and m["held_at"] for m in meetings):
                 name = "joint_meeting_held"
         return CaseView(
             case=state.case,
@@ -321,12 +339,16 @@ class UnusualActivity(Procedure[Ch3State]):
         )
 
 
+_SCOPE_NAMES: dict[str, str] = {
+    "bilateral": "meeting with the responding State (¶16.2)",
+    "all": "meeting of all participating States (¶16.3)",
+}
+
+
 def _meeting_owed_by(scope: str, responding: str | None) -> tuple[str, ...]:
     if scope == "bilateral":
         return (*([responding] if responding else []), "Chairmanship")
-    if scope == "joint":
-        return ("FSC Chairmanship", "PC Chairmanship")
-    return ("Chairmanship",)
+    return ("Chairperson-in-Office",)  # ¶16.3.1
 
 
 def _iso(at: datetime) -> str:
