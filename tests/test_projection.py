@@ -1,55 +1,157 @@
 """Deadlines rebuilt from a node's own log (csbm.projection): `csbm deadlines` and
-`csbm export ical` without a scenario file read the procedure messages the node logged."""
+`csbm export ical` without a scenario file read the procedure messages the node logged.
+A logged entry that today's validation refuses is listed as refused with its reason, never
+a traceback (issue 9, item 1)."""
 
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from icalendar import Calendar
 from typer.testing import CliRunner
 
 from csbm.cli.main import app
 from csbm.domain.time import parse_instant
+from csbm.message import to_payload, validate_message
 from csbm.node import Node
-from csbm.projection import events_from_log
+from csbm.procedures.runner import replay
+from csbm.projection import LogProjection, events_from_log, message_for, node_context
 
 runner = CliRunner()
 
-REQUEST = """kind: ch3.request
-recipients: [RU]
-body:
-  case: ua-ru-2022
-  activity: build-up of forces near the border
-"""
+SENT_AT = datetime(2022, 2, 11, 10, 0, tzinfo=UTC)
+REQUEST = {
+    "type": "ch3.request",
+    "to": ["RU"],
+    "case": "ua-ru-2022",
+    "body": {"activity": "build-up of forces near the border"},
+}
+
+
+def _node(tmp_path: Path) -> Path:
+    data = tmp_path / "ua"
+    assert runner.invoke(app, ["init", "--state", "UA", "--data", str(data)]).exit_code == 0
+    return data
 
 
 def _node_with_request(tmp_path: Path) -> Path:
-    data = tmp_path / "ua"
-    assert runner.invoke(app, ["init", "--state", "UA", "--data", str(data)]).exit_code == 0
-    message = tmp_path / "request.yaml"
-    message.write_text(REQUEST, encoding="utf-8")
-    result = runner.invoke(app, ["ledger", "append", str(message), "--data", str(data)])
-    assert result.exit_code == 0, result.stderr
+    data = _node(tmp_path)
+    message = validate_message(REQUEST)
+    with Node.open(data) as node:
+        node.append_message(to_payload(message), list(message.to), SENT_AT)
     return data
+
+
+def _behind_the_back(data: Path, payload: dict[str, Any], recipients: list[str],
+                     at: datetime) -> int:
+    """Sign and append straight into the store: no validation (as a bug or an old
+    version of the application might have done)."""
+    with Node.open(data) as node:
+        (result,) = node.append([node.sign(payload, recipients, at)])
+    return result.index
 
 
 def test_the_log_holds_the_request_as_an_event(tmp_path: Path) -> None:
     data = _node_with_request(tmp_path)
     with Node.open(data) as node:
-        events = events_from_log(node)
-    assert [(e.type, e.sender, e.recipients, e.case) for e in events] == [
-        ("ch3.request", "UA", ("RU",), "ua-ru-2022")
+        projected = events_from_log(node)
+    assert isinstance(projected, LogProjection) and projected.refused == ()
+    assert [(e.type, e.sender, e.recipients, e.case, e.at) for e in projected.events] == [
+        ("ch3.request", "UA", ("RU",), "ua-ru-2022", SENT_AT)
     ]
-    assert "case" not in events[0].body
+    assert "case" not in projected.events[0].body
+
+
+def test_message_for_is_the_payload_of_the_one_form(tmp_path: Path) -> None:
+    data = _node_with_request(tmp_path)
+    with Node.open(data) as node:
+        (event,) = events_from_log(node).events
+    assert message_for(event) == to_payload(validate_message(REQUEST))
+    assert message_for(event)["case"] == "ua-ru-2022"
+
+
+def test_a_malformed_entry_is_refused_with_its_reason_and_the_rest_projected(
+    tmp_path: Path,
+) -> None:
+    data = _node_with_request(tmp_path)
+    bad = _behind_the_back(
+        data, {"kind": "ch3.meeting_request", "case": "ua-ru-2022", "body": {}}, ["all"],
+        SENT_AT + timedelta(hours=1))
+    xx = _behind_the_back(
+        data, {"kind": "ch3.request", "case": "c2", "body": {"on_behalf_of": ["XX"], "c": 1}},
+        ["RU"], SENT_AT + timedelta(hours=2))
+    old = _behind_the_back(  # the form of the log before the one message model
+        data, {"kind": "ch3.request", "body": {"case": "c3"}}, ["RU"],
+        SENT_AT + timedelta(hours=3))
+    unknown = _behind_the_back(data, {"kind": "note", "body": {}}, ["RU"],
+                               SENT_AT + timedelta(hours=4))
+    with Node.open(data) as node:
+        projected = events_from_log(node)
+        ids = {r.index: r for r in projected.refused}
+        logged = node.store.entry(bad)
+    assert [e.type for e in projected.events] == ["ch3.request"]
+    assert sorted(ids) == [bad, xx, old, unknown]
+    first = ids[bad]
+    assert (first.kind, first.sender, first.message_id) == (
+        "ch3.meeting_request", "UA", logged.message_id)
+    assert first.reason == "message.body.scope: required"
+    assert ids[xx].reason == (
+        "message.body.on_behalf_of[0]: not a participating State's ISO 3166-1 alpha-2 code "
+        "(got 'XX'); message.body.c: unknown field (got 1)")
+    assert ids[old].reason == "message.body.case: unknown field (got 'c3')"
+    assert ids[unknown].reason.startswith("message.kind: unknown message kind")
+    assert first.as_dict() == {"index": bad, "message_id": logged.message_id, "sender": "UA",
+                               "kind": "ch3.meeting_request",
+                               "reason": "message.body.scope: required"}
+    # the deadlines of the good entry are still there: no deadline owed to "UA, XX"
+    result = replay(list(projected.events), node_context(), SENT_AT + timedelta(hours=5))
+    owed_to = {s for d in result.deadlines() for s in d.owed_to}
+    assert "XX" not in owed_to
+    assert [d.rule for d in result.deadlines()] == ["CH3_REPLY"]
+
+
+def test_an_entry_past_the_horizon_is_refused_not_a_traceback(tmp_path: Path) -> None:
+    data = _node(tmp_path)
+    late = _behind_the_back(data, to_payload(validate_message(REQUEST)), ["RU"],
+                            datetime(9999, 12, 30, tzinfo=UTC))
+    with Node.open(data) as node:
+        projected = events_from_log(node)
+    (refused,) = projected.refused
+    assert refused.index == late and refused.reason.startswith("created_at: instant too late")
+
+
+def test_ledger_entries_are_not_procedure_messages(tmp_path: Path) -> None:
+    data = _node_with_request(tmp_path)
+    with Node.open(data) as node:
+        # the key announcement of init is in the log, and skipped
+        assert node.store.size() == 2
+        assert len(events_from_log(node, sent_only=True).events) == 1
+
+
+def test_deadlines_lists_a_malformed_entry_as_refused(tmp_path: Path) -> None:
+    data = _node_with_request(tmp_path)
+    bad = _behind_the_back(
+        data, {"kind": "ch3.meeting_request", "case": "ua-ru-2022", "body": {}}, ["all"],
+        SENT_AT + timedelta(hours=1))
+    at = (SENT_AT + timedelta(hours=2)).isoformat()
+    result = runner.invoke(app, ["deadlines", "--data", str(data), "--json", "--at", at])
+    assert result.exit_code == 0, result.stderr
+    doc = json.loads(result.stdout)
+    (refused,) = doc["refused"]
+    assert refused["index"] == bad and refused["reason"] == "message.body.scope: required"
+    assert [r["rule"] for r in doc["deadlines"]] == ["CH3_REPLY"]
+    text = runner.invoke(app, ["deadlines", "--data", str(data), "--at", at])
+    assert text.exit_code == 0, text.stderr
+    assert f"log[{bad}] ch3.meeting_request from UA" in text.stdout
+    assert "message.body.scope: required" in text.stdout
 
 
 def test_deadlines_from_the_node_log(tmp_path: Path) -> None:
     data = _node_with_request(tmp_path)
-    with Node.open(data) as node:
-        (event,) = events_from_log(node)
-    at = event.at + timedelta(hours=1)
+    at = SENT_AT + timedelta(hours=1)
     result = runner.invoke(
         app, ["deadlines", "--data", str(data), "--json", "--at", at.isoformat()]
     )
@@ -57,17 +159,11 @@ def test_deadlines_from_the_node_log(tmp_path: Path) -> None:
     rows = json.loads(result.stdout)["deadlines"]
     (reply,) = [r for r in rows if r["rule"] == "CH3_REPLY"]
     assert reply["status"] == "open" and reply["owed_by"] == ["RU"]
-    assert parse_instant(reply["due"]).at == event.at + timedelta(hours=48)
+    assert parse_instant(reply["due"]).at == SENT_AT + timedelta(hours=48)
     late = runner.invoke(
         app,
-        [
-            "deadlines",
-            "--data",
-            str(data),
-            "--json",
-            "--at",
-            (event.at + timedelta(hours=49)).isoformat(),
-        ],
+        ["deadlines", "--data", str(data), "--json", "--at",
+         (SENT_AT + timedelta(hours=49)).isoformat()],
     )
     (overdue,) = [r for r in json.loads(late.stdout)["deadlines"] if r["rule"] == "CH3_REPLY"]
     assert overdue["status"] == "overdue"
@@ -76,7 +172,9 @@ def test_deadlines_from_the_node_log(tmp_path: Path) -> None:
 def test_export_ical_from_the_node_log(tmp_path: Path) -> None:
     data = _node_with_request(tmp_path)
     out = tmp_path / "d.ics"
-    result = runner.invoke(app, ["export", "ical", "--data", str(data), "-o", str(out)])
+    result = runner.invoke(
+        app, ["export", "ical", "--data", str(data), "-o", str(out), "--at",
+              SENT_AT.isoformat()])
     assert result.exit_code == 0, result.stderr
     calendar = Calendar.from_ical(out.read_bytes())
     summaries = [str(c.get("summary")) for c in calendar.walk("VEVENT")]

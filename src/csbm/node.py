@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from pathlib import Path
@@ -286,8 +286,23 @@ class Node:
         )
         return Delivery(envelope, note, tuple(inclusion.proof), index, tuple(consistency))
 
-    def receive(self, delivery: Delivery, at: datetime) -> Envelope:
-        """Verify a delivery, log it with a signed receipt (one commit); return the receipt."""
+    def receive(
+        self,
+        delivery: Delivery,
+        at: datetime,
+        check: Callable[[Mapping[str, Any], Sequence[str]], object] | None = None,
+    ) -> Envelope:
+        """Verify a delivery, log it with a signed receipt (one commit); return the receipt.
+
+        ``check`` (default: ``csbm.message.check_payload``, the one message validation)
+        sees the signed message and its recipients first: a body its kind's schema refuses
+        raises with the reason, and nothing is stored, no receipt signed."""
+        if check is None:
+            from csbm.message import check_payload
+
+            check = check_payload
+        envelope = parse_envelope(delivery.envelope)
+        check(envelope.message, envelope.recipients)
         return accept_delivery(self.store, self.key, self.directory_of_keys(), delivery, at)
 
     def record_receipt(self, receipt: bytes) -> int:

@@ -209,13 +209,17 @@ def json_value_problems(value: Any, path: str) -> list[Problem]:
 
 
 def message_problems(message: Any, path: str = "message") -> list[Problem]:
-    """What is wrong with a message (``kind`` a non-empty string, ``body`` an object)."""
+    """What is wrong with a message (``kind`` a non-empty string, ``body`` an object, and
+    an optional ``case``, the procedure's case label: see ``csbm.message``)."""
     if not isinstance(message, Mapping):
         return [Problem(path, "a message must be a JSON object with kind and body")]
     out: list[Problem] = []
-    extra = sorted(set(message) - {"kind", "body"})
+    extra = sorted(set(message) - {"kind", "case", "body"})
     if extra:
-        out.append(Problem(path, f"unknown members {extra}; a message has kind and body"))
+        out.append(Problem(path, f"unknown members {extra}; a message has kind, case and body"))
+    case = message.get("case", "-")
+    if not isinstance(case, str) or not case.strip() or len(case) > 200:
+        out.append(Problem(f"{path}.case", "must be a non-empty string (at most 200)", case))
     kind = message.get("kind")
     if not isinstance(kind, str) or not kind.strip() or len(kind) > 128:
         out.append(Problem(f"{path}.kind", "must be a non-empty string (at most 128)", kind))

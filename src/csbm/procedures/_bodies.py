@@ -1,37 +1,82 @@
-"""Shared pieces of message-body schemas: a strict base model, State codes, instants."""
+"""The one family of message-body helpers: a strict base model, State codes, instants.
+
+Source: issue 9, item 5 ("one family of body helpers"). Every measure's body models derive
+from :class:`Body` and read State codes and instants through the helpers here, so a body is
+validated the same way whatever its measure, when it is signed, received, replayed or
+projected (``csbm.message``). Instants are read by ``csbm.domain.time.parse_instant`` and
+bounded by ``procedures.base.check_instant`` (no deadline may fall past year 9999).
+"""
 
 from __future__ import annotations
 
-from typing import Annotated
+from datetime import datetime
+from typing import Annotated, Any, TypeVar
 
-from pydantic import AfterValidator, BaseModel, ConfigDict
+from pydantic import AfterValidator, BaseModel, ConfigDict, ValidationError
 
 from csbm.domain.states import is_participating_state
-from csbm.domain.time import InstantError, parse_instant
-
-
-def _state_code(value: str) -> str:
-    if not is_participating_state(value):
-        raise ValueError("not a participating State's ISO 3166-1 code")
-    return value
-
-
-def _instant(value: str) -> str:
-    try:
-        parse_instant(value)
-    except InstantError as exc:
-        raise ValueError(str(exc)) from None
-    return value
-
-
-StateCode = Annotated[str, AfterValidator(_state_code)]
-"""An ISO 3166-1 alpha-2 code of a participating State."""
-
-InstantText = Annotated[str, AfterValidator(_instant)]
-"""An instant as csbm reads it (ISO 8601 with offset, a local time with a zone, a date)."""
+from csbm.domain.time import InstantError, iso, parse_instant
+from csbm.procedures.base import Event, Refusal, check_instant
 
 
 class Body(BaseModel):
-    """Base of every message body: unknown fields are refused, bodies are immutable."""
+    """Base of every message body: unknown fields are refused, text is stripped of the
+    blanks around it, bodies are immutable."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+
+def state_code(value: str) -> str:
+    """A participating State's ISO 3166-1 alpha-2 code, in upper case."""
+    if not isinstance(value, str) or not is_participating_state(value.strip()):
+        raise ValueError("not a participating State's ISO 3166-1 alpha-2 code")
+    return value.strip().upper()
+
+
+def instant_text(value: str | None) -> str | None:
+    """An instant as csbm reads it (ISO 8601 with an offset, a local time with a named
+    zone, a bare date), normalised to UTC ``Z``; None stays None."""
+    if value is None:
+        return None
+    try:
+        return iso(check_instant(parse_instant(value).at))
+    except InstantError as exc:
+        raise ValueError(str(exc)) from None
+
+
+def instant(value: Any) -> datetime | None:
+    """The instant a validated body field holds (see :func:`instant_text`)."""
+    return None if value is None else parse_instant(value).at
+
+
+StateCode = Annotated[str, AfterValidator(state_code)]
+"""An ISO 3166-1 alpha-2 code of a participating State (read in upper case)."""
+
+
+def _instant_required(value: str) -> str:
+    text = instant_text(value)
+    if text is None:
+        raise ValueError("an instant is required")
+    return text
+
+
+InstantText = Annotated[str, AfterValidator(_instant_required)]
+"""An instant as csbm reads it, normalised to UTC ``Z`` (see :func:`instant_text`)."""
+
+
+B = TypeVar("B", bound=BaseModel)
+
+
+def parse_body(model: type[B], event: Event) -> B:
+    """The event's body as ``model``; a malformed one is refused, naming the field.
+
+    Bodies are validated before an event is made (``csbm.message``), so this refuses only
+    an event built by hand with a bad body.
+    """
+    try:
+        return model.model_validate(dict(event.body))
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        where = ".".join(str(p) for p in err.get("loc", ())) or "body"
+        raise Refusal(f"bad {event.type} body: {where}: {err.get('msg')}",
+                      kind="malformed") from None

@@ -69,12 +69,14 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from functools import cached_property
 from typing import Any, ClassVar, Generic, Literal, TypeVar
 
 from pydantic import BaseModel
 
+from csbm.domain.time import InstantError, iso
+from csbm.errors import InputError, Problem
 from csbm.rules.evaluate import annual_due, period_due
 from csbm.rules.pack import AnnualDateSpec, PeriodSpec, Rule, RulePack
 
@@ -85,6 +87,74 @@ DeadlineStatus = Literal["open", "met", "missed", "waived", "unknown"]
 DEADLINE_STATUSES: tuple[DeadlineStatus, ...] = ("open", "met", "missed", "waived", "unknown")
 
 S = TypeVar("S")
+
+# ------------------------------------------------------------------ the range of instants
+# Python's datetime ends at 9999-12-31 and starts at 0001-01-01: a deadline counted from an
+# instant near either end cannot be represented. Instants a message carries are refused
+# outside [EARLIEST, LATEST] (with their path, when they are read), which leaves a year on
+# either side for every period the packs set (the longest is two months); a deadline that
+# still falls outside (a pack with a longer period) is refused here, centrally, by
+# :func:`due_after` and :func:`due_on` -- never an OverflowError.
+
+EARLIEST = datetime(2, 1, 1, tzinfo=UTC)
+"""The earliest instant a message may carry."""
+
+LATEST = datetime(9998, 12, 31, 23, 59, 59, 999999, tzinfo=UTC)
+"""The latest instant a message may carry: deadlines up to a year later still fit."""
+
+
+class InstantOutOfRange(InputError):
+    """A deadline would fall outside the instants csbm can represent (year 1 to 9999)."""
+
+    def __init__(self, problems: Iterable[Problem]) -> None:
+        super().__init__("instant out of range", problems, code="instant.out_of_range")
+
+
+def check_instant(at: datetime) -> datetime:
+    """``at`` when a message may carry it; InstantError (a ValueError) otherwise."""
+    if at > LATEST:
+        raise InstantError(
+            "instant too late: deadlines from it could pass year 9999 "
+            f"(the latest accepted is {iso(LATEST.replace(microsecond=0))})"
+        )
+    if at < EARLIEST:
+        raise InstantError(
+            "instant too early: deadlines before it could precede year 1 "
+            f"(the earliest accepted is {iso(EARLIEST)})"
+        )
+    return at
+
+
+def due_after(spec: PeriodSpec, anchor: datetime, rule_id: str, case: str | None = None) -> (
+    datetime | None
+):
+    """``period_due`` guarded: a due instant past year 9999 (or before year 1) is refused
+    with InstantOutOfRange naming the case, the rule and the anchor."""
+    try:
+        return period_due(spec, anchor)
+    except (OverflowError, ValueError):
+        late = spec.direction != "before"
+        raise InstantOutOfRange([_out_of_range(rule_id, anchor, case, late)]) from None
+
+
+def due_on(spec: AnnualDateSpec, year: int, rule_id: str, case: str | None = None) -> (
+    datetime | None
+):
+    """``annual_due`` guarded as :func:`due_after` is."""
+    try:
+        return annual_due(spec, year)
+    except (OverflowError, ValueError):
+        raise InstantOutOfRange(
+            [Problem(f"case {case}" if case else rule_id,
+                     f"instant too late: the {rule_id} deadline for {year} would be past "
+                     "year 9999", year)]
+        ) from None
+
+
+def _out_of_range(rule_id: str, anchor: datetime, case: str | None, late: bool) -> Problem:
+    side, where = ("late", "past year 9999") if late else ("early", "before year 1")
+    return Problem(f"case {case}" if case else rule_id,
+                   f"instant too {side}: the {rule_id} deadline would be {where}", iso(anchor))
 
 
 @dataclass(frozen=True, slots=True)
@@ -320,7 +390,7 @@ class Context:
         elif not isinstance(ref.rule.spec, PeriodSpec):
             why = f"{rule_id} in {ref.pack_id} is not a time limit"
         else:
-            due = period_due(ref.rule.spec, anchor)
+            due = due_after(ref.rule.spec, anchor, rule_id, case)
             if due is None:
                 source = "the agreement" if ref.pack.kind == "bilateral" else "the source text"
                 why = f"{ref.pack_id} gives no number for {rule_id}: fill in from {source}"
@@ -350,7 +420,7 @@ class Context:
         elif not isinstance(ref.rule.spec, AnnualDateSpec):
             why = f"{rule_id} in {ref.pack_id} is not a yearly date"
         else:
-            due = annual_due(ref.rule.spec, year)
+            due = due_on(ref.rule.spec, year, rule_id, case)
             if due is None:
                 why = f"{ref.pack_id} gives no date for {rule_id}: fill in from the source"
         return _deadline(rule_id, ref, due, now, done_at, owed_by, owed_to, waived,

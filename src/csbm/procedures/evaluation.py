@@ -39,6 +39,7 @@ from typing import Any, ClassVar, Literal
 from pydantic import BaseModel, Field, field_validator
 
 from csbm.domain.time import iso
+from csbm.procedures._bodies import Body, instant, instant_text, parse_body, state_code
 from csbm.procedures._quota import (
     EVAL_QUOTA,
     EVAL_QUOTA_FILLED,
@@ -64,19 +65,10 @@ from csbm.procedures.base import (
     Procedure,
     Refusal,
     deadline_status,
+    due_after,
     require_sender,
 )
-from csbm.procedures.inspection import (
-    Body,
-    bilateral_pack,
-    instant,
-    instant_text,
-    maximum_finding,
-    parse_body,
-    quota_pack,
-    state_code,
-)
-from csbm.rules.evaluate import period_due
+from csbm.procedures.inspection import bilateral_pack, maximum_finding, quota_pack
 from csbm.rules.pack import PeriodSpec
 
 ReplyReason = Literal["over_quota", "concurrent", "unit_absent", "force_majeure", "other"]
@@ -437,7 +429,7 @@ def _visit_end(ctx: Context, start: datetime, parties: tuple[str, ...]) -> datet
     ref = ctx.find_rule("EVAL_DURATION", parties, start.date())
     if ref is None or not isinstance(ref.rule.spec, PeriodSpec):
         return None
-    return period_due(ref.rule.spec, start)
+    return due_after(ref.rule.spec, start, "EVAL_DURATION")
 
 
 def _state_name(s: EvaluationState, decision: QuotaDecision | None, at: datetime,

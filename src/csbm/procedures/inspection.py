@@ -37,12 +37,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
 from functools import cache
-from typing import Any, ClassVar, Literal, TypeVar
+from typing import Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, Field, field_validator
 
-from csbm.domain.states import is_participating_state
-from csbm.domain.time import InstantError, iso, parse_instant
+from csbm.domain.time import iso
+from csbm.procedures._bodies import Body, instant, instant_text, parse_body, state_code
 from csbm.procedures._quota import (
     INSP_FORCE_MAJEURE,
     INSP_QUOTA,
@@ -78,47 +78,7 @@ RefusalReason = Literal["force_majeure", "over_quota", "other"]
 
 
 # ----------------------------------------------------------------------------- bodies
-# (shared with evaluation.py and observation.py)
-
-
-class Body(BaseModel):
-    """Base of the Chapter VI and IX message bodies: strict, frozen."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
-
-
-def state_code(value: str) -> str:
-    if not is_participating_state(value):
-        raise ValueError("not a participating State's ISO 3166-1 alpha-2 code")
-    return value
-
-
-def instant_text(value: str | None) -> str | None:
-    """An instant as csbm reads it (offset or named zone), normalised to UTC ``Z``."""
-    if value is None:
-        return None
-    try:
-        return iso(parse_instant(value).at)
-    except InstantError as exc:
-        raise ValueError(str(exc)) from None
-
-
-def instant(value: Any) -> datetime | None:
-    return None if value is None else parse_instant(value).at
-
-
-B = TypeVar("B", bound=BaseModel)
-
-
-def parse_body(model: type[B], event: Event) -> B:
-    """The event's body as ``model``; a malformed one is refused, naming the field."""
-    try:
-        return model.model_validate(dict(event.body))
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        where = ".".join(str(p) for p in err.get("loc", ())) or "body"
-        raise Refusal(f"bad {event.type} body: {where}: {err.get('msg')}",
-                      kind="malformed") from None
+# (the body helpers are procedures._bodies, shared by every measure)
 
 
 def maximum_finding(

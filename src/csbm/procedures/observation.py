@@ -37,6 +37,7 @@ from pydantic import BaseModel, Field, field_validator, model_validator
 from csbm.domain.activity import ActivityKind, Forces
 from csbm.domain.states import PARTICIPATING_STATES
 from csbm.domain.time import iso
+from csbm.procedures._bodies import Body, instant, instant_text, parse_body
 from csbm.procedures.base import (
     ALL,
     CaseView,
@@ -49,7 +50,6 @@ from csbm.procedures.base import (
     deadline_status,
     require_sender,
 )
-from csbm.procedures.inspection import Body, instant, instant_text, parse_body
 from csbm.rules.evaluate import duration_exceeds, threshold_met, within_maximum
 from csbm.rules.pack import DurationSpec, MaximumSpec, ThresholdSpec
 

@@ -19,24 +19,23 @@ when one is found.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
-
-import yaml
 
 from csbm._batch import cyclic_gc_paused
 from csbm.domain.states import PARTICIPATING_STATES, is_participating_state
 from csbm.domain.time import InstantError, parse_instant
 from csbm.errors import CsbmError, InputError, NotFoundError, Problem
-from csbm.procedures.base import ALL, Context, Event
-from csbm.procedures.registry import by_kind, message_kinds, validate_body
+from csbm.message import message_problems, to_event
+from csbm.procedures.base import Context, Event, check_instant
+from csbm.reader import parse_document, read_document
 from csbm.rules.loader import load_pack
 from csbm.rules.pack import RulePack
 
-_EVENT_KEYS = frozenset({"at", "type", "from", "to", "case", "body", "note"})
+_SCENARIO_KEYS = ("at", "from", "note")
+"""What a scenario event adds to the message form (``csbm.message``)."""
 _TOP_KEYS = frozenset({"regime", "participants", "units", "events", "title", "notes", "sources"})
 
 
@@ -55,20 +54,25 @@ class Scenario:
 
 
 def load_scenario(path: str | Path) -> Scenario:
-    """Read and check a scenario file; InputError lists every problem with its path."""
+    """Read and check a scenario file; InputError lists every problem with its path.
+
+    The file is read by the one strict reader (``csbm.reader``): duplicate keys, YAML
+    aliases, text that is not UTF-8 and the rest are refused there, in one line."""
     file = Path(path)
-    if not file.is_file():
+    if not file.is_file() and not file.is_dir():
         raise NotFoundError(f"scenario file {str(path)!r} does not exist")
-    text = file.read_text(encoding="utf-8")
-    return parse_scenario(text, base_dir=file.parent, origin=str(path))
+    data = read_document(file)
+    return _scenario(data, base_dir=file.parent, origin=str(path))
 
 
-def parse_scenario(text: str, base_dir: Path | None = None, origin: str = "<scenario>") -> Scenario:
-    try:
-        data = json.loads(text) if text.lstrip().startswith("{") else yaml.safe_load(text)
-    except (yaml.YAMLError, json.JSONDecodeError) as exc:
-        raise InputError(f"{origin}: not valid YAML or JSON",
-                         [Problem("(file)", f"not valid YAML or JSON: {exc}")]) from None
+def parse_scenario(
+    text: str | bytes, base_dir: Path | None = None, origin: str = "<scenario>"
+) -> Scenario:
+    """A scenario from its text (JSON or YAML, read as :func:`load_scenario` reads a file)."""
+    return _scenario(parse_document(text, origin), base_dir=base_dir, origin=origin)
+
+
+def _scenario(data: Any, base_dir: Path | None, origin: str) -> Scenario:
     if not isinstance(data, dict):
         raise InputError(f"{origin}: a scenario is a mapping",
                          [Problem("(file)", "a scenario must be a mapping with 'events'")])
@@ -177,79 +181,37 @@ def _units(raw: Any, problems: list[Problem]) -> dict[tuple[str, int], int]:
     return out
 
 
-def _codes(raw: Any, path: str, problems: list[Problem], allow_all: bool) -> tuple[str, ...]:
-    if allow_all and raw == ALL:
-        return (ALL,)
-    items = [raw] if isinstance(raw, str) else raw
-    if not isinstance(items, list) or not items:
-        what = "a State code, a list of codes, or \"all\"" if allow_all else "a State code"
-        problems.append(Problem(path, f"{what} is required", _short(raw)))
-        return ()
-    out: list[str] = []
-    for i, code in enumerate(items):
-        where = path if isinstance(raw, str) else f"{path}[{i}]"
-        if not isinstance(code, str) or not is_participating_state(code):
-            problems.append(Problem(where, "not a participating State's ISO 3166-1 code",
-                                    _short(code)))
-        else:
-            out.append(code)
-    return tuple(out)
-
-
-def _as_json(value: Any) -> Any:
-    """YAML reads ``2021-12-04`` as a date: give bodies the text JSON would have carried."""
-    if isinstance(value, date):  # datetime included
-        return value.isoformat()
-    if isinstance(value, dict):
-        return {k: _as_json(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_as_json(v) for v in value]
-    return value
-
-
 def _event(raw: Any, index: int, problems: list[Problem]) -> Event | None:
+    """One event: the message form (``csbm.message``, validated there) with ``at`` and
+    ``from``."""
     path = f"events[{index}]"
     if not isinstance(raw, dict):
         problems.append(Problem(path, "an event is a mapping {at, type, from, to, case, body}"))
         return None
-    before = len(problems)
-    for key in raw:
-        if key not in _EVENT_KEYS:
-            problems.append(Problem(f"{path}.{key}", f"unknown key; one of {sorted(_EVENT_KEYS)}"))
+    message, found = message_problems(raw, path, extra_keys=_SCENARIO_KEYS)
+    problems.extend(found)
     at: datetime | None = None
     if "at" not in raw:
         problems.append(Problem(f"{path}.at", "an instant is required"))
     else:
         try:
-            at = parse_instant(raw["at"]).at
+            at = check_instant(parse_instant(raw["at"]).at)
         except InstantError as exc:
             problems.append(Problem(f"{path}.at", str(exc), _short(raw["at"])))
-    kind = raw.get("type")
-    body: dict[str, Any] = {}
-    if not isinstance(kind, str) or kind not in by_kind():
-        problems.append(Problem(f"{path}.type", f"unknown message kind; one of {message_kinds()}",
-                                _short(kind)))
-        kind = None
-    else:
-        try:
-            body = validate_body(kind, _as_json(raw.get("body")), f"{path}.body")
-        except InputError as exc:
-            problems.extend(exc.problems or [Problem(f"{path}.body", exc.message)])
-    sender = _codes(raw.get("from"), f"{path}.from", problems, allow_all=False)
-    if len(sender) > 1:
-        problems.append(Problem(f"{path}.from", "one sender per message (use on_behalf_of)"))
-    recipients = _codes(raw.get("to", ALL), f"{path}.to", problems, allow_all=True)
-    case = raw.get("case")
-    if case is not None and not isinstance(case, str | int):
-        problems.append(Problem(f"{path}.case", "a label (text)", _short(case)))
-    if len(problems) > before or at is None or kind is None or not sender:
+    sender = _sender(raw.get("from"), f"{path}.from", problems)
+    if message is None or at is None or sender is None:
         return None
-    return Event(
-        at=at,
-        type=kind,
-        sender=sender[0],
-        recipients=recipients,
-        case=str(case) if case is not None else "",
-        body=body,
-        seq=index,
-    )
+    return to_event(message, at, sender, index)
+
+
+def _sender(raw: Any, path: str, problems: list[Problem]) -> str | None:
+    if raw is None:
+        problems.append(Problem(path, "the sender's State code is required"))
+        return None
+    if isinstance(raw, list):
+        problems.append(Problem(path, "one sender per message (use on_behalf_of)"))
+        return None
+    if not isinstance(raw, str) or not is_participating_state(raw.strip()):
+        problems.append(Problem(path, "not a participating State's ISO 3166-1 code", _short(raw)))
+        return None
+    return raw.strip().upper()
