@@ -14,15 +14,15 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from csbm.domain.states import is_participating_state
 from csbm.errors import InputError, NotFoundError, Problem
-from csbm.ledger.checkpoint import Checkpoint
+from csbm.ledger.checkpoint import Checkpoint, SignedCheckpoint
 from csbm.ledger.envelope import Envelope, EnvelopeError, parse_envelope, seal
 from csbm.ledger.keys import (
     HANDOVER,
@@ -38,10 +38,13 @@ from csbm.ledger.keys import (
     save_state_key,
     stamp,
 )
-from csbm.ledger.merkle import leaf_hash
+from csbm.ledger.merkle import ConsistencyProof, InclusionProof, leaf_hash
 from csbm.ledger.receipt import Delivery, accept_delivery, record_receipt
-from csbm.store import AppendResult, CheckpointRecord, LedgerStore
+from csbm.store import AppendResult, CheckpointRecord, KeyRecord, LedgerStore, StoredEntry
 from csbm.store.engine import sqlite_url
+
+if TYPE_CHECKING:
+    from csbm.ledger.audit import AuditReport
 
 CONFIG_NAME = "config.json"
 DB_NAME = "ledger.sqlite3"
@@ -149,6 +152,16 @@ def init_node(state: str, at: datetime, data: Path | None = None, db: str | None
         txn.append([announcement.record()])
     _write_config(directory / CONFIG_NAME, config)
     return Node(directory, config, store, key)
+
+
+@dataclass(frozen=True)
+class DeliveryBatch:
+    """What one node hands one peer at once: deliveries that share one signed checkpoint
+    of the sender's log (one signature per batch, not per message)."""
+
+    peer: str
+    checkpoint: SignedCheckpoint
+    deliveries: tuple[Delivery, ...]
 
 
 class Node:
@@ -262,29 +275,67 @@ class Node:
         (result,) = self.append([self.sign(message, recipients, at, message_id)])
         return result
 
-    def checkpoint(self, at: datetime) -> str:
-        """Sign a C2SP checkpoint of the log as it is now and remember it."""
+    def checkpoint(self, at: datetime) -> SignedCheckpoint:
+        """Sign a C2SP checkpoint (tlog-checkpoint, signed note) of the log as it is now,
+        remember it, and return it: ``.size``, ``.root``, ``.origin`` and ``.note``."""
         with self.store.write() as txn:
             size = txn.nodes.size()
             root = txn.merkle.root(size)
-            note = Checkpoint(self.origin, size, root).sign(self.key.name, self.key.private).note
-            txn.add_checkpoint(CheckpointRecord(self.origin, True, size, root, note, stamp(at)))
-        return note
+            signed = Checkpoint(self.origin, size, root).sign(self.key.name, self.key.private)
+            txn.add_checkpoint(
+                CheckpointRecord(self.origin, True, size, root, signed.note, stamp(at))
+            )
+        return signed
 
     # -- exchange
 
     def delivery(self, envelope: bytes, index: int, peer_seen_size: int, at: datetime) -> Delivery:
         """What to hand a recipient for the envelope at ``index``: a fresh signed checkpoint,
-        the inclusion proof, and the consistency proof from the size the peer last saw."""
-        note = self.checkpoint(at)
-        size = Checkpoint.parse(note[: note.rfind("\n\n") + 1]).size
-        inclusion = self.store.prove_inclusion(index, size)
+        the inclusion proof, and the consistency proof from the size the peer last saw.
+        (One delivery, one checkpoint; a batch shares one: :meth:`delivery_batch`.)"""
+        signed = self.checkpoint(at)
+        return self._delivery(envelope, index, peer_seen_size, signed)
+
+    def _delivery(
+        self, envelope: bytes, index: int, peer_seen_size: int, signed: SignedCheckpoint
+    ) -> Delivery:
+        inclusion = self.store.prove_inclusion(index, signed.size)
         consistency = (
-            self.store.prove_consistency(peer_seen_size, size).proof
-            if 0 < peer_seen_size <= size
+            self.store.prove_consistency(peer_seen_size, signed.size).proof
+            if 0 < peer_seen_size < signed.size
             else ()
         )
-        return Delivery(envelope, note, tuple(inclusion.proof), index, tuple(consistency))
+        return Delivery(envelope, signed.note, tuple(inclusion.proof), index, tuple(consistency))
+
+    def delivery_batch(
+        self, peer: str, indices: Sequence[int], signed: SignedCheckpoint
+    ) -> DeliveryBatch:
+        """The deliveries of the entries at ``indices`` to ``peer``, all under one signed
+        checkpoint ``signed`` (take it once for a batch: :meth:`checkpoint`), each with the
+        consistency proof from the size the peer last acknowledged (:meth:`peer_seen_size`),
+        so any one of them may be the first the peer verifies (a retry, a duplicate)."""
+        seen = self.peer_seen_size(peer)
+        items = [
+            self._delivery(self.store.entry(index).envelope, index, seen, signed)
+            for index in indices
+        ]
+        return DeliveryBatch(peer, signed, tuple(items))
+
+    def peer_seen_size(self, peer: str) -> int:
+        """The largest size of our log that ``peer`` has acknowledged, read from the signed
+        receipts of ``peer`` in our own log (``body.sender_checkpoint.size``); 0 if none.
+        What a peer saw is derived from the log, never kept on the side."""
+        rows = [r for r in self.store.receipts() if r["direction"] == "received"]
+        indices = [int(r["receipt_index"]) for r in rows if r["peer"] == peer]
+        best = 0
+        for index in indices:
+            receipt = parse_envelope(self.store.entry(index).envelope)
+            checkpoint = receipt.body.get("sender_checkpoint")
+            if isinstance(checkpoint, Mapping) and checkpoint.get("origin") == self.origin:
+                size = checkpoint.get("size")
+                if isinstance(size, int) and not isinstance(size, bool):
+                    best = max(best, size)
+        return best
 
     def receive(
         self,
@@ -305,9 +356,57 @@ class Node:
         check(envelope.message, envelope.recipients)
         return accept_delivery(self.store, self.key, self.directory_of_keys(), delivery, at)
 
+    def receive_batch(self, batch: DeliveryBatch, at: datetime) -> list[Envelope]:
+        """Receive every delivery of a batch in order; the receipts, one per delivery. The
+        first refusal stops the batch (what was accepted before it stays logged)."""
+        return [self.receive(delivery, at) for delivery in batch.deliveries]
+
     def record_receipt(self, receipt: bytes) -> int:
         """Verify a peer's receipt for one of our messages and log it; its log index."""
         return record_receipt(self.store, self.state, self.directory_of_keys(), receipt)
+
+    # -- reading the log (so that services and shells never reach into the store)
+
+    def size(self) -> int:
+        """The number of entries in the log."""
+        return self.store.size()
+
+    def root(self, size: int | None = None) -> bytes:
+        """The Merkle tree hash of the first ``size`` entries (default: all)."""
+        return self.store.root(size)
+
+    def entry(self, index: int) -> StoredEntry:
+        """The log entry at ``index``."""
+        return self.store.entry(index)
+
+    def entry_by_message_id(self, message_id: str) -> StoredEntry | None:
+        """The log entry of a message id, or None."""
+        return self.store.entry_by_message_id(message_id)
+
+    def entries(self) -> Iterator[StoredEntry]:
+        """Every log entry, in log order (read in chunks)."""
+        for chunk in self.store.iter_entries():
+            yield from chunk
+
+    def prove_inclusion(self, index: int, size: int | None = None) -> InclusionProof:
+        """RFC 9162 §2.1.3 inclusion proof of the entry at ``index`` in the tree of ``size``."""
+        return self.store.prove_inclusion(index, size)
+
+    def prove_consistency(self, size1: int, size2: int | None = None) -> ConsistencyProof:
+        """RFC 9162 §2.1.4 consistency proof between two sizes of the log."""
+        return self.store.prove_consistency(size1, size2)
+
+    def audit(
+        self, workers: int | None = None, progress: Callable[[int, int], None] | None = None
+    ) -> AuditReport:
+        """Audit the whole log (csbm.ledger.audit): signatures, hashes, receipts, tree."""
+        from csbm.ledger.audit import audit
+
+        return audit(self.store, self.state, workers=workers, progress=progress)
+
+    def key_records(self, state: str | None = None) -> list[KeyRecord]:
+        """The key directory's records (of one State, or all)."""
+        return self.store.key_records(state)
 
     # -- keys
 

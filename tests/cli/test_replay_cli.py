@@ -29,7 +29,7 @@ def test_done_when_baltic_replay_json(repo_root: Path) -> None:
     meeting = case["details"]["meetings"][0]
     assert meeting["held_at"] and "BY" in meeting["attended"]
     assert meeting["absent"][0]["state"] == "RU"
-    assert set(doc) == {"at", "cases", "quotas", "findings"}
+    assert set(doc) == {"at", "cases", "quotas", "findings", "refused"} and doc["refused"] == []
     assert {"case", "procedure", "state", "parties", "deadlines", "history"} <= set(case)
 
 

@@ -22,13 +22,14 @@ from rich.table import Table
 from csbm.cli._output import console, handles_errors
 from csbm.cli._time import user_zone
 from csbm.cli.assess import _print_human, load_regime, read_input
-from csbm.demo_network import NetworkReport, run_network
 from csbm.domain.activity_file import parse_activities
-from csbm.domain.time import now
 from csbm.errors import InputError, Problem
+from csbm.exchange.demo import NetworkReport, run_network
 from csbm.i18n import _
 from csbm.procedures.scenario import load_scenario
 from csbm.rules import assess
+from csbm.services.clock import wall_clock
+from csbm.services.replay import replay_loaded
 
 ACTIVITY_FILES = (
     "zapad-2017.yaml",
@@ -95,7 +96,7 @@ def register(app: typer.Typer) -> None:
         """Assess the public cases, replay February 2022, run them through a demo network."""
         zone = user_zone(tz)
         packs, forced = load_regime(None)
-        clock = now()
+        clock = wall_clock()
         _heading(_("1. Assessment of the public cases"))
         for name in ACTIVITY_FILES:
             path = examples / name
@@ -106,11 +107,10 @@ def register(app: typer.Typer) -> None:
             _print_human(result, [], tz)
 
         from csbm.cli.replay import _print_timeline
-        from csbm.procedures.runner import replay
 
         _heading(_("2. Chapter III, February 2022, replayed"))
         scenario = load_scenario(examples / SCENARIO)
-        _print_timeline(scenario, replay(scenario.events, scenario.context, None), zone)
+        _print_timeline(scenario.title, replay_loaded(scenario).result, zone)
 
         _heading(_("3. The same messages through a demo network (SQLite, one log per State)"))
         if data is not None and data.exists() and any(data.iterdir()):

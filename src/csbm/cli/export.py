@@ -1,71 +1,63 @@
-"""``csbm export ical SCENARIO [--at INSTANT] [-o FILE]``: deadlines for an ordinary calendar.
+"""``csbm export ical [SCENARIO] [--at INSTANT] [-o FILE]``: deadlines for a calendar.
 
-An RFC 5545 calendar (written with ``icalendar``) with one VEVENT per open or overdue
-deadline whose due instant is known: the event starts at the due instant (UTC), carries
-the rule, paragraph, case and who owes whom, and has a stable UID — the same deadline
-gets the same UID in every export, so a calendar that subscribes updates it in place
-(RFC 5545 §3.8.4.7). DTSTAMP is the clock of the export, not the wall time, so the same
-input gives the same file.
+An RFC 5545 calendar of the open and overdue deadlines (:mod:`csbm.services.export`):
+stable UIDs, DTSTAMP from the data (the last message of each case), so the same data give
+the same file. ``-o`` writes the file; a folder that does not exist, a folder given as the
+file, or a full disk is one line on stderr and exit 2.
 """
 
 from __future__ import annotations
 
-import hashlib
+import errno
+import os
 import sys
-from datetime import datetime, timedelta
 from pathlib import Path
 
 import typer
-from icalendar import Calendar, Event
 
-from csbm import __version__
-from csbm.cli._node import DATA_OPTION, DB_OPTION
+from csbm.cli._node import DATA_OPTION, DB_OPTION, open_node
 from csbm.cli._output import console, handles_errors
-from csbm.cli.deadlines import pending, replay_source
-from csbm.cli.replay import parse_clock
-from csbm.domain.time import now
-from csbm.procedures.base import CaseView, Deadline
-from csbm.procedures.runner import ReplayResult
+from csbm.errors import InputError, Problem
+from csbm.i18n import _
+from csbm.services.clock import clock_or_now
+from csbm.services.export import ical
+from csbm.services.replay import replay_source
 
 export_app = typer.Typer(help="Export deadlines and data (ical).", no_args_is_help=True)
 
 
-def deadline_uid(view: CaseView, d: Deadline) -> str:
-    """A UID that names the obligation, not its current due time."""
-    key = "|".join([view.procedure, view.case, d.rule, ",".join(d.owed_by), d.note or ""])
-    return hashlib.sha256(key.encode("utf-8")).hexdigest()[:32] + "@csbm"
+def write_file(path: Path, data: bytes, option: str = "--output") -> None:
+    """Write ``data`` to ``path`` whole, or not at all: a temporary file beside it, then an
+    atomic rename. An OSError (no such folder, a folder, no space, no permission) is an
+    InputError at ``option``, and no partial file is left."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        if path.is_dir():
+            raise IsADirectoryError(errno.EISDIR, "is a directory")
+        with open(tmp, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        reason = exc.strerror or type(exc).__name__
+        raise InputError(
+            "cannot write", [Problem(option, _("cannot write: {reason}").format(reason=reason),
+                                     str(path))]
+        ) from None  # fmt: skip
 
 
-def calendar(result: ReplayResult, clock: datetime) -> Calendar:
-    """The calendar of the open and overdue deadlines of ``result``."""
-    cal = Calendar()
-    cal.add("prodid", f"-//csbm//csbm {__version__}//EN")
-    cal.add("version", "2.0")
-    cal.add("calscale", "GREGORIAN")
-    cal.add("x-wr-calname", "CSBM deadlines")
-    for view, d in pending(result):
-        if d.due is None:
-            continue
-        event = Event()
-        event.add("uid", deadline_uid(view, d))
-        event.add("dtstamp", clock)
-        event.add("dtstart", d.due)
-        event.add("dtend", d.due + timedelta(minutes=15))
-        para = f" ¶{d.paragraph}" if d.paragraph else ""
-        overdue = "OVERDUE " if d.status == "missed" else ""
-        event.add("summary", f"{overdue}{d.rule}{para}: {', '.join(d.owed_by)} — {view.case}")
-        lines = [
-            d.title or d.rule,
-            f"case: {view.case} ({view.procedure}, {view.state})",
-            f"owed by: {', '.join(d.owed_by)}; to: {', '.join(d.owed_to)}",
-            f"rule pack: {d.pack}" if d.pack else "",
-            d.note or "",
-        ]
-        event.add("description", "\n".join(line for line in lines if line))
-        event.add("categories", [view.procedure])
-        event.add("status", "CONFIRMED")
-        cal.add_component(event)
-    return cal
+def write_stdout(data: bytes) -> None:
+    """Write ``data`` to stdout; a failed write (a full disk) is an InputError."""
+    try:
+        sys.stdout.buffer.write(data)
+        sys.stdout.flush()
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise InputError(
+            "cannot write", [Problem("stdout", _("cannot write: {reason}").format(reason=reason))]
+        ) from None
 
 
 @export_app.command("ical")
@@ -82,15 +74,14 @@ def export_ical(
     ),
 ) -> None:
     """An RFC 5545 calendar of the open and overdue deadlines."""
-    clock = parse_clock(at) or now()
-    result = replay_source(scenario, data, db, clock)
-    ical = calendar(result, clock).to_ical()
+    clock = clock_or_now(at, "--at")
+    replayed = replay_source(scenario, lambda: open_node(data, db), clock)
+    document = ical(replayed.result, clock)
     if output is None:
-        sys.stdout.buffer.write(ical)
-        sys.stdout.flush()
+        write_stdout(document)
     else:
-        output.write_bytes(ical)
-        console.print(f"wrote {output}")
+        write_file(output, document)
+        console.print(_("wrote {path}").format(path=output), highlight=False)
 
 
 def register(app: typer.Typer) -> None:

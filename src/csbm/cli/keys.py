@@ -71,7 +71,7 @@ def list_command(
 ) -> None:
     """Every key in the directory, own and peers', with validity and revocation."""
     with open_node(data, db) as node:
-        records = node.store.key_records()
+        records = node.key_records()
     if as_json:
         print_json([_record_json(r) for r in records])
         return

@@ -17,8 +17,8 @@ from csbm.cli._output import console, err_console, handles_errors, print_json
 from csbm.domain.time import now
 from csbm.errors import InputError, NotFoundError, Problem
 from csbm.i18n import _
-from csbm.ledger.audit import audit
 from csbm.ledger.envelope import message_problems, recipient_problems
+from csbm.services import ledger as ledger_services
 
 ledger_app = typer.Typer(help="The node's signed, append-only Merkle log.", no_args_is_help=True)
 
@@ -127,23 +127,12 @@ def checkpoint_command(
     as_json: bool = typer.Option(False, "--json", help="One JSON document on stdout."),
 ) -> None:
     """Sign a checkpoint (C2SP tlog-checkpoint, signed note) of the log as it is now."""
-    from csbm.ledger.checkpoint import Checkpoint
-
     with open_node(data, db) as node:
-        note = node.checkpoint(now())
+        signed = ledger_services.checkpoint(node, now())
     if as_json:
-        body = note.split("\n\n", 1)[0] + "\n"
-        cp = Checkpoint.parse(body)
-        print_json(
-            {
-                "origin": cp.origin,
-                "size": cp.size,
-                "root": base64.b64encode(cp.root).decode("ascii"),
-                "note": note,
-            }
-        )
+        print_json(signed.to_json())
         return
-    typer.echo(note, nl=False)
+    typer.echo(signed.note, nl=False)
 
 
 @ledger_app.command("prove")
@@ -157,7 +146,7 @@ def prove_command(
 ) -> None:
     """An inclusion proof (RFC 9162 §2.1.3): leafIdx, treeSize, root, leafHash, proof."""
     with open_node(data, db) as node:
-        proof = node.store.prove_inclusion(index, size)
+        proof = ledger_services.prove_inclusion(node, index, size)
     _print_proof(proof.to_json(), ("leafIdx", "treeSize", "root", "leafHash"), as_json)
 
 
@@ -185,7 +174,7 @@ def consistency_command(
     if size1 > size2:
         raise InputError("bad sizes", [Problem("--from", f"must not exceed --to ({size2})", size1)])
     with open_node(data, db) as node:
-        proof = node.store.prove_consistency(size1, size2)
+        proof = ledger_services.prove_consistency(node, size1, size2)
     _print_proof(proof.to_json(), ("size1", "size2", "root1", "root2"), as_json)
 
 
@@ -223,7 +212,7 @@ def verify_command(
             bar[0].update(bar[0].task_ids[0], completed=done, total=total)
 
         try:
-            report = audit(node.store, node.state, workers=workers, progress=advance)
+            report = node.audit(workers=workers, progress=advance)
         finally:
             if bar:
                 bar[0].stop()

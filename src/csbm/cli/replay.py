@@ -1,26 +1,31 @@
-"""``csbm replay SCENARIO [--at INSTANT] [--json] [--tz ZONE] [--schemas]``.
+"""``csbm replay [SCENARIO] [--data DIR] [--db URL] [--at INSTANT] [--json] [--tz ZONE]``.
 
-Runs a scenario's timeline of messages through the procedures (``csbm.procedures``) and
-shows every case at the clock: its state, parties, deadlines, history, and the findings
-and quotas (issue 4, item 3). Without ``--json`` a Rich timeline.
+Runs a scenario's timeline of messages — or, without one, the messages of the node's own
+log — through the procedures (``csbm.services.replay``) and shows every case at the clock:
+its state, parties, deadlines, history, and the findings and quotas (issue 4, item 3), and
+the logged messages a schema refuses, with the reason (issue 9). Without ``--json`` a Rich
+timeline. ``--schemas`` prints the JSON schema of every message kind.
 """
 
 from __future__ import annotations
 
-from datetime import datetime, tzinfo
+from collections.abc import Sequence
+from datetime import tzinfo
 from pathlib import Path
 
 import typer
 from rich.table import Table
 
+from csbm.cli._node import open_node
 from csbm.cli._output import console, handles_errors, print_json
 from csbm.cli._time import both, user_zone
-from csbm.domain.time import InstantError, parse_instant
 from csbm.errors import InputError, Problem
 from csbm.i18n import _
 from csbm.procedures.registry import message_schemas
-from csbm.procedures.runner import ReplayResult, replay, result_json
-from csbm.procedures.scenario import Scenario, load_scenario
+from csbm.procedures.runner import ReplayResult
+from csbm.services.clock import parse_clock
+from csbm.services.documents import RefusedEntry
+from csbm.services.replay import replay_source
 
 STATUS_STYLE = {
     "met": "green",
@@ -31,25 +36,24 @@ STATUS_STYLE = {
 }
 
 
-def parse_clock(value: str | None, option: str = "--at") -> datetime | None:
-    """The instant of ``--at``; None when not given."""
-    if value is None:
-        return None
-    try:
-        return parse_instant(value).at
-    except InstantError as exc:
-        raise InputError(f"bad {option}", [Problem(option, str(exc), value)]) from None
+def print_refused(refused: Sequence[RefusedEntry]) -> None:
+    """The log entries a schema refuses: one line each, with the reason."""
+    if not refused:
+        return
+    console.print()
+    console.print("[bold red]" + _("refused log entries") + "[/bold red]")
+    for r in refused:
+        console.print(
+            _("log[{index}] {kind} from {sender} ({id}): refused: {reason}").format(
+                index=r.index, kind=r.kind, sender=r.sender, id=r.message_id, reason=r.reason
+            ),
+            markup=False,
+            highlight=False,
+        )
 
 
-def run_scenario(file: Path, at: str | None) -> tuple[Scenario, ReplayResult]:
-    """Load ``file`` and replay it at ``--at`` (default: its last event)."""
-    clock = parse_clock(at)
-    scenario = load_scenario(file)
-    return scenario, replay(scenario.events, scenario.context, clock)
-
-
-def _print_timeline(scenario: Scenario, result: ReplayResult, zone: tzinfo) -> None:
-    title = scenario.title or "scenario"
+def _print_timeline(title: str | None, result: ReplayResult, zone: tzinfo) -> None:
+    title = title or "scenario"
     console.print(
         _("[bold]{title}[/bold] — as at {at}").format(title=title, at=both(result.at, zone))
     )
@@ -130,8 +134,16 @@ def register(app: typer.Typer) -> None:
     @handles_errors
     def replay_command(
         scenario: Path | None = typer.Argument(
-            None, help="YAML or JSON: {regime: [packs], events: [{at, type, from, to, case, body}]}"
+            None,
+            help="YAML or JSON: {regime: [packs], events: [{at, type, from, to, case, body}]}; "
+            "without it, the node's own log (--data, --db).",
         ),
+        data: Path | None = typer.Option(
+            None,
+            "--data",
+            help="Without SCENARIO: the node's data directory (default: $CSBM_DATA, else ./.csbm).",
+        ),
+        db: str | None = typer.Option(None, "--db", help="Without SCENARIO: the database URL."),
         at: str | None = typer.Option(
             None, "--at", help="Show the procedures at this instant (default: the last event)."
         ),
@@ -141,18 +153,22 @@ def register(app: typer.Typer) -> None:
             False, "--schemas", help="Print the JSON schema of every message kind and exit."
         ),
     ) -> None:
-        """Run a timeline of messages through the procedures; show cases and deadlines."""
+        """Run a timeline of messages (a scenario, or the node's log) through the procedures;
+        show cases and deadlines, and any logged message a schema refuses."""
         if schemas:
             print_json(message_schemas())
             return
-        if scenario is None:
+        if scenario is not None and (data is not None or db is not None):
             raise InputError(
-                "a scenario file is required",
-                [Problem("SCENARIO", "give a scenario file (or --schemas)")],
+                "a scenario or a node, not both",
+                [Problem("SCENARIO", "give a scenario file, or --data/--db for a node's log")],
             )
         zone = user_zone(tz)
-        loaded, result = run_scenario(scenario, at)
+        clock = parse_clock(at, "--at")
+        replayed = replay_source(scenario, lambda: open_node(data, db), clock)
         if as_json:
-            print_json(result_json(result))
-        else:
-            _print_timeline(loaded, result, zone)
+            print_json(replayed.document().to_json())
+            return
+        title = replayed.scenario.title if replayed.scenario else _("this node's log")
+        _print_timeline(title, replayed.result, zone)
+        print_refused(replayed.refused)

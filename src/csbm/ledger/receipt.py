@@ -212,52 +212,59 @@ def accept_delivery(
         raise _refuse(
             "delivery.inclusion", f"inclusion proof: {exc.message}", "inclusion"
         ) from None
-    last_record = store.last_checkpoint(origin)
-    last = None
-    if last_record is not None:
-        every_key = [
-            NoteVerifier(r.name, r.public_key)
-            for r in directory.records()
-            if r.state == envelope.sender
-        ]
-        last = verify_checkpoint(last_record.note, every_key, origin=origin)
-    outcome = check_peer_checkpoint(last, checkpoint, list(delivery.consistency))
-    if isinstance(outcome, SplitViewEvidence):
-        with store.write() as txn:
-            txn.add_split_view_evidence(origin, json.dumps(outcome.to_json()), stamp(at))
-        raise _refuse(f"delivery.split_view.{outcome.kind}", outcome.reason, "checkpoint")
+    every_key = [
+        NoteVerifier(r.name, r.public_key)
+        for r in directory.records()
+        if r.state == envelope.sender
+    ]
+    evidence: SplitViewEvidence | None = None
     with store.write() as txn:
-        (logged,) = txn.append([envelope.record()])  # a message already logged keeps its index
-        index = logged.index
-        body = {
-            "message_id": envelope.message_id,
-            "message_hash": base64.b64encode(message_hash(raw)).decode("ascii"),
-            "sender": envelope.sender,
-            "log_index": index,
-            "sender_checkpoint": {
-                "origin": checkpoint.origin,
-                "size": checkpoint.size,
-                "root": base64.b64encode(checkpoint.root).decode("ascii"),
-            },
-        }
-        if change is not None:
-            _apply_key_change(txn, directory, change)
-        receipt = seal({"kind": KIND_RECEIPT, "body": body}, key, [envelope.sender], at)
-        (rec,) = txn.append([receipt.record()])
-        txn.add_receipt(
-            rec.index, "issued", envelope.sender, envelope.message_id, message_hash(raw), index
-        )
-        if last is None or last.size != checkpoint.size:
-            txn.add_checkpoint(
-                CheckpointRecord(
-                    checkpoint.origin,
-                    False,
-                    checkpoint.size,
-                    checkpoint.root,
-                    delivery.checkpoint,
-                    stamp(at),
-                )
+        # The sender's last checkpoint is read and checked under the log's write lock:
+        # two deliveries at once cannot both pass against the same old checkpoint and
+        # log two views of one log (the write lock serialises them; the reader sees
+        # every checkpoint committed before the lock was taken).
+        last_record = store.last_checkpoint(origin)
+        last = None
+        if last_record is not None:
+            last = verify_checkpoint(last_record.note, every_key, origin=origin)
+        outcome = check_peer_checkpoint(last, checkpoint, list(delivery.consistency))
+        if isinstance(outcome, SplitViewEvidence):
+            evidence = outcome
+            txn.add_split_view_evidence(origin, json.dumps(outcome.to_json()), stamp(at))
+        else:
+            (logged,) = txn.append([envelope.record()])  # a logged message keeps its index
+            index = logged.index
+            body = {
+                "message_id": envelope.message_id,
+                "message_hash": base64.b64encode(message_hash(raw)).decode("ascii"),
+                "sender": envelope.sender,
+                "log_index": index,
+                "sender_checkpoint": {
+                    "origin": checkpoint.origin,
+                    "size": checkpoint.size,
+                    "root": base64.b64encode(checkpoint.root).decode("ascii"),
+                },
+            }
+            if change is not None:
+                _apply_key_change(txn, directory, change)
+            receipt = seal({"kind": KIND_RECEIPT, "body": body}, key, [envelope.sender], at)
+            (rec,) = txn.append([receipt.record()])
+            txn.add_receipt(
+                rec.index, "issued", envelope.sender, envelope.message_id, message_hash(raw), index
             )
+            if last is None or last.size != checkpoint.size:
+                txn.add_checkpoint(
+                    CheckpointRecord(
+                        checkpoint.origin,
+                        False,
+                        checkpoint.size,
+                        checkpoint.root,
+                        delivery.checkpoint,
+                        stamp(at),
+                    )
+                )
+    if evidence is not None:
+        raise _refuse(f"delivery.split_view.{evidence.kind}", evidence.reason, "checkpoint")
     return receipt
 
 

@@ -1,0 +1,246 @@
+"""The assessment of military activities under the rule packs, as a service.
+
+Source: issue 2 (``csbm assess``) and issue 9, item 3 (the use case out of the CLI). A file
+(or its text) and a clock in; an :class:`AssessmentDocument` out, whose JSON form is the
+output of ``csbm assess --json`` and of the coming API. The regime policy lives here: the
+packs given (forced), else every bundled pack, each applying where it is in force.
+
+Large results are written piece by piece (:func:`json_chunks`): the document of 10⁵
+activities is never held as one string, and it is byte-for-byte the text
+``json.dumps(document.to_json(), indent=2, ensure_ascii=False)`` would give.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable, Iterator, Sequence
+from datetime import datetime
+from typing import Any
+
+from pydantic import Field
+
+from csbm.domain.activity import Activity
+from csbm.domain.activity_file import activities_from_data
+from csbm.reader import read_document
+from csbm.rules import Assessment, RulePack, assess, bundled_pack_ids, load_pack
+from csbm.rules.model import ActivityAssessment, ConstraintResult, Finding
+from csbm.services.documents import Document, Instant, Owed
+
+__all__ = [
+    "AssessedActivity",
+    "AssessmentDocument",
+    "AssessmentFinding",
+    "ConstraintDocument",
+    "PackUse",
+    "assess_activities",
+    "assessment_document",
+    "json_chunks",
+    "load_regime",
+    "read_activities",
+]
+
+
+class BorderDistanceDocument(Document):
+    states: list[str]
+    km: float
+    tolerance_km: float
+
+
+class PackUse(Document):
+    """A pack applied to an activity, and why (provisionally when not sure)."""
+
+    pack: str
+    reason: str
+    provisional: bool
+    distances: list[BorderDistanceDocument]
+
+
+class PackNotApplied(Document):
+    pack: str
+    reason: str
+
+
+class AssessmentFinding(Document):
+    """What the engine noticed: a violation, a figure near a threshold, a possible split,
+    an inconsistency — with its rule and the activities concerned."""
+
+    rule: str
+    kind: str
+    severity: str
+    message: str
+    pack: str
+    activities: list[str]
+    details: dict[str, Any]
+
+
+class AssessedActivity(Document):
+    name: str
+    kind: str
+    host_state: str
+    conducting_states: list[str]
+    start: Instant
+    end: Instant | None
+    members: list[str]
+    packs: list[PackUse]
+    packs_not_applied: list[PackNotApplied]
+    obligations: list[Owed]
+    findings: list[AssessmentFinding]
+    assumed: list[str]
+
+
+class ConstraintDocument(Document):
+    """One constraining provision for one State and window (Chapter VIII)."""
+
+    rule: str
+    paragraph: str | None
+    state: str
+    window: str
+    count: int
+    limit: int | None
+    status: str
+    activities: list[str]
+
+
+class AssessmentDocument(Document):
+    regime: list[str]
+    at: Instant
+    assumed: list[str]
+    activities: list[AssessedActivity] = Field(default_factory=list)
+    constraints: list[ConstraintDocument]
+    findings: list[AssessmentFinding]
+
+
+# -- the use case
+
+
+def load_regime(refs: Sequence[str] | None) -> tuple[list[RulePack], bool]:
+    """The packs given (forced), else every bundled pack, multilateral first (applicability
+    decides per activity). Returns the packs and whether they were forced."""
+    if refs:
+        return [load_pack(r) for r in refs], True
+    packs = [load_pack(p) for p in bundled_pack_ids()]
+    return sorted(packs, key=lambda p: (p.kind != "multilateral", p.id)), False
+
+
+def read_activities(path: str | os.PathLike[str]) -> list[Activity]:
+    """The activities of a file (YAML or JSON), read by the strict reader."""
+    return activities_from_data(read_document(path), str(path))
+
+
+def assess_activities(
+    activities: Sequence[Activity],
+    packs: Sequence[RulePack],
+    clock: datetime,
+    *,
+    forced: bool = False,
+    on_progress: Callable[[int], None] | None = None,
+) -> Assessment:
+    """The engine over the activities as at ``clock``."""
+    return assess(list(activities), list(packs), clock, forced=forced, on_progress=on_progress)
+
+
+# -- the document
+
+
+def _finding(f: Finding) -> AssessmentFinding:
+    return AssessmentFinding.model_construct(
+        rule=f.rule,
+        kind=f.kind,
+        severity=f.severity,
+        message=f.message,
+        pack=f.pack,
+        activities=list(f.activities),
+        details=f.details,
+    )
+
+
+def assessed_activity(item: ActivityAssessment) -> AssessedActivity:
+    a = item.activity
+    return AssessedActivity.model_construct(
+        name=a.name,
+        kind=a.kind.value,
+        host_state=a.host_state,
+        conducting_states=list(a.conducting_states),
+        start=a.start,
+        end=a.end,
+        members=list(item.members),
+        packs=[
+            PackUse.model_construct(
+                pack=app.pack.id,
+                reason=app.reason,
+                provisional=app.provisional,
+                distances=[
+                    BorderDistanceDocument.model_construct(
+                        states=list(d.states), km=round(d.km, 1), tolerance_km=d.tolerance_km
+                    )
+                    for d in app.distances
+                ],
+            )
+            for app in item.packs
+        ],
+        packs_not_applied=[
+            PackNotApplied.model_construct(pack=d.pack.id, reason=d.reason)
+            for d in item.not_applied
+        ],
+        obligations=[Owed.of_obligation(o) for o in item.obligations],
+        findings=[_finding(f) for f in item.findings],
+        assumed=list(a.assumed),
+    )
+
+
+def _constraint(c: ConstraintResult) -> ConstraintDocument:
+    return ConstraintDocument.model_construct(
+        rule=c.rule,
+        paragraph=c.paragraph,
+        state=c.state,
+        window=c.window,
+        count=c.count,
+        limit=c.limit,
+        status=c.status,
+        activities=list(c.activities),
+    )
+
+
+def assessment_document(
+    result: Assessment, extra_assumed: Sequence[str] = (), *, with_activities: bool = True
+) -> AssessmentDocument:
+    """The document of an assessment (``with_activities=False``: the frame only, for
+    :func:`json_chunks`, which writes the activities one by one)."""
+    return AssessmentDocument.model_construct(
+        regime=list(result.regime),
+        at=result.at,
+        assumed=[*extra_assumed, *result.assumed],
+        activities=[assessed_activity(i) for i in result.activities] if with_activities else [],
+        constraints=[_constraint(c) for c in result.constraints],
+        findings=[_finding(f) for f in result.findings],
+    )
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, indent=2)
+
+
+def json_chunks(result: Assessment, extra_assumed: Sequence[str] = ()) -> Iterator[str]:
+    """The JSON text of the assessment's document, one activity at a time."""
+    frame = assessment_document(result, extra_assumed, with_activities=False).to_json()
+    yield "{\n"
+    yield f'  "regime": {_indent(_dumps(frame["regime"]))},\n'
+    yield f'  "at": {_dumps(frame["at"])},\n'
+    yield f'  "assumed": {_indent(_dumps(frame["assumed"]))},\n'
+    if not result.activities:
+        yield '  "activities": [],\n'
+    else:
+        yield '  "activities": [\n'
+        last = len(result.activities) - 1
+        for i, item in enumerate(result.activities):
+            text = _dumps(assessed_activity(item).to_json())
+            yield "    " + text.replace("\n", "\n    ") + (",\n" if i < last else "\n")
+        yield "  ],\n"
+    yield f'  "constraints": {_indent(_dumps(frame["constraints"]))},\n'
+    yield f'  "findings": {_indent(_dumps(frame["findings"]))}\n'
+    yield "}\n"
+
+
+def _indent(text: str) -> str:
+    return text.replace("\n", "\n  ")

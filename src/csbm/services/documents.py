@@ -1,0 +1,168 @@
+"""The typed results of the services and their one JSON form.
+
+Source: DESIGN.md, layout (``services/``: typed results with one JSON form that the CLI
+prints and the API returns) and principle 4 (instants are UTC). Every instant in a document
+is written by :func:`csbm.domain.time.iso` (``2022-02-09T10:00:00Z``): one format in every
+output. ``Owed`` is the one shape of "what someone owes by when", for a procedure's
+deadline (:class:`csbm.procedures.base.Deadline`) and for an assessment's obligation
+(:class:`csbm.rules.model.Obligation`) alike.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
+
+from csbm.domain.time import iso
+from csbm.procedures.base import Deadline, Finding, HistoryEntry, QuotaView
+from csbm.rules.model import Obligation
+
+Instant = Annotated[datetime, PlainSerializer(iso, return_type=str)]
+"""An aware datetime, serialised as ISO 8601 UTC with ``Z`` by :func:`iso`."""
+
+
+def plain(value: Any) -> Any:
+    """A value as JSON data: instants by :func:`iso`, mappings and sequences recursively."""
+    if isinstance(value, datetime):
+        return iso(value)
+    if isinstance(value, Mapping):
+        return {str(k): plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [plain(v) for v in value]
+    return value
+
+
+class Document(BaseModel):
+    """A service result. :meth:`to_json` is its one JSON form."""
+
+    model_config = ConfigDict(frozen=True, populate_by_name=True, extra="forbid")
+
+    def to_json(self) -> dict[str, Any]:
+        return self.model_dump(mode="json", by_alias=True)
+
+
+class Owed(Document):
+    """What someone owes by when, and where it stands: a procedure's deadline or an
+    assessment's obligation, in one shape. ``kind`` is the obligation's kind (None for a
+    deadline); ``met_at`` when it was done (None for an obligation: not known to it);
+    ``triggered_by`` the activities that gave rise to an obligation."""
+
+    rule: str
+    paragraph: str | None
+    pack: str | None
+    title: str | None = None
+    kind: str | None = None
+    due: Instant | None
+    status: str
+    met_at: Instant | None = None
+    owed_by: list[str]
+    owed_to: list[str]
+    triggered_by: list[str] = Field(default_factory=list)
+    note: str | None = None
+
+    @classmethod
+    def of_deadline(cls, d: Deadline) -> Owed:
+        return cls(
+            rule=d.rule,
+            paragraph=d.paragraph,
+            pack=d.pack,
+            title=d.title,
+            due=d.due,
+            status=d.status,
+            met_at=d.met_at,
+            owed_by=list(d.owed_by),
+            owed_to=list(d.owed_to),
+            note=d.note,
+        )
+
+    @classmethod
+    def of_obligation(cls, ob: Obligation) -> Owed:
+        return cls(
+            rule=ob.rule,
+            paragraph=ob.paragraph,
+            pack=ob.pack,
+            kind=ob.kind,
+            due=ob.due,
+            status=ob.status,
+            owed_by=list(ob.owed_by),
+            owed_to=[ob.owed_to] if ob.owed_to else [],
+            triggered_by=list(ob.triggered_by),
+            note=ob.note,
+        )
+
+
+class FindingDocument(Document):
+    kind: str
+    message: str
+    case: str | None
+    at: Instant | None
+    rule: str | None
+    paragraph: str | None
+    seq: int | None
+    states: list[str]
+
+    @classmethod
+    def of(cls, f: Finding) -> FindingDocument:
+        return cls(kind=f.kind, message=f.message, case=f.case, at=f.at, rule=f.rule,
+                   paragraph=f.paragraph, seq=f.seq, states=list(f.states))  # fmt: skip
+
+
+class QuotaDocument(Document):
+    rule: str
+    paragraph: str | None
+    pack: str | None
+    state: str
+    year: int
+    limit: int | None
+    used: int
+    remaining: int | None
+    counterpart: str | None
+    note: str | None
+    details: dict[str, Any]
+
+    @classmethod
+    def of(cls, q: QuotaView) -> QuotaDocument:
+        return cls(rule=q.rule, paragraph=q.paragraph, pack=q.pack, state=q.state, year=q.year,
+                   limit=q.limit, used=q.used, remaining=q.remaining, counterpart=q.counterpart,
+                   note=q.note, details=plain(q.details))  # fmt: skip
+
+
+class HistoryDocument(Document):
+    at: Instant
+    seq: int
+    type: str
+    sender: str = Field(alias="from")
+    recipients: list[str] = Field(alias="to")
+    accepted: bool
+    reason: str | None
+    body: dict[str, Any]
+
+    @classmethod
+    def of(cls, h: HistoryEntry) -> HistoryDocument:
+        return cls.model_validate(
+            {
+                "at": h.at,
+                "seq": h.seq,
+                "type": h.type,
+                "from": h.sender,
+                "to": list(h.recipients),
+                "accepted": h.accepted,
+                "reason": h.reason,
+                "body": plain(h.body),
+            }
+        )
+
+
+class RefusedEntry(Document):
+    """A log entry whose message a schema refuses: shown with its reason, never applied
+    (issue 9: a message already in a log that a later schema refuses is shown as
+    refused, never a traceback)."""
+
+    index: int
+    message_id: str
+    sender: str
+    kind: str
+    reason: str
