@@ -10,15 +10,18 @@ import typer
 from rich.progress import Progress
 from rich.table import Table
 
-from csbm.cli._output import console, err_console, handles_errors, print_json
+from csbm.cli._output import console, err_console, handles_errors, streamed
 from csbm.cli._time import both, user_zone
 from csbm.domain.activity import Activity
-from csbm.domain.activity_file import parse_activities
-from csbm.domain.time import InstantError, iso, now, parse_instant
-from csbm.errors import InputError, NotFoundError, Problem
+from csbm.domain.time import InstantError, now, parse_instant
+from csbm.errors import InputError, Problem
 from csbm.i18n import _
-from csbm.rules import Assessment, RulePack, assess, bundled_pack_ids, load_pack
-from csbm.rules.model import ActivityAssessment, Finding, Obligation
+from csbm.reader import read_text
+from csbm.rules import Assessment, RulePack
+from csbm.rules.model import Finding
+from csbm.services.assess import assess_activities, json_chunks, load_regime, read_activities
+
+__all__ = ["load_regime", "parse_at", "read_input"]
 
 _STATUS_STYLE = {
     "met": "green",
@@ -30,14 +33,8 @@ _STATUS_STYLE = {
 
 
 def read_input(path: Path) -> str:
-    if not path.is_file():
-        raise NotFoundError(f"{path}: no such file")
-    try:
-        return path.read_text(encoding="utf-8")
-    except UnicodeDecodeError:
-        raise InputError(
-            f"{path}: not UTF-8 text", [Problem(str(path), "not UTF-8 text")]
-        ) from None
+    """The text of a file (kept for callers that parse text themselves)."""
+    return read_text(path)
 
 
 def parse_at(value: str | None) -> tuple[Any, str | None]:
@@ -48,93 +45,6 @@ def parse_at(value: str | None) -> tuple[Any, str | None]:
     except InstantError as exc:
         raise InputError("bad --at", [Problem("--at", str(exc), value)]) from None
     return parsed.at, (f"--at: {parsed.assumed}" if parsed.assumed else None)
-
-
-def load_regime(refs: list[str] | None) -> tuple[list[RulePack], bool]:
-    """The packs given with --regime (forced), else every bundled pack (applicability decides)."""
-    if refs:
-        return [load_pack(r) for r in refs], True
-    packs = [load_pack(p) for p in bundled_pack_ids()]
-    return sorted(packs, key=lambda p: (p.kind != "multilateral", p.id)), False
-
-
-def obligation_json(ob: Obligation) -> dict[str, Any]:
-    return {
-        "rule": ob.rule,
-        "paragraph": ob.paragraph,
-        "pack": ob.pack,
-        "kind": ob.kind,
-        "owed_by": list(ob.owed_by),
-        "owed_to": ob.owed_to,
-        "due": iso(ob.due) if ob.due else None,
-        "status": ob.status,
-        "triggered_by": list(ob.triggered_by),
-        "note": ob.note,
-    }
-
-
-def finding_json(f: Finding) -> dict[str, Any]:
-    return {
-        "rule": f.rule,
-        "kind": f.kind,
-        "severity": f.severity,
-        "message": f.message,
-        "pack": f.pack,
-        "activities": list(f.activities),
-        "details": f.details,
-    }
-
-
-def activity_json(item: ActivityAssessment) -> dict[str, Any]:
-    a = item.activity
-    return {
-        "name": a.name,
-        "kind": a.kind.value,
-        "host_state": a.host_state,
-        "conducting_states": list(a.conducting_states),
-        "start": iso(a.start),
-        "end": iso(a.end) if a.end else None,
-        "members": list(item.members),
-        "packs": [
-            {
-                "pack": app.pack.id,
-                "reason": app.reason,
-                "provisional": app.provisional,
-                "distances": [
-                    {"states": list(d.states), "km": round(d.km, 1), "tolerance_km": d.tolerance_km}
-                    for d in app.distances
-                ],
-            }
-            for app in item.packs
-        ],
-        "packs_not_applied": [{"pack": d.pack.id, "reason": d.reason} for d in item.not_applied],
-        "obligations": [obligation_json(o) for o in item.obligations],
-        "findings": [finding_json(f) for f in item.findings],
-        "assumed": list(a.assumed),
-    }
-
-
-def assessment_json(result: Assessment, extra_assumed: list[str]) -> dict[str, Any]:
-    return {
-        "regime": list(result.regime),
-        "at": iso(result.at),
-        "assumed": [*extra_assumed, *result.assumed],
-        "activities": [activity_json(item) for item in result.activities],
-        "constraints": [
-            {
-                "rule": c.rule,
-                "paragraph": c.paragraph,
-                "state": c.state,
-                "window": c.window,
-                "count": c.count,
-                "limit": c.limit,
-                "status": c.status,
-                "activities": list(c.activities),
-            }
-            for c in result.constraints
-        ],
-        "findings": [finding_json(f) for f in result.findings],
-    }
 
 
 def _print_human(result: Assessment, extra_assumed: list[str], tz: str | None) -> None:
@@ -231,10 +141,10 @@ def _assess_with_progress(
 ) -> Assessment:
     """The engine, with a progress bar on stderr for large files (stdout stays clean)."""
     if len(activities) < PROGRESS_FROM:
-        return assess(activities, packs, clock, forced=forced)
+        return assess_activities(activities, packs, clock, forced=forced)
     with Progress(console=err_console, transient=True) as progress:
         task = progress.add_task(_("assessing"), total=len(activities))
-        return assess(
+        return assess_activities(
             activities,
             packs,
             clock,
@@ -265,10 +175,10 @@ def register(app: typer.Typer) -> None:
             user_zone(tz)
         clock, at_note = parse_at(at)
         packs, forced = load_regime(regime)
-        activities = parse_activities(read_input(file), origin=str(file))
+        activities = read_activities(file)
         result = _assess_with_progress(activities, packs, clock, forced)
         extra = [at_note] if at_note else []
         if as_json:
-            print_json(assessment_json(result, extra))
+            streamed(json_chunks(result, extra))
         else:
             _print_human(result, extra, tz)

@@ -25,15 +25,46 @@ EXIT_INTERNAL = 70
 """A bug of csbm's (EX_SOFTWARE of sysexits.h): the suite treats it as a failure."""
 
 COMMANDS: dict[str, tuple[str, str]] = {
-    "assess": ("assess", "Obligations and findings for military activities under the rule packs."),
-    "replay": ("replay", "Run a scenario's messages through the procedures; cases and deadlines."),
-    "deadlines": ("deadlines", "What is owed, soonest first, at an instant."),
-    "export": ("export", "Export deadlines and data (ical)."),
-    "rules": ("rules", "Rule packs: list, show, check."),
-    "init": ("init", "Create a node for one State: data directory, signing key, log."),
-    "keys": ("keys", "The node's signing keys and its directory of peers' keys."),
-    "ledger": ("ledger", "The node's signed, append-only Merkle log."),
-    "demo": ("demo", "The public cases assessed, replayed and sent through a demo network."),
+    "assess": (
+        "assess",
+        ("Obligations and findings for military activities under the rule packs."),
+    ),
+    "replay": (
+        "replay",
+        (
+            "Run a timeline of messages (a scenario, or the node's log) "
+            "through the procedures; show cases and deadlines, and any "
+            "logged message a schema refuses."
+        ),
+    ),
+    "deadlines": (
+        "deadlines",
+        ("Open and overdue deadlines, soonest first, in UTC and in your zone."),
+    ),
+    "export": (
+        "export",
+        "Export deadlines and data (ical).",
+    ),
+    "rules": (
+        "rules",
+        "Rule packs: list, show, check.",
+    ),
+    "init": (
+        "init",
+        ("Create a node: data directory, signing key (0600), database, first log entry."),
+    ),
+    "keys": (
+        "keys",
+        "The node's signing key and the directory of public keys.",
+    ),
+    "ledger": (
+        "ledger",
+        "The node's signed, append-only Merkle log.",
+    ),
+    "demo": (
+        "demo",
+        ("Assess the public cases, replay February 2022, run them through a demo network."),
+    ),
 }
 """``{command: (module under csbm.cli, one-line help)}`` in the order ``--help`` lists."""
 
