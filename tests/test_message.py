@@ -253,3 +253,17 @@ def delivery_id(delivery: Any) -> str:
     import json
 
     return str(json.loads(delivery.envelope)["message_id"])
+
+
+def test_replay_schemas_prints_the_message_form_too() -> None:
+    import json
+
+    from typer.testing import CliRunner
+
+    from csbm.cli.main import app
+
+    result = CliRunner().invoke(app, ["replay", "--schemas"])
+    assert result.exit_code == 0, result.stderr
+    printed = json.loads(result.stdout)
+    assert printed["message"]["properties"]["case"]["maxLength"] == 200
+    assert "ch3.request" in printed and "hotline.ack" in printed

@@ -6,10 +6,19 @@ from pathlib import Path
 
 import pytest
 
+from csbm.domain.time import InstantError
 from csbm.errors import InputError
-from csbm.procedures.base import Context, deadline_status
+from csbm.procedures.base import (
+    EARLIEST,
+    LATEST,
+    Context,
+    InstantOutOfRange,
+    check_instant,
+    deadline_status,
+)
 from csbm.procedures.registry import by_kind, message_kinds, message_schemas, validate_body
 from csbm.rules.loader import load_pack
+from csbm.rules.pack import RulePack
 from tests.procedures._events import bilateral_pack, t
 
 DUE = t("2022-02-11T10:00Z")
@@ -123,3 +132,63 @@ def test_nil_return_with_units_is_refused() -> None:
     with pytest.raises(InputError) as info:
         validate_body("aemi", {"year": 2021, "nil": True, "units": 3})
     assert "a nil return reports no units" in info.value.lines()[0]
+
+
+# -- the range of instants: deadlines past year 9999 are refused centrally, never an
+#    OverflowError (issue 8, item 6)
+
+
+def _spec_pack(tmp: Path, spec: str) -> RulePack:
+    path = tmp / "edge.yaml"
+    path.write_text(
+        "id: edge\ntitle: Edge of the calendar\nversion: '1'\nkind: multilateral\n"
+        "parties: all\nrules:\n  - id: EDGE\n    title: Edge\n    strength: commitment\n"
+        f"    measure: chapter_iii\n    spec: {spec}\n    provenance: {{status: analyst}}\n",
+        encoding="utf-8")
+    return load_pack(path)
+
+
+def test_period_past_year_9999_is_refused_with_the_case(tmp_path: Path) -> None:
+    ctx = Context(packs=(_spec_pack(
+        tmp_path, "{type: period, amount: 2, unit: days, direction: after, anchor: request}"),))
+    anchor = t("9999-12-31T00:00Z")
+    with pytest.raises(InstantOutOfRange) as info:
+        ctx.period_deadline("EDGE", anchor, anchor, case="c1")
+    assert info.value.code == "instant.out_of_range"
+    assert info.value.lines() == [
+        "case c1: instant too late: the EDGE deadline would be past year 9999 "
+        "(got '9999-12-31T00:00:00Z')"]
+
+
+def test_period_before_year_1_is_refused(tmp_path: Path) -> None:
+    ctx = Context(packs=(_spec_pack(
+        tmp_path, "{type: period, amount: 2, unit: months, direction: before, anchor: x}"),))
+    anchor = t("0001-01-05T00:00Z")
+    with pytest.raises(InstantOutOfRange) as info:
+        ctx.period_deadline("EDGE", anchor, anchor)
+    assert info.value.lines()[0].startswith("EDGE: instant too early: the EDGE deadline would "
+                                            "be before year 1")
+
+
+def test_annual_date_past_year_9999_is_refused(tmp_path: Path) -> None:
+    ctx = Context(packs=(_spec_pack(
+        tmp_path, "{type: annual_date, month: 1, day: 1, year_offset: 1}"),))
+    with pytest.raises(InstantOutOfRange) as info:
+        ctx.annual_deadline("EDGE", 9999, t("2022-01-01T00:00Z"), case="c9")
+    assert info.value.lines() == [
+        "case c9: instant too late: the EDGE deadline for 9999 would be past year 9999 "
+        "(got 9999)"]
+
+
+@pytest.mark.parametrize(
+    ("text", "ok"),
+    [("9998-12-31T23:59:59Z", True), ("9999-01-01T00:00Z", False),
+     ("0002-01-01T00:00Z", True), ("0001-12-31T23:59Z", False)],
+)
+def test_check_instant_bounds(text: str, ok: bool) -> None:
+    if ok:
+        assert check_instant(t(text)) == t(text)
+    else:
+        with pytest.raises(InstantError):
+            check_instant(t(text))
+    assert EARLIEST <= LATEST

@@ -226,6 +226,15 @@ runner = CliRunner()
         (ONE.replace("2022-02-09T10:00Z", "2022-02-30T10:00:00Z") % "", "events[0].at: not an "
          "ISO 8601 instant"),
         ("events:\n  - &e {at: 2022-02-09T10:00Z}\n  - *e\n", "YAML anchors and aliases"),
+        ('{"events": [{"at": "2022-02-09T10:00Z", "from": "LT", "from": "LV"}]}',
+         "key 'from' is given twice"),
+        ("events:\n  - {at: 2017-02-28T10:00Z, type: inspection.arrival, from: LT, to: BY,"
+         " case: x, body: {entered_at: 2017-02-30T10:00Z}}\n",
+         "events[0].body.entered_at: not an ISO 8601 instant"),
+        ("events:\n  - {at: 2022-02-09T10:00Z, type: aemi, from: LT, body: {year: "
+         + "9" * 5001 + "}}\n", "beyond"),
+        ("events: " + "[" * 50_000 + "]" * 50_000 + "\n", "nesting depth"),
+        ('{"events": ' + "[" * 100_000 + "]" * 100_000 + "}", "nested deeper than 100"),
     ],
 )
 def test_replay_refuses_in_one_line(tmp_path: Path, text: str, expected: str) -> None:

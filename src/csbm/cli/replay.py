@@ -21,7 +21,7 @@ from csbm.cli._output import console, handles_errors, print_json
 from csbm.cli._time import both, user_zone
 from csbm.errors import InputError, Problem
 from csbm.i18n import _
-from csbm.procedures.registry import message_schemas
+from csbm.message import schemas as message_schemas
 from csbm.procedures.runner import ReplayResult
 from csbm.services.clock import parse_clock
 from csbm.services.documents import RefusedEntry
@@ -150,7 +150,9 @@ def register(app: typer.Typer) -> None:
         as_json: bool = typer.Option(False, "--json", help="One JSON document on stdout."),
         tz: str | None = typer.Option(None, "--tz", help="Show times in this zone as well as UTC."),
         schemas: bool = typer.Option(
-            False, "--schemas", help="Print the JSON schema of every message kind and exit."
+            False,
+            "--schemas",
+            help="Print the JSON schema of the message form and of every kind's body, and exit.",
         ),
     ) -> None:
         """Run a timeline of messages (a scenario, or the node's log) through the procedures;

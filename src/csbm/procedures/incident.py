@@ -28,8 +28,8 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel, Field
 
-from csbm.domain.time import iso, parse_instant
-from csbm.procedures._bodies import Body, InstantText
+from csbm.domain.time import iso
+from csbm.procedures._bodies import Body, InstantText, instant
 from csbm.procedures.base import (
     ALL,
     CaseView,
@@ -117,7 +117,7 @@ class HazardousIncident(Procedure[IncidentState]):
             state,
             reporter=event.sender,
             reported_at=event.at,
-            occurred_at=parse_instant(occurred).at if occurred else state.occurred_at,
+            occurred_at=instant(occurred) or state.occurred_at,
             concerned=concerned,
             to_all=state.to_all or event.to_all,
         )
@@ -132,7 +132,7 @@ class HazardousIncident(Procedure[IncidentState]):
                 state,
                 reporter=named[0],
                 concerned=(event.sender,),
-                occurred_at=parse_instant(occurred).at if occurred else None,
+                occurred_at=instant(occurred),
                 asks=(Ask(event.sender, event.at),),
             )
         if event.sender == state.reporter:
