@@ -6,7 +6,6 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-
 from typer.testing import CliRunner
 
 from csbm.cli.main import app
