@@ -26,14 +26,29 @@ from csbm.services.replay import replay_source
 export_app = typer.Typer(help="Export deadlines and data (ical).", no_args_is_help=True)
 
 
+def _cannot_write(exc: OSError, where: str, value: str | None = None) -> InputError:
+    reason = exc.strerror or type(exc).__name__
+    return InputError(
+        "cannot write", [Problem(where, _("cannot write: {reason}").format(reason=reason), value)]
+    )
+
+
 def write_file(path: Path, data: bytes, option: str = "--output") -> None:
-    """Write ``data`` to ``path`` whole, or not at all: a temporary file beside it, then an
-    atomic rename. An OSError (no such folder, a folder, no space, no permission) is an
-    InputError at ``option``, and no partial file is left."""
+    """Write ``data`` to ``path``. A regular file is written whole or not at all (a
+    temporary file beside it, then an atomic rename); a device or pipe (``/dev/stdout``) is
+    written directly. An OSError (no such folder, a folder, no space, no permission) is an
+    InputError at ``option`` and no partial file is left."""
+    if path.is_dir():
+        raise _cannot_write(IsADirectoryError(errno.EISDIR, "Is a directory"), option, str(path))
+    if path.exists() and not path.is_file():
+        try:
+            with open(path, "wb") as handle:
+                handle.write(data)
+        except OSError as exc:
+            raise _cannot_write(exc, option, str(path)) from None
+        return
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
-        if path.is_dir():
-            raise IsADirectoryError(errno.EISDIR, "is a directory")
         with open(tmp, "wb") as handle:
             handle.write(data)
             handle.flush()
@@ -41,23 +56,26 @@ def write_file(path: Path, data: bytes, option: str = "--output") -> None:
         os.replace(tmp, path)
     except OSError as exc:
         tmp.unlink(missing_ok=True)
-        reason = exc.strerror or type(exc).__name__
-        raise InputError(
-            "cannot write", [Problem(option, _("cannot write: {reason}").format(reason=reason),
-                                     str(path))]
-        ) from None  # fmt: skip
+        raise _cannot_write(exc, option, str(path)) from None
 
 
 def write_stdout(data: bytes) -> None:
-    """Write ``data`` to stdout; a failed write (a full disk) is an InputError."""
+    """Write ``data`` to stdout, unbuffered when stdout is a file descriptor (so that a
+    failed write, e.g. a full disk, leaves nothing to flush at exit); an OSError is an
+    InputError."""
     try:
-        sys.stdout.buffer.write(data)
+        try:
+            fd = sys.stdout.fileno()
+        except (AttributeError, OSError, ValueError):  # io.UnsupportedOperation is both
+            sys.stdout.buffer.write(data)
+            sys.stdout.flush()
+            return
         sys.stdout.flush()
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view) :]
     except OSError as exc:
-        reason = exc.strerror or type(exc).__name__
-        raise InputError(
-            "cannot write", [Problem("stdout", _("cannot write: {reason}").format(reason=reason))]
-        ) from None
+        raise _cannot_write(exc, "stdout") from None
 
 
 @export_app.command("ical")

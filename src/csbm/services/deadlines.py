@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime, tzinfo
+from typing import Any
 
 from pydantic import Field
 
@@ -73,7 +74,7 @@ class DeadlinesDocument(Document):
     deadlines: list[PendingDeadline]
     refused: list[RefusedEntry] = Field(default_factory=list)
 
-    def to_json(self) -> dict[str, object]:
+    def to_json(self) -> dict[str, Any]:
         """Hours left or overdue: only the one that applies is written."""
         doc = super().to_json()
         for row in doc["deadlines"]:
