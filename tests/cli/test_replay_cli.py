@@ -138,8 +138,9 @@ def test_export_ical_output_it_cannot_write_is_one_line_exit_2(
     tmp_path: Path, repo_root: Path, where: str
 ) -> None:
     target = tmp_path / where
-    result = runner.invoke(app, ["export", "ical", str(repo_root / "examples/ukraine-russia-2022.yaml"),
-                                 "--at", "2022-02-14T00:00Z", "-o", str(target)])
+    scenario = str(repo_root / "examples/ukraine-russia-2022.yaml")
+    result = runner.invoke(app, ["export", "ical", scenario, "--at", "2022-02-14T00:00Z",
+                                 "-o", str(target)])
     assert result.exit_code == 2 and result.stdout == ""
     (line,) = result.stderr.splitlines()
     assert line.startswith("csbm: --output: cannot write: ") and str(target) in line
