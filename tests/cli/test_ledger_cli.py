@@ -38,6 +38,11 @@ def node_dir(tmp_path: Path, db_url: str) -> Iterator[tuple[Path, str]]:
     yield data, db_url
 
 
+N = "type: ch3.request\ncase: c1\n"
+"""The head of a message file in the one message form (csbm.message)."""
+NIL = {"type": "aemi", "body": {"year": 2021, "nil": True}}
+
+
 def _message(tmp_path: Path, name: str, text: str) -> Path:
     path = tmp_path / name
     path.write_text(text, encoding="utf-8")
@@ -55,9 +60,9 @@ def test_append_prove_consistency_checkpoint_verify(
     data, db = node_dir
     common = ["--data", str(data), "--db", db]
     yaml_file = _message(
-        tmp_path, "m.yaml", "kind: notification\nrecipients: [AT, BY]\nbody:\n  troops: 9000\n"
+        tmp_path, "m.yaml", "type: ch3.request\nto: [AT, BY]\ncase: c1\nbody:\n  activity: exercise\n"
     )
-    json_file = _message(tmp_path, "m.json", json.dumps({"kind": "request", "body": {"q": "why?"}}))
+    json_file = _message(tmp_path, "m.json", json.dumps({"type": "ch3.reply", "to": "AT", "case": "c1", "body": {"text": "why?"}}))
     for f in (yaml_file, json_file, yaml_file):
         code, out, err = run("ledger", "append", str(f), *common, "--json")
         assert code == 0, err
@@ -120,7 +125,7 @@ def test_keys_rotate_and_revoke(node_dir: tuple[Path, str], tmp_path: Path) -> N
     _, out, _ = run("keys", "list", *common, "--json")
     listed = {k["key_id"]: k for k in json.loads(out)}
     assert listed[old]["revoked_at"] and listed[old]["valid_until"]
-    f = _message(tmp_path, "m.json", json.dumps({"kind": "n", "body": {}}))
+    f = _message(tmp_path, "m.json", json.dumps(NIL))
     assert run("ledger", "append", str(f), *common)[0] == 0
     code, out, _ = run("ledger", "verify", *common)
     assert code == 0, out
@@ -144,21 +149,21 @@ def test_add_peer_key(node_dir: tuple[Path, str], tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("name", "text", "expected"),
     [
-        ("bad.yaml", "kind: [unclosed\n", ["cannot parse"]),
-        ("bad.json", "{not json", ["cannot parse"]),
-        ("list.yaml", "- 1\n- 2\n", ["must be an object"]),
-        ("nokind.yaml", "body: {a: 1}\n", ["message.kind"]),
-        ("nobody.yaml", "kind: n\n", ["message.body"]),
-        ("extra.yaml", "kind: n\nbody: {}\ncolour: red\n", ["unknown fields"]),
-        (
-            "recipients.yaml",
-            "kind: n\nbody: {}\nrecipients: [ZZ, AT, QQ]\n",
-            ["recipients[0]", "recipients[2]"],
-        ),
-        ("all.yaml", "kind: n\nbody: {}\nrecipients: [all, AT]\n", ["stands alone"]),
-        ("date.yaml", "kind: n\nbody: {when: 2026-01-01}\n", ["body.when"]),
-        ("big.json", '{"kind": "n", "body": {"n": 18014398509481984}}', ["I-JSON"]),
-        ("mid.yaml", "kind: n\nbody: {}\nmessage_id: 42\n", ["message_id"]),
+        ("bad.yaml", "type: [unclosed\n", ["not valid YAML"]),
+        ("bad.json", "{not json", ["not valid JSON"]),
+        ("list.yaml", "- 1\n- 2\n", ["must be a mapping"]),
+        ("nokind.yaml", "body: {a: 1}\n", ["type: unknown message kind"]),
+        ("oldform.yaml", "kind: n\nbody: {}\n", ["kind: unknown key", "type: unknown"]),
+        ("nobody.yaml", "type: ch3.meeting_request\ncase: x\n", ["body.scope: required"]),
+        ("extra.yaml", f"{N}colour: red\n", ["colour: unknown key"]),
+        ("recipients.yaml", f"{N}to: [ZZ, AT, QQ]\n", ["to[0]", "to[2]"]),
+        ("all.yaml", f"{N}to: [all, AT]\n", ["stands alone"]),
+        ("date.yaml", "type: ch3.request\ncase: x\nbody: {when: 2026-01-01}\n", ["body.when"]),
+        ("xx.yaml", "type: ch3.request\ncase: x\nbody: {on_behalf_of: [XX]}\n",
+         ["body.on_behalf_of[0]"]),
+        ("receipt.yaml", "type: csbm.receipt\nbody: {}\n", ["type: unknown message kind"]),
+        ("big.json", '{"type": "aemi", "body": {"year": 18014398509481984}}', ["I-JSON"]),
+        ("mid.yaml", f"{N}message_id: 42\n", ["message_id"]),
     ],
 )
 def test_malformed_message_files_exit_2_and_change_nothing(
@@ -225,7 +230,7 @@ def test_encrypted_key_needs_the_passphrase(
     monkeypatch.setenv("CSBM_KEY_PASSPHRASE", "s3cret")
     code, out, _ = run("init", "--state", "AT", "--data", str(data), "--json")
     assert code == 0 and json.loads(out)["encrypted"] is True
-    f = _message(tmp_path, "m.json", json.dumps({"kind": "n", "body": {}}))
+    f = _message(tmp_path, "m.json", json.dumps(NIL))
     assert run("ledger", "append", str(f), "--data", str(data))[0] == 0
     monkeypatch.setenv("CSBM_KEY_PASSPHRASE", "wrong")
     code, out, err = run("ledger", "append", str(f), "--data", str(data))
@@ -249,7 +254,7 @@ def test_append_retry_with_the_same_message_id(tmp_path: Path, node_dir: tuple[P
     data, db = node_dir
     common = ["--data", str(data), "--db", db, "--json"]
     mid = "5b0c3c3e-2f7e-4c55-9a39-3a6f0f5f7d10"
-    first = _message(tmp_path, "a.yaml", f"kind: n\nbody: {{a: 1}}\nmessage_id: {mid}\n")
+    first = _message(tmp_path, "a.yaml", f"{N}body: {{activity: a1}}\nmessage_id: {mid}\n")
     code, out, err = run("ledger", "append", str(first), *common)
     assert code == 0, err
     index = json.loads(out)["index"]
@@ -257,7 +262,7 @@ def test_append_retry_with_the_same_message_id(tmp_path: Path, node_dir: tuple[P
     assert code == 0, err
     assert json.loads(out) == {**json.loads(out), "index": index, "duplicate": True}
     size = _size(data, db)
-    other = _message(tmp_path, "b.yaml", f"kind: n\nbody: {{a: 2}}\nmessage_id: {mid}\n")
+    other = _message(tmp_path, "b.yaml", f"{N}body: {{activity: a2}}\nmessage_id: {mid}\n")
     code, out, err = run("ledger", "append", str(other), *common)
     assert code == 2 and out == "" and "already used" in err
     assert _size(data, db) == size

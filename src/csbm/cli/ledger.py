@@ -3,81 +3,39 @@
 from __future__ import annotations
 
 import base64
-import json
-import math
+import uuid
 from pathlib import Path
 from typing import Any
 
 import typer
-import yaml
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from csbm.cli._node import DATA_OPTION, DB_OPTION, open_node
 from csbm.cli._output import console, err_console, handles_errors, print_json
 from csbm.domain.time import now
-from csbm.errors import InputError, NotFoundError, Problem
+from csbm.errors import InputError, Problem
 from csbm.i18n import _
-from csbm.ledger.envelope import message_problems, recipient_problems
+from csbm.message import FILE_KEYS, message_problems, to_payload
+from csbm.reader import read_document
 from csbm.services import ledger as ledger_services
 
 ledger_app = typer.Typer(help="The node's signed, append-only Merkle log.", no_args_is_help=True)
 
 
-def _json_problems(value: Any, path: str) -> list[Problem]:
-    """Values JSON (and RFC 8785) can carry: objects with string keys, arrays, strings,
-    finite numbers, booleans, null."""
-    if isinstance(value, dict):
-        out: list[Problem] = []
-        for k, v in value.items():
-            if not isinstance(k, str):
-                out.append(Problem(f"{path}", "object keys must be strings", repr(k)))
-            else:
-                out.extend(_json_problems(v, f"{path}.{k}"))
-        return out
-    if isinstance(value, list):
-        return [p for i, v in enumerate(value) for p in _json_problems(v, f"{path}[{i}]")]
-    if isinstance(value, bool) or value is None or isinstance(value, str):
-        return []
-    if isinstance(value, int):
-        if abs(value) > 2**53 - 1:
-            return [Problem(path, "integer beyond the I-JSON range (RFC 8785)", value)]
-        return []
-    if isinstance(value, float):
-        return [] if math.isfinite(value) else [Problem(path, "not a finite number", repr(value))]
-    return [Problem(path, f"not a JSON value ({type(value).__name__}); quote it", str(value))]
-
-
 def read_message_file(path: Path) -> tuple[dict[str, Any], list[str], str | None]:
-    """A message file: ``kind``, ``body``, optional ``recipients`` (default ``["all"]``) and
-    ``message_id``; JSON or YAML. Every problem is reported at once."""
-    if not path.is_file():
-        raise NotFoundError(f"{path}: no such file")
-    try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError:
-        raise InputError("not UTF-8", [Problem(str(path), "not UTF-8 text")]) from None
-    try:
-        doc = json.loads(text) if path.suffix.lower() == ".json" else yaml.safe_load(text)
-    except (ValueError, yaml.YAMLError) as exc:
-        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise InputError("not JSON/YAML", [Problem(str(path), f"cannot parse: {first}")]) from None
+    """A message file in the one message form (``csbm.message``): ``type``, ``to``
+    (default ``all``), ``case``, ``body`` — validated by the kind's schema — and an
+    optional ``message_id``; JSON or YAML through the strict reader (``csbm.reader``).
+    Every problem is reported at once. Returns the payload to sign, its recipients and
+    the message id."""
+    doc = read_document(path)
     if not isinstance(doc, dict):
         raise InputError(
-            "not a message", [Problem(str(path), "must be an object with kind and body")]
+            "not a message", [Problem(str(path), "must be a mapping {type, to, case, body}")]
         )
-    problems: list[Problem] = []
-    unknown = sorted(set(doc) - {"kind", "body", "recipients", "message_id"})
-    if unknown:
-        problems.append(Problem("(file)", f"unknown fields {unknown}"))
-    message = {k: doc[k] for k in ("kind", "body") if k in doc}
-    problems += message_problems(message, "message")
-    problems += _json_problems(doc.get("body"), "body") if isinstance(doc.get("body"), dict) else []
-    recipients = doc.get("recipients", ["all"])
-    problems += recipient_problems(recipients)
+    message, problems = message_problems(doc, extra_keys=FILE_KEYS)
     message_id = doc.get("message_id")
     if message_id is not None:
-        import uuid
-
         try:
             if not isinstance(message_id, str) or str(uuid.UUID(message_id)) != message_id:
                 raise ValueError
@@ -85,15 +43,17 @@ def read_message_file(path: Path) -> tuple[dict[str, Any], list[str], str | None
             problems.append(
                 Problem("message_id", "must be a lower-case hyphenated UUID", message_id)
             )
-    if problems:
+    if problems or message is None:
         raise InputError("bad message file", problems)
-    return message, list(recipients), message_id
+    return to_payload(message), list(message.to), message_id
 
 
 @ledger_app.command("append")
 @handles_errors
 def append_command(
-    file: Path = typer.Argument(..., help="JSON or YAML: kind, body, recipients (default all)."),
+    file: Path = typer.Argument(
+        ..., help="JSON or YAML: type, to (default all), case, body; optional message_id."
+    ),
     data: Path | None = DATA_OPTION,
     db: str | None = DB_OPTION,
     as_json: bool = typer.Option(False, "--json", help="One JSON document on stdout."),
