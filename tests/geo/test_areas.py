@@ -33,8 +33,8 @@ def test_geometry_feature_and_collection() -> None:
         ({"type": "Point", "coordinates": [200.0, 50.0]}, "area.coordinates"),
         ({"type": "Point", "coordinates": [20.0, 95.0]}, "area.coordinates"),
         ({"type": "Feature", "properties": {}, "geometry": None}, "area.geometry"),
-        ({"type": "Polygon", "coordinates": "nonsense"}, "area"),
-        ({"type": "Point", "coordinates": []}, "area"),
+        ({"type": "Polygon", "coordinates": "nonsense"}, "area.coordinates"),
+        ({"type": "Point", "coordinates": []}, "area.coordinates"),
     ],
 )
 def test_bad_areas_are_refused_with_the_field(area: dict[str, object], path: str) -> None:

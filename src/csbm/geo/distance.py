@@ -33,6 +33,7 @@ __all__ = [
     "GeodesicIndex",
     "LocalAeqd",
     "Nearest",
+    "centre_of",
     "geodesic_km",
     "nearest_geodesic",
     "split_line",
@@ -108,8 +109,8 @@ class LocalAeqd:
 
 def nearest_geodesic(area: BaseGeometry, target: BaseGeometry) -> Nearest:
     """Geodesic distance between two lon/lat geometries (steps 2–3 of the module doc)."""
-    centre = area.centroid if not area.is_empty else area
-    proj = LocalAeqd(centre.x, centre.y)
+    lon0, lat0 = centre_of(area)
+    proj = LocalAeqd(lon0, lat0)
     # one projection call for both (numpy's per-call overhead dominates small inputs)
     a, t = shapely.get_parts(
         shapely.transform(shapely.GeometryCollection([area, target]), proj.forward)
@@ -122,12 +123,44 @@ def nearest_geodesic(area: BaseGeometry, target: BaseGeometry) -> Nearest:
     return Nearest(geodesic_km(lon1, lat1, lon2, lat2), (lon1, lat1), (lon2, lat2))
 
 
-def _degrees_envelope(area: BaseGeometry, km: float) -> BaseGeometry:
-    minx, miny, maxx, maxy = area.bounds
+def _east(coords: NDArray[np.float64]) -> NDArray[np.float64]:
+    out = coords.copy()
+    out[:, 0] = np.where(out[:, 0] < 0.0, out[:, 0] + 360.0, out[:, 0])
+    return out
+
+
+def _across_antimeridian(area: BaseGeometry) -> bool:
+    """An area cut at the antimeridian (csbm.geo.areas, RFC 7946 §3.1.9) has pieces near
+    both ends of the longitude range: its plain bounds span more than 180°."""
+    minx, _, maxx, _ = area.bounds
+    return bool(maxx - minx > 180.0)
+
+
+def centre_of(area: BaseGeometry) -> tuple[float, float]:
+    """The area's centroid (lon, lat); across the antimeridian, taken the short way."""
+    if area.is_empty:
+        return 0.0, 0.0
+    if not _across_antimeridian(area):
+        c = area.centroid
+        return c.x, c.y
+    c = shapely.transform(area, _east).centroid
+    return (c.x - 360.0 if c.x > 180.0 else c.x), c.y
+
+
+def _degrees_envelopes(area: BaseGeometry, km: float) -> list[BaseGeometry]:
+    """Boxes in degrees that hold every point within ``km`` of the area, wrapped at ±180."""
+    shifted = shapely.transform(area, _east) if _across_antimeridian(area) else area
+    minx, miny, maxx, maxy = shifted.bounds
     dlat = km / _KM_PER_DEG_LAT_MIN * 1.01
     far = min(max(abs(miny - dlat), abs(maxy + dlat)), 89.0)
     dlon = min(km / (_KM_PER_DEG_LON_EQ * math.cos(math.radians(far))) * 1.01, 360.0)
-    return shapely.box(minx - dlon, miny - dlat, maxx + dlon, maxy + dlat)
+    x0, y0, x1, y1 = minx - dlon, miny - dlat, maxx + dlon, maxy + dlat
+    boxes = [shapely.box(x0, y0, x1, y1)]
+    if x0 < -180.0:
+        boxes.append(shapely.box(x0 + 360.0, y0, x1 + 360.0, y1))
+    if x1 > 180.0:
+        boxes.append(shapely.box(x0 - 360.0, y0, x1 - 360.0, y1))
+    return boxes
 
 
 # Below this many vertices, projecting the whole target costs less than querying the tree
@@ -169,7 +202,9 @@ class GeodesicIndex:
         bound_km = geodesic_km(x1, y1, x2, y2)
         if bound_km == 0.0:
             return Nearest(0.0, (x1, y1), (x2, y2))
-        candidates = self.tree.query(_degrees_envelope(area, bound_km))
+        boxes = _degrees_envelopes(area, bound_km)
+        candidates = (self.tree.query(boxes[0]) if len(boxes) == 1
+                      else np.unique(np.concatenate([self.tree.query(b) for b in boxes])))
         pieces = list(self.pieces[candidates]) if len(candidates) else [first]
         target = pieces[0] if len(pieces) == 1 else shapely.GeometryCollection(pieces)
         best = nearest_geodesic(area, target)

@@ -32,12 +32,10 @@ reply and entry deadlines are waived (the State need not accept it) and a findin
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
-from functools import cache
-from typing import Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from pydantic import BaseModel, Field, field_validator
 
@@ -73,6 +71,9 @@ from csbm.procedures.base import (
 from csbm.rules.evaluate import within_maximum
 from csbm.rules.pack import MaximumSpec, RulePack
 
+if TYPE_CHECKING:
+    from csbm.geo.areas import Area
+
 FORCE_MAJEURE = "force_majeure"
 RefusalReason = Literal["force_majeure", "over_quota", "other"]
 
@@ -97,64 +98,40 @@ def maximum_finding(
                    message=f"{n} {what}; at most {ref.rule.spec.count} ({rule_id})")
 
 
-_Position = list[float]
+def specified_area(area: Mapping[str, Any]) -> Area:
+    """The specified area (digest IX-I7) read by csbm.geo.areas.read_area — the rules
+    ``csbm assess`` applies to an activity's area (closed rings, numbers in range, no
+    self-intersection, the short way across the antimeridian, less than a hemisphere) —
+    limited to a Polygon or MultiPolygon or a Feature holding one. A ValueError (for the
+    body's validator) names the member: ``coordinates[0][3]: longitude must be ...``."""
+    from csbm.errors import InputError
+    from csbm.geo.areas import read_area
 
-
-def _check_ring(ring: Any, where: str) -> None:
-    if not isinstance(ring, list) or len(ring) < 4:
-        raise ValueError(f"{where}: a linear ring needs at least 4 positions")
-    for j, pos in enumerate(ring):
-        if (not isinstance(pos, list | tuple) or len(pos) not in (2, 3)
-                or not all(isinstance(c, int | float) and not isinstance(c, bool)
-                           for c in pos)):
-            raise ValueError(f"{where}[{j}]: a position is [longitude, latitude]")
-        lon, lat = float(pos[0]), float(pos[1])
-        if not (math.isfinite(lon) and -180 <= lon <= 180):
-            raise ValueError(f"{where}[{j}]: longitude {lon} is outside -180..180")
-        if not (math.isfinite(lat) and -90 <= lat <= 90):
-            raise ValueError(f"{where}[{j}]: latitude {lat} is outside -90..90")
-    if list(ring[0][:2]) != list(ring[-1][:2]):
-        raise ValueError(f"{where}: the ring is not closed (first and last positions differ)")
+    try:
+        return read_area(area, "area", polygons_only=True)
+    except InputError as exc:
+        problem = exc.problems[0]
+        where = problem.path.removeprefix("area").removeprefix(".")
+        text = f"{where}: {problem.reason}" if where else problem.reason
+        if problem.value is not None:
+            text += f" (got {problem.value!r})"
+        raise ValueError(text) from None
 
 
 def polygons_of(area: Mapping[str, Any]) -> list[list[Any]]:
-    """The polygons (lists of rings) of a GeoJSON Polygon / MultiPolygon / Feature."""
-    geometry = area.get("geometry") if area.get("type") == "Feature" else area
-    if not isinstance(geometry, dict):
-        raise ValueError("a Feature needs a geometry")
-    kind, coords = geometry.get("type"), geometry.get("coordinates")
-    if kind == "Polygon":
-        polygons = [coords]
-    elif kind == "MultiPolygon":
-        polygons = coords if isinstance(coords, list) else [None]
-    else:
-        raise ValueError(f"the specified area must be a Polygon or MultiPolygon (got {kind!r})")
-    for i, polygon in enumerate(polygons):
-        if not isinstance(polygon, list) or not polygon:
-            raise ValueError(f"polygon {i}: needs at least an exterior ring")
-        for k, ring in enumerate(polygon):
-            _check_ring(ring, f"polygon {i} ring {k}")
-    return [p for p in polygons if isinstance(p, list)]
-
-
-@cache
-def _geod() -> Any:
-    from pyproj import Geod
-
-    return Geod(ellps="WGS84")
+    """The polygons (lists of rings, as given) of a GeoJSON Polygon / MultiPolygon /
+    Feature holding one, once :func:`specified_area` has accepted it."""
+    specified_area(area)
+    geometry = area["geometry"] if area.get("type") == "Feature" else area
+    coords = geometry["coordinates"]
+    return [coords] if geometry["type"] == "Polygon" else list(coords)
 
 
 def area_km2(area: Mapping[str, Any]) -> float:
-    """Geodesic area of the specified area on the WGS 84 ellipsoid, in km² (pyproj.Geod):
-    each polygon's exterior ring less its holes."""
-    geod = _geod()
-    total = 0.0
-    for polygon in polygons_of(area):
-        for k, ring in enumerate(polygon):
-            value, _ = geod.polygon_area_perimeter([float(p[0]) for p in ring],
-                                                   [float(p[1]) for p in ring])
-            total += abs(float(value)) * (1 if k == 0 else -1)
-    return round(total / 1e6, 1)
+    """Geodesic area of the specified area on the WGS 84 ellipsoid, in km², to 0.1 km²
+    (pyproj.Geod, Karney's algorithm; csbm.geo.areas): the union of its polygons less
+    their holes, measured the short way across the antimeridian."""
+    return round(specified_area(area).km2, 1)
 
 
 class InspectionRequestBody(Body):
@@ -187,7 +164,7 @@ class InspectionRequestBody(Body):
     @field_validator("area")
     @classmethod
     def _area(cls, value: dict[str, Any]) -> dict[str, Any]:
-        polygons_of(value)
+        specified_area(value)
         return value
 
 
