@@ -1,0 +1,213 @@
+"""The commands as a user runs them: process start, file in, output out (issue 8, item 9).
+
+Each command runs in a fresh process (``python -m csbm ...``) with its output sent to a
+file, and is measured by its wall time and its peak resident memory (``wait4``'s
+``ru_maxrss``). Each is set against its engine measured in the same run, in this process,
+on the same data (the ratio says what the shell costs on top of the engine):
+
+* ``csbm assess FILE --json`` of 100,000 activities (10,000 with ``quick``), from JSON and
+  from YAML — engine: :func:`csbm.rules.assess` on the validated activities;
+* ``csbm replay FILE --json`` of 100,000 events, from JSON and from YAML — engine:
+  :func:`csbm.procedures.runner.replay` on the parsed events;
+* ``csbm --help`` — baseline: ``python -c pass`` (the interpreter's own start).
+
+Targets (issue 8): assess of 10⁵ < 10 s and < 1 GB; replay of 10⁵ < 15 s, memory flat;
+``csbm --help`` < 0.3 s.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from bench.bench_assess import synthetic
+from bench.bench_replay import synthetic_year
+from csbm.domain.activity import Activity
+from csbm.procedures.runner import replay
+from csbm.procedures.scenario import scenario_from_data
+from csbm.rules import assess, load_pack
+
+NAME = "commands"
+AT = "2026-01-01T00:00:00Z"
+TARGETS = {"assess_seconds": 10.0, "assess_mb": 1024, "replay_seconds": 15.0, "help_seconds": 0.3}
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat().replace("+00:00", "Z")
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _command(args: list[str], out: Path) -> tuple[float, float]:
+    """Wall seconds and peak RSS (MB) of ``python -m csbm ARGS > out``."""
+    with out.open("wb") as sink:
+        started = time.perf_counter()
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "csbm", *args], stdout=sink, stderr=subprocess.PIPE
+        )
+        _pid, status, usage = os.wait4(proc.pid, 0)
+        seconds = time.perf_counter() - started
+    stderr = proc.stderr.read().decode() if proc.stderr else ""
+    if proc.stderr:
+        proc.stderr.close()
+    code = os.waitstatus_to_exitcode(status)
+    proc.returncode = code
+    if code != 0:
+        raise RuntimeError(f"csbm {' '.join(args)} exited {code}: {stderr[-500:]}")
+    return seconds, usage.ru_maxrss / 1024
+
+
+def _python_start() -> float:
+    best = math.inf
+    for _ in range(3):
+        started = time.perf_counter()
+        subprocess.run([sys.executable, "-c", "pass"], check=True)
+        best = min(best, time.perf_counter() - started)
+    return best
+
+
+def _help() -> dict[str, Any]:
+    best = math.inf
+    for _ in range(3):
+        started = time.perf_counter()
+        subprocess.run(
+            [sys.executable, "-m", "csbm", "--help"], check=True, stdout=subprocess.DEVNULL
+        )
+        best = min(best, time.perf_counter() - started)
+    base = _python_start()
+    return {
+        "seconds": round(best, 3),
+        "baseline_python_start_seconds": round(base, 3),
+        "ratio_to_baseline": round(best / base, 2),
+    }
+
+
+def _assess_rows(n: int, work: Path) -> list[dict[str, Any]]:
+    raw = [_plain(r) for r in synthetic(n)]
+    files = {"json": work / "activities.json", "yaml": work / "activities.yaml"}
+    files["json"].write_text(json.dumps({"activities": raw}), encoding="utf-8")
+    files["yaml"].write_text(
+        yaml.dump({"activities": raw}, Dumper=yaml.CSafeDumper, sort_keys=False),
+        encoding="utf-8",
+    )
+    pack = load_pack("vd2011")
+    at = datetime(2026, 1, 1, tzinfo=UTC)
+    started = time.perf_counter()
+    activities = [Activity.model_validate(r) for r in raw]
+    validate = time.perf_counter() - started
+    started = time.perf_counter()
+    assess(activities, [pack], at)
+    engine = time.perf_counter() - started
+    rows = []
+    for fmt, path in files.items():
+        seconds, mb = _command(
+            ["assess", str(path), "--regime", "vd2011", "--at", AT, "--json"], work / "out.json"
+        )
+        rows.append(
+            {
+                "command": f"csbm assess ({fmt}) --json",
+                "items": n,
+                "file_mb": round(path.stat().st_size / 2**20, 1),
+                "seconds": round(seconds, 2),
+                "peak_mb": round(mb),
+                "engine_seconds": round(engine, 2),
+                "validation_seconds": round(validate, 2),
+                "ratio_to_engine": round(seconds / engine, 2),
+                "output_mb": round((work / "out.json").stat().st_size / 2**20, 1),
+            }
+        )
+    return rows
+
+
+def _replay_rows(n: int, work: Path) -> list[dict[str, Any]]:
+    events = synthetic_year(n)
+    doc = {"regime": ["vd2011"], "events": events}
+    files = {"json": work / "scenario.json", "yaml": work / "scenario.yaml"}
+    files["json"].write_text(json.dumps(doc), encoding="utf-8")
+    files["yaml"].write_text(
+        yaml.dump(doc, Dumper=yaml.CSafeDumper, sort_keys=False), encoding="utf-8"
+    )
+    scenario = scenario_from_data(json.loads(files["json"].read_text("utf-8")))
+    clock = datetime(2022, 6, 1, tzinfo=UTC)
+    started = time.perf_counter()
+    replay(scenario.events, scenario.context, clock)
+    engine = time.perf_counter() - started
+    rows = []
+    for fmt, path in files.items():
+        seconds, mb = _command(
+            ["replay", str(path), "--at", "2022-06-01T00:00:00Z", "--json"], work / "out.json"
+        )
+        rows.append(
+            {
+                "command": f"csbm replay ({fmt}) --json",
+                "items": len(events),
+                "file_mb": round(path.stat().st_size / 2**20, 1),
+                "seconds": round(seconds, 2),
+                "peak_mb": round(mb),
+                "engine_seconds": round(engine, 2),
+                "ratio_to_engine": round(seconds / engine, 2),
+                "output_mb": round((work / "out.json").stat().st_size / 2**20, 1),
+            }
+        )
+    return rows
+
+
+def run(quick: bool = False) -> dict[str, Any]:
+    n = 10_000 if quick else 100_000
+    with tempfile.TemporaryDirectory(prefix="csbm-bench-") as tmp:
+        work = Path(tmp)
+        assess_rows = _assess_rows(n, work)
+        replay_rows = _replay_rows(n, work)
+        small_replay = _replay_rows(n // 10, work) if not quick else []
+    help_row = _help()
+    largest_assess = max(r["seconds"] for r in assess_rows)
+    largest_replay = max(r["seconds"] for r in replay_rows)
+    peak_assess = max(r["peak_mb"] for r in assess_rows)
+    flat = None
+    if small_replay:
+        per_small = max(r["peak_mb"] for r in small_replay) / small_replay[0]["items"]
+        per_large = max(r["peak_mb"] for r in replay_rows) / replay_rows[0]["items"]
+        flat = round(per_large / per_small, 3)
+    met = quick or (
+        largest_assess < TARGETS["assess_seconds"]
+        and peak_assess < TARGETS["assess_mb"]
+        and largest_replay < TARGETS["replay_seconds"]
+        and help_row["seconds"] < TARGETS["help_seconds"]
+    )
+    return {
+        "name": NAME,
+        "rows": [*assess_rows, *replay_rows, *small_replay],
+        "help": help_row,
+        "replay_peak_mb_per_item_growth_10x": flat,
+        "targets": TARGETS,
+        "targets_met": met,
+        "summary": (
+            f"assess {n:,}: "
+            + ", ".join(
+                f"{r['command'].split()[2]} {r['seconds']} s/{r['peak_mb']} MB "
+                f"(×{r['ratio_to_engine']} engine)"
+                for r in assess_rows
+            )
+            + f"; replay {replay_rows[0]['items']:,}: "
+            + ", ".join(
+                f"{r['command'].split()[2]} {r['seconds']} s/{r['peak_mb']} MB "
+                f"(×{r['ratio_to_engine']} engine)"
+                for r in replay_rows
+            )
+            + f"; --help {help_row['seconds']} s"
+        ),
+    }
