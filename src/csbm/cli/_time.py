@@ -10,7 +10,10 @@ from csbm.errors import InputError, Problem
 
 
 def user_zone(name: str | None) -> tzinfo:
-    """The zone named by ``--tz``, else $TZ, else the system's local zone."""
+    """The zone named by ``--tz``, else $TZ, else the system's local zone. An empty
+    ``--tz`` names no zone and is refused (it would silently mean the local one)."""
+    if name is not None and not name.strip():
+        raise InputError("empty time zone", [Problem("--tz", "names no IANA time zone", name)])
     chosen = name or os.environ.get("TZ")
     if chosen:
         try:
