@@ -12,18 +12,20 @@ from its caller (DESIGN.md, principle 3).
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import json
 import os
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from csbm.domain.states import is_participating_state
-from csbm.errors import InputError, NotFoundError, Problem
+from csbm.errors import CsbmError, InputError, LogError, NotFoundError, Problem
 from csbm.ledger.checkpoint import Checkpoint, SignedCheckpoint
-from csbm.ledger.envelope import Envelope, EnvelopeError, parse_envelope, seal
+from csbm.ledger.envelope import Envelope, EnvelopeError, is_reserved_kind, parse_envelope, seal
 from csbm.ledger.keys import (
     HANDOVER,
     KIND_REVOCATION,
@@ -37,11 +39,22 @@ from csbm.ledger.keys import (
     rotation_body,
     save_state_key,
     stamp,
+    verifier_key,
 )
 from csbm.ledger.merkle import ConsistencyProof, InclusionProof, leaf_hash
 from csbm.ledger.receipt import Delivery, accept_delivery, record_receipt
 from csbm.store import AppendResult, CheckpointRecord, KeyRecord, LedgerStore, StoredEntry
+from csbm.store.anchor import (
+    ANCHOR_NAME,
+    Anchor,
+    advance_anchor,
+    check_log,
+    current_anchor,
+    read_anchor,
+    write_anchor,
+)
 from csbm.store.engine import sqlite_url
+from csbm.store.errors import StoreLogError, location
 
 if TYPE_CHECKING:
     from csbm.ledger.audit import AuditReport
@@ -49,6 +62,8 @@ if TYPE_CHECKING:
 CONFIG_NAME = "config.json"
 DB_NAME = "ledger.sqlite3"
 KIND_KEY_ANNOUNCEMENT = "csbm.key_announcement"
+#: A peer's key added to the directory by ``keys add-peer`` (logged, signed by this node).
+KIND_PEER_KEY = "csbm.peer_key"
 PASSPHRASE_ENV = "CSBM_KEY_PASSPHRASE"
 DATA_ENV = "CSBM_DATA"
 
@@ -68,10 +83,15 @@ def passphrase_from_env() -> bytes | None:
 
 @dataclass(frozen=True)
 class NodeConfig:
+    """``config.json``. ``db`` is what the file says: a path relative to the data directory
+    (the default ``ledger.sqlite3``, so a moved node folder keeps its log) or a database
+    URL given to ``init --db``; ``db_url`` is the URL it resolves to."""
+
     state: str
     db_url: str
     key_file: str
     encrypted: bool = False
+    db: str | None = None
 
     @property
     def origin(self) -> str:
@@ -79,9 +99,22 @@ class NodeConfig:
 
 
 def _write_config(path: Path, config: NodeConfig) -> None:
+    doc = {
+        "state": config.state,
+        "db": config.db if config.db is not None else config.db_url,
+        "key_file": config.key_file,
+        "encrypted": config.encrypted,
+    }
     tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(asdict(config), indent=2) + "\n", encoding="utf-8")
+    tmp.write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
     os.replace(tmp, path)
+
+
+def _resolve_db(directory: Path, db: str) -> str:
+    """A database URL as given, or a SQLite file path relative to the data directory."""
+    if "://" in db:
+        return db
+    return sqlite_url(directory / db)
 
 
 def _read_config(directory: Path) -> NodeConfig:
@@ -93,13 +126,15 @@ def _read_config(directory: Path) -> NodeConfig:
         )
     try:
         doc = json.loads(path.read_text(encoding="utf-8"))
+        db = str(doc["db"]) if "db" in doc else str(doc["db_url"])  # db_url: before 2026-11
         return NodeConfig(
             state=str(doc["state"]),
-            db_url=str(doc["db_url"]),
+            db_url=_resolve_db(directory, db),
             key_file=str(doc["key_file"]),
             encrypted=bool(doc.get("encrypted", False)),
+            db=db,
         )
-    except (ValueError, KeyError, TypeError):
+    except (OSError, ValueError, KeyError, TypeError):
         raise InputError(
             "bad node configuration", [Problem(str(path), "not a csbm config.json")]
         ) from None
@@ -122,36 +157,107 @@ def init_node(state: str, at: datetime, data: Path | None = None, db: str | None
             "already initialised",
             [Problem("--data", "a csbm node already lives here", str(directory))],
         )
-    directory.mkdir(parents=True, exist_ok=True, mode=0o700)
-    (directory / "keys").mkdir(exist_ok=True, mode=0o700)
-    url = db or sqlite_url(directory / DB_NAME)
-    store = LedgerStore.open(url)
-    if store.size() or store.meta("state"):
-        store.close()
-        raise InputError(
-            "database in use", [Problem("--db", "this database already holds a csbm log", url)]
+    made = _make_data_dir(directory)
+    there = {n for n in _INIT_FILES if (directory / n).exists()}  # never remove those
+    store: LedgerStore | None = None
+    try:
+        db_setting = db or DB_NAME
+        url = _resolve_db(directory, db_setting)
+        store = LedgerStore.open(url, create=True)
+        if store.size() or store.meta("state"):
+            raise InputError(
+                "database in use",
+                [Problem("--db", "this database already holds a csbm log", location(url))],
+            )
+        key = generate_state_key(code)
+        passphrase = passphrase_from_env()
+        key_file = _key_file(code, key)
+        save_state_key(key, directory / key_file, passphrase)
+        config = NodeConfig(code, url, key_file, bool(passphrase), db_setting)
+        announcement = seal(
+            {
+                "kind": KIND_KEY_ANNOUNCEMENT,
+                "body": {"state": code, "key": key.verifier_key, "valid_from": stamp(at)},
+            },
+            key,
+            ["all"],
+            at,
         )
-    key = generate_state_key(code)
-    passphrase = passphrase_from_env()
-    key_file = _key_file(code, key)
-    save_state_key(key, directory / key_file, passphrase)
-    config = NodeConfig(state=code, db_url=url, key_file=key_file, encrypted=bool(passphrase))
-    announcement = seal(
-        {
-            "kind": KIND_KEY_ANNOUNCEMENT,
-            "body": {"state": code, "key": key.verifier_key, "valid_from": stamp(at)},
-        },
-        key,
-        ["all"],
-        at,
-    )
-    with store.write() as txn:
-        txn.put_key(key.record(at))
-        txn.set_meta("state", code)
-        txn.set_meta("origin", config.origin)
-        txn.append([announcement.record()])
-    _write_config(directory / CONFIG_NAME, config)
-    return Node(directory, config, store, key)
+        with store.write() as txn:
+            txn.put_key(key.record(at))
+            txn.set_meta("state", code)
+            txn.set_meta("origin", config.origin)
+            txn.append([announcement.record()])
+        anchor = current_anchor(store, config.origin)
+        write_anchor(directory, anchor)
+        _write_config(directory / CONFIG_NAME, config)
+    except BaseException as exc:
+        if store is not None:
+            store.close()
+        _unmake_data_dir(directory, made, there)
+        if isinstance(exc, OSError):
+            raise _data_error(directory, exc) from None
+        raise
+    node = Node(directory, config, store, key)
+    node._anchor = anchor
+    return node
+
+
+def _data_error(directory: Path, exc: OSError) -> InputError:
+    reason = {
+        errno.ENOTDIR: "a file stands where a directory is needed",
+        errno.EEXIST: "a file stands where a directory is needed",
+        errno.EACCES: "not writable (permission denied)",
+        errno.EPERM: "not writable (permission denied)",
+        errno.EROFS: "not writable (read-only file system)",
+        errno.ENOSPC: "no space left on the device",
+    }.get(exc.errno or 0, exc.strerror or "cannot be written")
+    return InputError("bad data directory", [Problem("--data", reason, str(directory))])
+
+
+def _make_data_dir(directory: Path) -> list[Path]:
+    """Create the data directory and ``keys/``; what was created, to undo on failure."""
+    if directory.exists() and not directory.is_dir():
+        raise InputError(
+            "bad data directory", [Problem("--data", "not a directory", str(directory))]
+        )
+    missing = [p for p in (directory, *directory.parents) if not p.exists()]
+    made: list[Path] = []
+    try:
+        for path in reversed(missing):
+            path.mkdir(mode=0o700)
+            made.append(path)
+        keys = directory / "keys"
+        if not keys.exists():
+            keys.mkdir(mode=0o700)
+            made.append(keys)
+        probe = directory / ".csbm-probe"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        _unmake_data_dir(directory, made, set(_INIT_FILES))
+        raise _data_error(directory, exc) from None
+    return made
+
+
+_INIT_FILES = (CONFIG_NAME, ANCHOR_NAME, DB_NAME, DB_NAME + "-wal", DB_NAME + "-shm")
+
+
+def _unmake_data_dir(directory: Path, made: list[Path], there: set[str]) -> None:
+    """Undo a refused ``init``: remove the directories and files it created (never a file
+    that was ``there`` before)."""
+    import shutil
+
+    if made and made[0] != directory / "keys":
+        shutil.rmtree(made[0], ignore_errors=True)  # the topmost directory init created
+        return
+    for name in _INIT_FILES:
+        if name not in there:
+            with contextlib.suppress(OSError):
+                (directory / name).unlink()
+    keys = directory / "keys"
+    if keys in made:
+        shutil.rmtree(keys, ignore_errors=True)
 
 
 @dataclass(frozen=True)
@@ -174,20 +280,48 @@ class Node:
         self.config = config
         self.store = store
         self._key = key
+        self._anchor: Anchor | None = None
 
     @classmethod
     def open(cls, data: Path | None = None, db: str | None = None) -> Node:
+        """Open the node in ``data``. Its log must be the one it had (``anchor.json``: see
+        :mod:`csbm.store.anchor`): a database that is missing, empty, shorter than or
+        inconsistent with the anchor is refused as lost (``node.log_lost``, exit 1) and
+        nothing is created -- only :func:`init_node` creates a database."""
         directory = data_dir(data)
         config = _read_config(directory)
-        store = LedgerStore.open(db or config.db_url)
-        state = store.meta("state")
-        if state is not None and state != config.state:
+        url = db or config.db_url
+        where = location(url)
+        try:
+            store = LedgerStore.open(url, create=False)
+        except StoreLogError as exc:
+            raise LogError(
+                f"{where}: the log of {config.state} is lost",
+                [
+                    Problem(
+                        where,
+                        f"the node's log is lost: {exc.message}; restore it, never re-create it",
+                    )
+                ],
+                code="node.log_lost",
+            ) from None
+        try:
+            state = store.meta("state")
+            if state is not None and state != config.state:
+                raise InputError(
+                    "database of another node",
+                    [Problem("--db", f"this database is the log of {state}, not {config.state}")],
+                )
+            anchor = read_anchor(directory)
+            check_log(store, anchor, where)
+            if anchor is None:  # a node made before anchors: record what it has now
+                anchor = advance_anchor(directory, store, config.origin, None)
+        except BaseException:
             store.close()
-            raise InputError(
-                "database of another node",
-                [Problem("--db", f"this database is the log of {state}, not {config.state}")],
-            )
-        return cls(directory, config, store)
+            raise
+        node = cls(directory, config, store)
+        node._anchor = anchor
+        return node
 
     def __enter__(self) -> Node:
         return self
@@ -196,7 +330,16 @@ class Node:
         self.close()
 
     def close(self) -> None:
-        self.store.close()
+        """Record the log's head in the anchor (when it grew), then close the database."""
+        try:
+            if self._anchor is not None:
+                self._anchor = advance_anchor(
+                    self.directory, self.store, self.origin, self._anchor
+                )
+        except (CsbmError, OSError):
+            pass  # the anchor may lag: it is advanced on a later close
+        finally:
+            self.store.close()
 
     @property
     def state(self) -> str:
@@ -254,7 +397,22 @@ class Node:
     ) -> AppendResult:
         """Sign and append one message. A retry with the same ``message_id`` and the same
         message and recipients is recognised (the logged entry is returned, nothing is
-        written); the same id with anything else is a replay and is refused."""
+        written); the same id with anything else is a replay and is refused. Kinds that
+        csbm writes itself (``csbm.*``: receipts, key statements) are refused: they come
+        only from their own commands (issue 8, item 2)."""
+        kind = message.get("kind") if isinstance(message, Mapping) else None
+        if is_reserved_kind(kind):
+            raise InputError(
+                "reserved kind",
+                [
+                    Problem(
+                        "kind",
+                        "reserved for csbm's own entries (receipts, key statements)",
+                        kind,
+                    )
+                ],
+                code="message.reserved_kind",
+            )
         if message_id is not None:
             logged = self.store.entry_by_message_id(message_id)
             if logged is not None:
@@ -427,7 +585,7 @@ class Node:
             (result,) = txn.append([statement.record()])
             txn.end_key(self.state, old.key_id, valid_until=stamp(handover))
             txn.put_key(new.record(handover))
-        self.config = NodeConfig(self.state, self.config.db_url, key_file, bool(passphrase))
+        self.config = replace(self.config, key_file=key_file, encrypted=bool(passphrase))
         _write_config(self.directory / CONFIG_NAME, self.config)
         self._key = new
         return new, result
@@ -465,26 +623,97 @@ class Node:
         return result
 
     def add_peer_key(
-        self, state: str, verifier: str, valid_from: datetime, valid_until: datetime | None = None
-    ) -> None:
-        """Add a peer State's public key (a C2SP verifier key string) to the directory."""
+        self,
+        state: str,
+        verifier: str,
+        valid_from: datetime,
+        valid_until: datetime | None = None,
+        *,
+        at: datetime | None = None,
+    ) -> AppendResult | None:
+        """Add a peer State's public key (a C2SP verifier key string) to the directory, and
+        log the change as a signed ``csbm.peer_key`` entry in the same commit (every change
+        to the key directory is in the log). The key's name must be the State's log origin
+        (``csbm/PL`` for PL); the node's own State, an empty or reversed period, and another
+        key under a known key id are refused. The same key with the same period again is
+        recognised: nothing changes and None is returned. ``at`` (default ``valid_from``)
+        dates the signed entry."""
         from csbm.ledger.keys import key_id_hex, parse_verifier_key
-        from csbm.store import KeyRecord
 
         if not is_participating_state(state):
             raise InputError(
                 "unknown State", [Problem("STATE", "not a participating State", state)]
             )
-        name, public = parse_verifier_key(verifier)
-        with self.store.write() as txn:
-            txn.put_key(
-                KeyRecord(
-                    state=state,
-                    key_id=key_id_hex(name, public),
-                    name=name,
-                    public_key=public,
-                    own=False,
-                    valid_from=stamp(valid_from),
-                    valid_until=None if valid_until is None else stamp(valid_until),
-                )
+        if state == self.state:
+            raise InputError(
+                "own State",
+                [Problem("STATE", "this node's own State: its keys come from keys rotate", state)],
+                code="key.own_state",
             )
+        name, public = parse_verifier_key(verifier)
+        if name != origin_for(state):
+            raise InputError(
+                "key of another State",
+                [
+                    Problem(
+                        "KEY", f"the key is named {name!r}, not {origin_for(state)!r}", verifier
+                    )
+                ],
+                code="key.wrong_state",
+            )
+        if valid_until is not None and valid_until <= valid_from:
+            raise InputError(
+                "bad validity period",
+                [
+                    Problem(
+                        "--until", f"must be after --from ({stamp(valid_from)})", stamp(valid_until)
+                    )
+                ],
+                code="key.bad_period",
+            )
+        record = KeyRecord(
+            state=state,
+            key_id=key_id_hex(name, public),
+            name=name,
+            public_key=public,
+            own=False,
+            valid_from=stamp(valid_from),
+            valid_until=None if valid_until is None else stamp(valid_until),
+        )
+        for known in self.store.key_records(state):
+            if known.key_id != record.key_id:
+                continue
+            same = (known.public_key, known.valid_from, known.valid_until) == (
+                record.public_key,
+                record.valid_from,
+                record.valid_until,
+            )
+            if same and known.revoked_at is None:
+                return None
+            raise InputError(
+                "key already known",
+                [
+                    Problem(
+                        "KEY",
+                        f"key {known.key_id} of {state} is already in the directory "
+                        f"(valid from {known.valid_from}"
+                        + (f", revoked at {known.revoked_at}" if known.revoked_at else "")
+                        + ")",
+                        verifier,
+                    )
+                ],
+                code="key.known",
+            )
+        body: dict[str, Any] = {
+            "state": state,
+            "key": verifier_key(name, public),
+            "key_id": record.key_id,
+            "valid_from": record.valid_from,
+        }
+        if record.valid_until is not None:
+            body["valid_until"] = record.valid_until
+        entry = self.sign({"kind": KIND_PEER_KEY, "body": body}, [self.state], at or valid_from)
+        with self.store.write() as txn:
+            (result,) = txn.append([entry.record()])
+            txn.put_key(record)
+        return result

@@ -276,9 +276,10 @@ def _forge(key: StateKey, message_json: str) -> bytes:
     """An envelope correctly signed by ``key`` over bytes a canonicaliser would never make
     (the message given as raw JSON text, e.g. holding NaN or a key twice)."""
     head = (
-        '{"created_at":"2026-03-01T09:00:00.000Z","csbm":1,"key_id":"%s","message":%s,'
+        '{"created_at":"2026-03-01T09:00:00.000Z","csbm":1,"key_id":"' + key.key_id + '",'
+        '"message":' + message_json + ","
         '"message_id":"0b7e3d1c-8a6f-4b9e-9c1d-2f3a4b5c6d7e","recipients":["AT"],"sender":"UA"}'
-    ) % (key.key_id, message_json)
+    )
     signed = head.encode()
     signature = base64.b64encode(key.sign(signed)).decode()
     return signed[:-1] + b',"signature":"' + signature.encode() + b'"}'
@@ -292,7 +293,7 @@ def test_a_signed_envelope_holding_a_non_finite_number_is_refused(
 ) -> None:
     """Issue 8, item 3: NaN is not JSON; a correctly signed envelope holding it was
     parsed, logged and acknowledged."""
-    raw = _forge(ua, '{"body":%s,"kind":"notification"}' % body)
+    raw = _forge(ua, '{"body":' + body + ',"kind":"notification"}')
     with pytest.raises(EnvelopeError) as caught:
         parse_envelope(raw)
     assert caught.value.code == "envelope.malformed"

@@ -20,7 +20,7 @@ from csbm.ledger.receipt import KIND_RECEIPT, ReceiptError, message_hash
 from csbm.node import Node
 from csbm.store import EntryRecord
 from tests.store.backends import backend, db_factory, db_url
-from tests.store.nodes import T0, at, make_node, notification
+from tests.store.nodes import at, make_node, notification, trust
 
 __all__ = ["backend", "db_factory", "db_url"]
 
@@ -29,8 +29,8 @@ __all__ = ["backend", "db_factory", "db_url"]
 def pair(tmp_path: Path, db_url: str, db_factory: Callable[[], str]) -> Iterator[tuple[Node, Node]]:
     ua = make_node(tmp_path, db_url, "UA")
     at_ = make_node(tmp_path, db_factory(), "AT")
-    ua.add_peer_key("AT", at_.key.verifier_key, T0)
-    at_.add_peer_key("UA", ua.key.verifier_key, T0)
+    trust(ua, at_)
+    trust(at_, ua)
     yield ua, at_
     ua.close()
     at_.close()

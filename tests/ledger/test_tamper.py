@@ -21,7 +21,7 @@ from csbm.ledger.merkle import leaf_hash
 from csbm.node import Node
 from csbm.store import APPEND_ONLY_TABLES
 from tests.store.backends import backend, db_factory, db_url
-from tests.store.nodes import T0, at, make_node, notification
+from tests.store.nodes import at, make_node, notification, trust
 
 __all__ = ["backend", "db_factory", "db_url"]
 
@@ -55,7 +55,7 @@ def node(tmp_path: Path, db_url: str, db_factory: Callable[[], str]) -> Iterator
     """UA with 12 messages, a receipt it issued for a message of AT, and a checkpoint."""
     ua = make_node(tmp_path, db_url, "UA")
     peer = make_node(tmp_path, db_factory(), "AT")
-    ua.add_peer_key("AT", peer.key.verifier_key, T0)
+    trust(ua, peer)
     for n in range(6):
         ua.append([ua.sign(notification(n), ["all"], at(1 + n))])
     env = peer.sign(notification(100), ["UA"], at(2))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -22,3 +23,13 @@ def make_node(root: Path, db_url: str, state: str = "UA", when: datetime = T0) -
 
 def notification(n: int = 0) -> dict[str, object]:
     return {"kind": "notification", "body": {"activity": "exercise", "troops": 9000 + n}}
+
+
+def trust(node: Node, peer: Node, when: datetime = T0) -> None:
+    """Put ``peer``'s key in ``node``'s directory *without* the signed ``csbm.peer_key``
+    entry ``Node.add_peer_key`` logs, so that tests which count entries and name tree
+    nodes keep a fixed log layout. ``add_peer_key`` and its entry are tested in
+    tests/ledger/test_peer_keys.py."""
+    record = replace(peer.key.record(when), own=False)
+    with node.store.write() as txn:
+        txn.put_key(record)

@@ -28,6 +28,7 @@ from csbm.store import (
     open_engine,
     upgrade,
 )
+from csbm.store.errors import StoreError
 
 
 def _rec(i: int, payload: bytes | None = None) -> EntryRecord:
@@ -148,8 +149,9 @@ def test_key_directory_is_mutable_but_unique(store: LedgerStore) -> None:
         txn.end_key("UA", "0badc0de", valid_until="2026-02-01T00:00:00.000Z")
     assert store.key_records("UA")[0].valid_until == "2026-02-01T00:00:00.000Z"
     assert store.meta("state") == "UA"
-    with pytest.raises(DBAPIError), store.write() as txn:
+    with pytest.raises(StoreError) as caught, store.write() as txn:
         txn.put_key(record)
+    assert caught.value.code == "store.conflict"
 
 
 def test_sql_node_store_proofs_match_memory_and_verify(store: LedgerStore) -> None:

@@ -2,6 +2,7 @@
 log's repository on SQLite (default; WAL, synchronous=FULL) or PostgreSQL."""
 
 from csbm.store.engine import open_engine, sqlite_url, upgrade
+from csbm.store.errors import StoreError, StoreLogError
 from csbm.store.group_commit import GroupCommitter
 from csbm.store.log import LedgerStore, SqlNodeStore, WriteTxn
 from csbm.store.records import (
@@ -22,6 +23,8 @@ __all__ = [
     "KeyRecord",
     "LedgerStore",
     "SqlNodeStore",
+    "StoreError",
+    "StoreLogError",
     "StoredEntry",
     "WriteTxn",
     "metadata",

@@ -18,8 +18,9 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Engine, insert, select, update
+from sqlalchemy import Engine, insert, inspect, select, update
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import SQLAlchemyError
 
 from csbm.errors import InputError, NotFoundError, Problem
 from csbm.ledger.merkle import ConsistencyProof, InclusionProof, MerkleLog, leaf_hash
@@ -31,7 +32,8 @@ from csbm.ledger.records import (
     StoredEntry,
 )
 from csbm.store import schema
-from csbm.store.engine import WRITE, open_engine
+from csbm.store.engine import WRITE, open_engine, upgrade
+from csbm.store.errors import StoreError, StoreLogError, location, translate
 
 #: The advisory lock that serialises a log's writers on PostgreSQL ("csbm", and the schema).
 _PG_LOCK = 0x63_73_62_6D
@@ -262,13 +264,35 @@ def _replayed(pos: int, message_id: str, where: str) -> Problem:
 class LedgerStore:
     """The repository of a node's log on SQLite or PostgreSQL."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, url: str | None = None) -> None:
         self.engine = engine
+        self.url = url if url is not None else engine.url.render_as_string(hide_password=True)
 
     @classmethod
-    def open(cls, url: str) -> LedgerStore:
-        """Open (and migrate) the database at ``url``."""
-        return cls(open_engine(url))
+    def open(cls, url: str, *, create: bool = True) -> LedgerStore:
+        """Open (and migrate) the database at ``url``.
+
+        With ``create=False`` (opening an existing node's log) nothing is ever created: a
+        SQLite file that is not there is ``store.missing``, a database without the log's
+        tables ``store.empty`` (both :class:`StoreLogError`, exit 1). Driver and OS errors
+        become :class:`StoreError` (see :mod:`csbm.store.errors`).
+        """
+        where = location(url)
+        engine = open_engine(url, migrate=False)
+        try:
+            if engine.dialect.name == "sqlite":
+                _check_sqlite_path(engine, where, create)
+            with engine.connect() as conn:
+                has_log = inspect(conn).has_table("alembic_version")
+            if not has_log and not create:
+                raise StoreLogError(where, "the database holds no csbm log", "store.empty")
+            upgrade(engine)
+        except BaseException as exc:
+            engine.dispose()
+            if isinstance(exc, SQLAlchemyError | OSError):
+                raise translate(exc, url) from None
+            raise
+        return cls(engine, url)
 
     def close(self) -> None:
         self.engine.dispose()
@@ -277,13 +301,18 @@ class LedgerStore:
 
     @contextmanager
     def write(self) -> Iterator[WriteTxn]:
-        """A write transaction holding the log's lock; committed (durably) on exit."""
-        with self.engine.connect().execution_options(**WRITE) as conn, conn.begin():
-            if conn.dialect.name == "postgresql":
-                conn.exec_driver_sql(
-                    f"SELECT pg_advisory_xact_lock({_PG_LOCK}, hashtext(current_schema()))"
-                )
-            yield WriteTxn(conn)
+        """A write transaction holding the log's lock; committed (durably) on exit. A
+        driver or OS error (a full disk, a lost server) rolls it back and is raised as a
+        :class:`StoreError`: nothing is half-written."""
+        try:
+            with self.engine.connect().execution_options(**WRITE) as conn, conn.begin():
+                if conn.dialect.name == "postgresql":
+                    conn.exec_driver_sql(
+                        f"SELECT pg_advisory_xact_lock({_PG_LOCK}, hashtext(current_schema()))"
+                    )
+                yield WriteTxn(conn)
+        except (SQLAlchemyError, OSError) as exc:
+            raise translate(exc, self.url) from None
 
     def append(self, records: Sequence[EntryRecord]) -> list[AppendResult]:
         """Append a batch in one durable commit (group commit); see :meth:`WriteTxn.append`."""
@@ -294,8 +323,11 @@ class LedgerStore:
 
     @contextmanager
     def read(self) -> Iterator[Connection]:
-        with self.engine.connect() as conn:
-            yield conn
+        try:
+            with self.engine.connect() as conn:
+                yield conn
+        except (SQLAlchemyError, OSError) as exc:
+            raise translate(exc, self.url) from None
 
     def size(self) -> int:
         with self.read() as conn:
@@ -501,3 +533,22 @@ def _entry(row: Any) -> StoredEntry:
         created_at=row.created_at,
         envelope=bytes(row.envelope),
     )
+
+
+def _check_sqlite_path(engine: Engine, where: str, create: bool) -> None:
+    """A SQLite log's file: there (unless creating), a file, in a directory that exists."""
+    from pathlib import Path
+
+    name = engine.url.database
+    if not name or name == ":memory:":
+        return
+    path = Path(name)
+    if path.is_dir():
+        raise StoreError(where, "is a directory, not a database file", "store.unreadable")
+    if not path.exists():
+        if not create:
+            raise StoreLogError(where, "the database file is missing", "store.missing")
+        if not path.parent.is_dir():
+            raise StoreError(where, "no such directory", "store.unreachable")
+    elif not create and path.stat().st_size == 0:
+        raise StoreLogError(where, "the database file is empty", "store.empty")
