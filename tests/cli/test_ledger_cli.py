@@ -60,9 +60,10 @@ def test_append_prove_consistency_checkpoint_verify(
     data, db = node_dir
     common = ["--data", str(data), "--db", db]
     yaml_file = _message(
-        tmp_path, "m.yaml", "type: ch3.request\nto: [AT, BY]\ncase: c1\nbody:\n  activity: exercise\n"
+        tmp_path, "m.yaml", f"{N}to: [AT, BY]\nbody:\n  activity: exercise\n"
     )
-    json_file = _message(tmp_path, "m.json", json.dumps({"type": "ch3.reply", "to": "AT", "case": "c1", "body": {"text": "why?"}}))
+    reply = {"type": "ch3.reply", "to": "AT", "case": "c1", "body": {"text": "why?"}}
+    json_file = _message(tmp_path, "m.json", json.dumps(reply))
     for f in (yaml_file, json_file, yaml_file):
         code, out, err = run("ledger", "append", str(f), *common, "--json")
         assert code == 0, err
