@@ -175,14 +175,43 @@ def describe(spec: Any) -> str:
         text = " or ".join(parts)
         if isinstance(spec, LimitSpec):
             count = "?" if spec.max_count is None else spec.max_count
-            text = f"at most {count} with {text} per {spec.window.replace('_', ' ')}"
+            window = {
+                "calendar_year": "per calendar year",
+                "three_calendar_years": "within three calendar years",
+                "concurrent": "at the same time",
+            }[spec.window]
+            text = f"at most {count} with {text} {window}"
         return text
     if isinstance(spec, PeriodSpec):
         amount = "?" if spec.amount is None else f"{spec.amount:g}"
         return f"{amount} {spec.unit} {spec.direction} {spec.anchor.replace('_', ' ')}"
     if isinstance(spec, AnnualDateSpec):
-        when = "?" if spec.month is None or spec.day is None else f"{spec.day:02d}-{spec.month:02d}"
+        when = (
+            "?"
+            if spec.month is None or spec.day is None
+            else f"{spec.day} {calendar.month_abbr[spec.month]}"
+        )
         return f"by {when} (year {spec.year_offset:+d})"
     if isinstance(spec, DurationSpec):
         return f"lasting {spec.comparison} {spec.hours if spec.hours is not None else '?'} hours"
-    return str(kind)
+    if isinstance(spec, QuotaSpec):
+        per = "at any given time" if spec.per == "at_any_given_time" else "per calendar year"
+        return f"{_n(spec.count)} {per} ({spec.scope.replace('_', ' ')})"
+    if isinstance(spec, MaximumSpec):
+        return f"at most {_n(spec.count)} {spec.of}"
+    if isinstance(spec, UnitQuotaSpec):
+        return (
+            f"1 per {_n(spec.units_per_visit)} units or part thereof, at most {_n(spec.max)}"
+        )
+    if isinstance(spec, ShareSpec):
+        fraction = "?" if spec.fraction is None else f"{spec.fraction:g}"
+        return (
+            f"at most {fraction} of the quota from one State "
+            f"({_n(spec.small_quota_cap)} if the quota is below {_n(spec.small_quota_below)})"
+        )
+    standing = getattr(spec, "text", None)
+    return str(standing) if standing else str(kind)
+
+
+def _n(value: int | None) -> str:
+    return "?" if value is None else f"{value:,}"
