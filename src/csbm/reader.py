@@ -196,7 +196,7 @@ def _parse_json(text: str, origin: str) -> Any:
     except json.JSONDecodeError as exc:
         raise InputError(
             f"{origin}: not valid JSON",
-            [Problem(f"line {exc.lineno}, column {exc.colno}", f"not valid JSON: {exc.msg}")],
+            [Problem(f"{origin}:{exc.lineno}:{exc.colno}", f"not valid JSON: {exc.msg}")],
         ) from None
     except RecursionError:
         raise InputError(
@@ -343,11 +343,12 @@ def _parse_yaml(text: str, origin: str) -> Any:
         return _build(node, "", 1, set())
     except _YamlRefused as exc:
         raise InputError(
-            f"{origin}: refused", [Problem(exc.path or "(file)", exc.reason + _at(exc.mark))]
+            f"{origin}: refused",
+            [Problem(f"{origin}: {exc.path}" if exc.path else origin, exc.reason + _at(exc.mark))],
         ) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark is not None else origin
+        where = f"{origin}:{mark.line + 1}:{mark.column + 1}" if mark is not None else origin
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise InputError(
             f"{origin}: not valid YAML or JSON", [Problem(where, f"not valid YAML: {problem}")]

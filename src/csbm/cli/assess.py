@@ -93,8 +93,13 @@ def _print_human(result: Assessment, extra_assumed: list[str], tz: str | None) -
             )
         if item.obligations:
             table = Table(show_lines=False, expand=False)
-            for header in (_("rule"), "¶", _("obligation"), _("due"), _("status"), _("note")):
-                table.add_column(header, overflow="fold")
+            # Codes are never cut: the rule id and the paragraph keep their width and wrap
+            # nowhere; the prose columns wrap between words.
+            rule_width = max(len(o.rule) for o in item.obligations)
+            table.add_column(_("rule"), no_wrap=True, min_width=max(rule_width, len(_("rule"))))
+            table.add_column("¶", no_wrap=True)
+            for header in (_("obligation"), _("due"), _("status"), _("note")):
+                table.add_column(header, overflow="fold", min_width=_longest_word(header))
             for ob in item.obligations:
                 style = _STATUS_STYLE.get(ob.status, "")
                 table.add_row(
@@ -131,6 +136,10 @@ def _print_findings(findings: tuple[Finding, ...]) -> None:
             f"  [{colour}]{_(f.kind.replace('_', ' '))}[/{colour}] [dim]{f.rule}[/dim] {f.message}",
             highlight=False,
         )
+
+
+def _longest_word(text: str) -> int:
+    return max((len(w) for w in text.split()), default=1)
 
 
 PROGRESS_FROM = 5000
