@@ -35,6 +35,7 @@ from csbm.ledger.keys import (
     generate_state_key,
     load_state_key,
     origin_for,
+    parse_stamp,
     revocation_body,
     rotation_body,
     save_state_key,
@@ -683,13 +684,13 @@ class Node:
         for known in self.store.key_records(state):
             if known.key_id != record.key_id:
                 continue
-            same = (known.public_key, known.valid_from, known.valid_until) == (
-                record.public_key,
-                record.valid_from,
-                record.valid_until,
+            covered = (
+                known.public_key == record.public_key
+                and known.valid_until == record.valid_until
+                and parse_stamp(known.valid_from) <= valid_from
             )
-            if same and known.revoked_at is None:
-                return None
+            if covered and known.revoked_at is None:
+                return None  # the same key again (e.g. --from defaulting to now): known
             raise InputError(
                 "key already known",
                 [

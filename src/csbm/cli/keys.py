@@ -162,8 +162,21 @@ def add_peer_command(
     except InstantError as exc:
         raise InputError("bad validity period", [Problem("--from/--until", str(exc))]) from None
     with open_node(data, db) as node:
-        node.add_peer_key(state.upper(), key, start, end)
-    console.print(_("Added a key of {state}").format(state=state.upper()), highlight=False)
+        result = node.add_peer_key(state.strip().upper(), key.strip(), start, end, at=now())
+    if result is None:
+        console.print(
+            _("This key of {state} is already in the directory: nothing changed").format(
+                state=state.upper()
+            ),
+            highlight=False,
+        )
+        return
+    console.print(
+        _("Added a key of {state} (log index {index})").format(
+            state=state.upper(), index=result.index
+        ),
+        highlight=False,
+    )
 
 
 def register(app: typer.Typer) -> None:

@@ -150,6 +150,10 @@ def verify_command(
 ) -> None:
     """Audit the whole log: signatures, hashes, receipts, the stored tree, checkpoints.
     Exits 1 and names the first bad entry if anything is wrong."""
+    if workers is not None and workers < 0:
+        raise InputError(
+            "bad --workers", [Problem("--workers", "must be 0 (in this process) or more", workers)]
+        )
     with open_node(data, db) as node:
         # The bar starts at the first report, after the worker processes were forked,
         # so no Rich thread exists when they are.
