@@ -41,16 +41,16 @@ def _record(entry: StoredEntry) -> EntryRecord:
     )
 
 
-def _forked_delivery(ua: Node, fork_url: str) -> Delivery:
-    """A second log under UA's key: the same first entry, then another message, so a
-    checkpoint of size 2 with another root than UA's real one."""
+def _forked_delivery(ua: Node, index: int, fork_url: str) -> Delivery:
+    """A second log under UA's key: the same entries before ``index``, then another
+    message, so a checkpoint of the same size with another root than UA's real one."""
     fork = LedgerStore.open(fork_url)
     try:
         other = ua.sign(notification(42), ["AT"], at(1))
-        fork.append([_record(ua.entry(0)), other.record()])
+        fork.append([_record(ua.entry(i)) for i in range(index)] + [other.record()])
         note = Checkpoint("csbm/UA", fork.size(), fork.root()).sign(ua.key.name, ua.key.private)
-        inclusion = fork.prove_inclusion(1, 2)
-        return Delivery(other.raw, note.note, tuple(inclusion.proof), 1, ())
+        inclusion = fork.prove_inclusion(index, index + 1)
+        return Delivery(other.raw, note.note, tuple(inclusion.proof), index, ())
     finally:
         fork.close()
 
@@ -77,7 +77,8 @@ def test_two_concurrent_deliveries_of_two_views_cannot_both_pass(
     env = ua.sign(notification(0), ["AT"], at(1))
     (result,) = ua.append([env])
     honest = ua.delivery(env.raw, result.index, 0, at(2))
-    forked = _forked_delivery(ua, db_factory())
+    forked = _forked_delivery(ua, result.index, db_factory())
+    assert ua.size() == result.index + 1
     assert honest.checkpoint != forked.checkpoint  # same size, two roots
     calls = _slow_check(monkeypatch, 0.3)
     outcomes: dict[str, object] = {}
