@@ -95,8 +95,16 @@ def _unwrap(coords: list[NDArray[np.float64]]) -> list[NDArray[np.float64]] | No
         if out:  # a hole goes in the same 360° window as its exterior
             centre = (out[0][:, 0].min() + out[0][:, 0].max()) / 2
             lon = lon + 360.0 * np.round((centre - lon.mean()) / 360.0)
+        # positions on the antimeridian come out of the quantization a hair off it: put
+        # them on it, so that the cut below leaves no sliver (and areas cut at exactly
+        # ±180 by csbm.geo.areas meet the country's edge exactly)
+        meridian = np.round((lon - 180.0) / 360.0) * 360.0 + 180.0
+        lon = np.where(np.abs(lon - meridian) < _SNAP_DEG, meridian, lon)
         out.append(np.column_stack([lon, ring[:, 1]]))
     return out
+
+
+_SNAP_DEG = 1e-7  # ~1 cm; the quantization step is 0.0036°
 
 
 def valid_polygonal(geom: BaseGeometry) -> BaseGeometry:
