@@ -77,6 +77,7 @@ from pydantic import BaseModel
 
 from csbm.domain.time import InstantError, iso
 from csbm.errors import InputError, Problem
+from csbm.rules.deadlines import date_limit_reading
 from csbm.rules.evaluate import annual_due, period_due
 from csbm.rules.pack import AnnualDateSpec, PeriodSpec, Rule, RulePack
 
@@ -137,12 +138,11 @@ def due_after(spec: PeriodSpec, anchor: datetime, rule_id: str, case: str | None
         raise InstantOutOfRange([_out_of_range(rule_id, anchor, case, late)]) from None
 
 
-def due_on(spec: AnnualDateSpec, year: int, rule_id: str, case: str | None = None) -> (
-    datetime | None
-):
-    """``annual_due`` guarded as :func:`due_after` is."""
+def due_on(spec: AnnualDateSpec, year: int, rule_id: str, case: str | None = None,
+           reading: str | None = None) -> datetime | None:
+    """``annual_due`` (under the pack's ``date_limit`` reading) guarded as :func:`due_after` is."""
     try:
-        return annual_due(spec, year)
+        return annual_due(spec, year, reading)
     except (OverflowError, ValueError):
         raise InstantOutOfRange(
             [Problem(f"case {case}" if case else rule_id,
@@ -420,7 +420,8 @@ class Context:
         elif not isinstance(ref.rule.spec, AnnualDateSpec):
             why = f"{rule_id} in {ref.pack_id} is not a yearly date"
         else:
-            due = due_on(ref.rule.spec, year, rule_id, case)
+            due = due_on(ref.rule.spec, year, rule_id, case,
+                         date_limit_reading(ref.pack, *self.packs))
             if due is None:
                 why = f"{ref.pack_id} gives no date for {rule_id}: fill in from the source"
         return _deadline(rule_id, ref, due, now, done_at, owed_by, owed_to, waived,
