@@ -53,7 +53,6 @@ def _print_human(result: Assessment, extra_assumed: list[str], tz: str | None) -
         _("[bold]Assessment[/bold] under {regime} — as at {at}").format(
             regime=", ".join(result.regime), at=both(result.at, zone)
         ),
-        soft_wrap=True,
     )
     for item in result.activities:
         a = item.activity
@@ -94,21 +93,22 @@ def _print_human(result: Assessment, extra_assumed: list[str], tz: str | None) -
         if item.obligations:
             table = Table(show_lines=False, expand=False)
             # Codes are never cut: the rule id and the paragraph keep their width and wrap
-            # nowhere; the prose columns wrap between words.
+            # nowhere; the prose wraps between words (the note goes under the obligation,
+            # so the table fits 80 columns in every language).
             rule_width = max(len(o.rule) for o in item.obligations)
             table.add_column(_("rule"), no_wrap=True, min_width=max(rule_width, len(_("rule"))))
             table.add_column("¶", no_wrap=True)
-            for header in (_("obligation"), _("due"), _("status"), _("note")):
-                table.add_column(header, overflow="fold", min_width=_longest_word(header))
+            for header in (_("obligation"), _("due"), _("status")):
+                table.add_column(header, min_width=_longest_word(header))
             for ob in item.obligations:
                 style = _STATUS_STYLE.get(ob.status, "")
+                kind = _(ob.kind.replace("_", " "))
                 table.add_row(
                     f"{ob.rule}\n[dim]{ob.pack}[/dim]",
                     ob.paragraph or "",
-                    _(ob.kind.replace("_", " ")),
+                    kind + (f"\n[dim]{ob.note}[/dim]" if ob.note else ""),
                     both(ob.due, zone),
                     f"[{style}]{_(ob.status.replace('_', ' '))}[/{style}]",
-                    ob.note or "",
                 )
             console.print(table)
         else:
