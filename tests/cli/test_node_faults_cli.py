@@ -163,7 +163,7 @@ def test_init_data_not_writable(tmp_path: Path) -> None:
         one_line(code, out, err, 2, "--data")
         assert list(mount.iterdir()) == []
     finally:
-        subprocess.run(["umount", str(mount)], capture_output=True)
+        subprocess.run(["umount", "-l", str(mount)], capture_output=True)
         mount.chmod(0o700)
 
 
@@ -194,7 +194,7 @@ def test_a_full_disk_during_append_is_one_line_and_nothing_half_written(tmp_path
         with sqlite3.connect(data / "ledger.sqlite3") as conn:
             assert conn.execute("SELECT count(*) FROM log_entries").fetchone()[0] == ok_size
     finally:
-        subprocess.run(["umount", str(mount)], capture_output=True)
+        subprocess.run(["umount", "-l", str(mount)], capture_output=True)
 
 
 # -- item 7: the key directory
