@@ -78,7 +78,7 @@ def test_human_output_shows_utc_and_local(tmp_path: Path) -> None:
         ],
     )
     assert result.exit_code == 0, result.stderr
-    assert "as at 2017-06-01 00:00 UTC (03:00 +03)" in result.stdout
+    assert "as at 2017-06-01 00:00 UTC (03:00 +03)" in " ".join(result.stdout.split())
     assert "2017-08-03" in result.stdout
     assert "near threshold" in result.stdout
 

@@ -13,13 +13,13 @@ from rich.table import Table
 from csbm.cli._output import console, err_console, handles_errors, streamed
 from csbm.cli._time import both, user_zone
 from csbm.domain.activity import Activity
-from csbm.domain.time import InstantError, now, parse_instant
-from csbm.errors import InputError, Problem
+from csbm.domain.time import parse_instant
 from csbm.i18n import _
 from csbm.reader import read_text
 from csbm.rules import Assessment, RulePack
 from csbm.rules.model import Finding
 from csbm.services.assess import assess_activities, json_chunks, load_regime, read_activities
+from csbm.services.clock import clock_or_now
 
 __all__ = ["load_regime", "parse_at", "read_input"]
 
@@ -38,13 +38,11 @@ def read_input(path: Path) -> str:
 
 
 def parse_at(value: str | None) -> tuple[Any, str | None]:
-    if value is None:
-        return now(), None
-    try:
-        parsed = parse_instant(value)
-    except InstantError as exc:
-        raise InputError("bad --at", [Problem("--at", str(exc), value)]) from None
-    return parsed.at, (f"--at: {parsed.assumed}" if parsed.assumed else None)
+    """The clock of the assessment (``--at``, else the wall clock to the second) and what
+    was assumed reading it (a bare date is 00:00 UTC), by the one clock parser."""
+    clock = clock_or_now(value, "--at")
+    assumed = parse_instant(value).assumed if value is not None else None
+    return clock, (f"--at: {assumed}" if assumed else None)
 
 
 def _print_human(result: Assessment, extra_assumed: list[str], tz: str | None) -> None:

@@ -47,7 +47,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     ),
     "rules": (
         "rules",
-        "Rule packs: list, show, check.",
+        "Rule packs: list, show, check, packs.",
     ),
     "init": (
         "init",
