@@ -206,10 +206,11 @@ def _collect(obj: Any, path: str, out: list[_Part], polygons_only: bool, depth: 
     coords = obj["coordinates"]
     where = f"{path}.coordinates"
     if kind == "Point":
-        out.append(_Part("point", (_positions([coords], [where]),), where))
+        out.append(_Part("point", (np.array([_check_position(coords, where)]),), where))
     elif kind == "MultiPoint":
         for i, pos in enumerate(_list(coords, where)):
-            out.append(_Part("point", (_positions([pos], [f"{where}[{i}]"]),), f"{where}[{i}]"))
+            at = f"{where}[{i}]"
+            out.append(_Part("point", (_positions([pos], at, indexed=False),), at))
     elif kind == "LineString":
         out.append(_Part("line", (_line(coords, where),), where))
     elif kind == "MultiLineString":
@@ -239,7 +240,7 @@ def _line(coords: Any, path: str) -> NDArray[np.float64]:
     positions = _list(coords, path)
     if len(positions) < 2:
         raise _Refused(path, "a line needs at least 2 positions (RFC 7946 §3.1.4)")
-    return _positions(positions, [f"{path}[{j}]" for j in range(len(positions))])
+    return _positions(positions, path)
 
 
 def _polygon(coords: Any, path: str) -> tuple[NDArray[np.float64], ...]:
@@ -253,8 +254,8 @@ def _polygon(coords: Any, path: str) -> tuple[NDArray[np.float64], ...]:
         if len(positions) < 4:
             raise _Refused(where, "a linear ring needs at least 4 positions (RFC 7946 §3.1.6)",
                            len(positions))
-        xy = _positions(positions, [f"{where}[{j}]" for j in range(len(positions))])
-        if not (xy[0] == xy[-1]).all():
+        xy = _positions(positions, where)
+        if positions[0][0] != positions[-1][0] or positions[0][1] != positions[-1][1]:
             raise _Refused(where, "the ring is not closed: its first and last positions "
                                   "differ (RFC 7946 §3.1.6)")
         out.append(xy)
@@ -264,27 +265,62 @@ def _polygon(coords: Any, path: str) -> tuple[NDArray[np.float64], ...]:
 _AXES = ("longitude", "latitude", "altitude")
 
 
-def _positions(positions: Sequence[Any], paths: Sequence[str]) -> NDArray[np.float64]:
-    """Positions as an (n, 2) array of lon/lat; each checked (RFC 7946 §3.1.1, §4)."""
-    out = np.empty((len(positions), 2), dtype=np.float64)
-    for j, (pos, where) in enumerate(zip(positions, paths, strict=True)):
-        if not isinstance(pos, list | tuple) or len(pos) not in (2, 3):
-            raise _Refused(where, "a position is [longitude, latitude] (RFC 7946 §3.1.1)",
-                           _short(pos))
-        for axis, value in enumerate(pos):
-            name = _AXES[axis]
-            if isinstance(value, bool) or not isinstance(value, int | float):
-                raise _Refused(where, f"the {name} must be a number, not "
-                                      f"{_kind_of(value)}", _short(value))
-            if not math.isfinite(value):
-                raise _Refused(where, f"the {name} must be a finite number", str(value))
-        lon, lat = float(pos[0]), float(pos[1])
-        if not -180.0 <= lon <= 180.0:
-            raise _Refused(where, "longitude must be within -180..180", lon)
-        if not -90.0 <= lat <= 90.0:
-            raise _Refused(where, "latitude must be within -90..90", lat)
-        out[j] = (lon, lat)
-    return out
+def _positions(positions: Sequence[Any], path: str, indexed: bool = True) -> NDArray[np.float64]:
+    """Positions as an (n, 2) array of lon/lat; each checked (RFC 7946 §3.1.1, §4).
+
+    ``path`` names the list (``indexed``: position ``j`` is ``path[j]``) or, for a Point,
+    the one position. The common case (lists of two or three ints or floats, in range) is
+    checked in one pass; the first bad position is then found and named.
+    """
+    for pos in positions:
+        if type(pos) not in _SEQ or not 2 <= len(pos) <= 3:
+            break
+        if any(type(c) not in _NUM for c in pos):
+            break
+    else:
+        try:
+            xy = np.array([pos[:2] for pos in positions], dtype=np.float64)
+            alt_ok = all(math.isfinite(pos[2]) for pos in positions if len(pos) == 3)
+        except OverflowError:  # an integer beyond the range of a double
+            pass
+        else:
+            # one comparison checks range and finiteness (NaN compares false)
+            if alt_ok and bool((np.abs(xy) <= _LIMITS).all()):
+                return xy
+    # slow path: name the first bad position (or accept number subclasses, e.g. numpy's)
+    return np.array([_check_position(pos, f"{path}[{j}]" if indexed else path)
+                     for j, pos in enumerate(positions)], dtype=np.float64).reshape(-1, 2)
+
+
+_LIMITS = np.array([180.0, 90.0])
+_SEQ = (list, tuple)
+_NUM = (int, float)  # by exact type: bool (a subclass of int) is not a number here
+
+
+def _check_position(pos: Any, where: str) -> tuple[float, float]:
+    if not isinstance(pos, list | tuple) or len(pos) not in (2, 3):
+        raise _Refused(where, "a position is [longitude, latitude] (RFC 7946 §3.1.1)",
+                       _short(pos))
+    numbers: list[float] = []
+    for axis, value in enumerate(pos):
+        name = _AXES[axis]
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise _Refused(where, f"the {name} must be a number, not {_kind_of(value)}",
+                           _short(value))
+        try:
+            number = float(value)
+        except OverflowError:
+            number = math.inf
+        if not math.isfinite(number):
+            raise _Refused(where, f"the {name} must be a finite number",
+                           str(value) if isinstance(value, float) else "too large")
+        numbers.append(number)
+    lon, lat = numbers[0], numbers[1]
+    if not -180.0 <= lon <= 180.0:
+        raise _Refused(where, "longitude must be within -180..180", lon)
+    if not -90.0 <= lat <= 90.0:
+        raise _Refused(where, "latitude must be within -90..90", lat)
+    return lon, lat
 
 
 def _kind_of(value: Any) -> str:
@@ -301,29 +337,45 @@ def _kind_of(value: Any) -> str:
 
 
 def _build(parts: list[_Part], path: str) -> Area:
-    lon = np.concatenate([ring[:, 0] for p in parts for ring in p.rings])
-    crosses = float(lon.max() - lon.min()) > 180.0
+    if len(parts) == 1 and parts[0].kind == "point":  # the common named place: quick
+        lon, lat = parts[0].rings[0][0].tolist()
+        return Area(shapely.Point(lon, lat), False)
+    rings = [ring for p in parts for ring in p.rings]
+    xy = rings[0] if len(rings) == 1 else np.concatenate(rings)
+    (west, south), (east, north) = xy.min(axis=0), xy.max(axis=0)
+    crosses = bool(east - west > 180.0)
     if crosses:
-        shifted = np.where(lon < 0.0, lon + 360.0, lon)
-        if float(shifted.max() - shifted.min()) > 180.0:
+        lon = np.where(xy[:, 0] < 0.0, xy[:, 0] + 360.0, xy[:, 0])
+        west, east = lon.min(), lon.max()
+        if east - west > 180.0:
             raise _Refused(path, "the area spans more than 180° of longitude either way "
                                  "round: not an area of military activity")
     polygons: list[shapely.Polygon] = []
     others: list[BaseGeometry] = []
     for part in parts:
-        rings = [_east(r) for r in part.rings] if crosses else list(part.rings)
         if part.kind == "point":
             others.append(shapely.Point(part.rings[0][0]))
         elif part.kind == "line":
-            line = shapely.LineString(rings[0])
+            line = shapely.LineString(_east(part.rings[0]) if crosses else part.rings[0])
             others.append(split_antimeridian_line(line) if crosses else line)
         else:
-            polygons.append(_valid_polygon(rings, part))
-    _not_a_hemisphere(polygons, path)
+            shifted = [_east(r) for r in part.rings] if crosses else list(part.rings)
+            polygons.append(_valid_polygon(shifted, part))
     pieces: list[BaseGeometry] = []
     if polygons:
+        # a hemisphere or more? The polygons lie in the box: its area on the authalic
+        # sphere (R = 6371.0072 km), R^2 dlon (sin north - sin south), bounds theirs.
+        box_km2 = 6371.0072**2 * math.radians(float(east - west)) * (
+            math.sin(math.radians(float(north))) - math.sin(math.radians(float(south))))
+        if box_km2 >= 0.9 * HEMISPHERE_KM2:
+            km2 = _geodesic_km2(polygons)
+            if km2 >= HEMISPHERE_KM2 * (1.0 - 1e-6):
+                raise _Refused(path, f"the area covers a hemisphere or more ({km2:,.0f} km²): "
+                                     "not an area of military activity")
         union = polygons[0] if len(polygons) == 1 else shapely.union_all(polygons)
-        pieces.extend(shapely.get_parts(split_antimeridian(union) if crosses else union))
+        if crosses:
+            union = split_antimeridian(union)
+        pieces.extend(shapely.get_parts(union) if len(polygons) > 1 or crosses else [union])
     pieces.extend(others)
     if len(pieces) == 1:
         geometry = pieces[0]
@@ -390,25 +442,6 @@ def _explain(polygon: shapely.Polygon) -> str:
     if x > 180.0:
         x -= 360.0
     return f"{what} at longitude {x:.6g}, latitude {y:.6g}"
-
-
-def _not_a_hemisphere(polygons: list[shapely.Polygon], path: str) -> None:
-    """Refuse a hemisphere or more; cheap bound first (the polygons lie in their boxes)."""
-    if not polygons:
-        return
-    bound = 0.0
-    for p in polygons:
-        x0, y0, x1, y1 = p.bounds
-        # the box's area on the authalic sphere (R = 6371.0072 km): R^2 dlon (sin y1 - sin y0)
-        bound += 6371.0072**2 * math.radians(x1 - x0) * (
-            math.sin(math.radians(y1)) - math.sin(math.radians(y0))
-        )
-    if bound < 0.9 * HEMISPHERE_KM2:
-        return
-    km2 = _geodesic_km2(tuple(polygons))
-    if km2 >= HEMISPHERE_KM2 * (1.0 - 1e-6):
-        raise _Refused(path, f"the area covers a hemisphere or more ({km2:,.0f} km²): not an "
-                             "area of military activity")
 
 
 def _geodesic_km2(polygons: Sequence[shapely.Polygon]) -> float:
