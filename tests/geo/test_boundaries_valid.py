@@ -8,11 +8,15 @@ decoder left Russia and Canada invalid and Chukotka outside Russia.
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import numpy as np
 import pytest
 import shapely
 
-from csbm.geo import Boundaries, _topojson
+from csbm.errors import InputError
+from csbm.geo import Boundaries, _topojson, load_boundaries
 from csbm.geo.distance import geodesic_km
 
 
@@ -93,3 +97,43 @@ def test_overlapping_parts_are_merged_into_a_valid_multipolygon() -> None:
     assert merged.is_valid
     assert len(merged.geoms) == 3
     assert merged.area == pytest.approx(shapely.union_all([a, b, c, d, e]).area)
+
+
+@pytest.mark.parametrize(
+    "geometry",
+    [
+        {"type": "Polygon", "coordinates": [[[0, 0, 0, 0, 0], [1, 1], [1, 0], [0, 0]]]},
+        {"type": "Polygon", "coordinates": [[[0, 0], [1, 1]]]},
+        {"type": "Polygon", "coordinates": "nonsense"},
+        {"type": "Polygon"},
+        None,
+    ],
+)
+def test_a_deployment_file_with_a_bad_geometry_gives_one_clean_line(
+    tmp_path: Path, geometry: object
+) -> None:
+    """Before: the reason carried numpy's own text ("setting an array element with a
+    sequence. The requested array has an inhomogeneous shape ...")."""
+    path = tmp_path / "borders.geojson"
+    feature = {"type": "Feature", "properties": {"iso_a2": "BY"}, "geometry": geometry}
+    path.write_text(json.dumps({"type": "FeatureCollection", "tolerance_km": 1,
+                                "features": [feature]}), encoding="utf-8")
+    with pytest.raises(InputError) as info:
+        load_boundaries(path)
+    [line] = info.value.lines()
+    assert line.startswith("features[0].geometry: not a GeoJSON geometry (type and "
+                           "coordinates, RFC 7946 §3.1)")
+    assert not any(leak in line for leak in ("array", "numpy", "linearring", "convert")), line
+
+
+def test_a_deployment_file_with_a_self_intersecting_border_is_repaired(tmp_path: Path) -> None:
+    bowtie = {"type": "Polygon",
+              "coordinates": [[[20, 50], [22, 51], [22, 50], [20, 51], [20, 50]]]}
+    path = tmp_path / "borders.geojson"
+    path.write_text(json.dumps({"type": "FeatureCollection", "tolerance_km": 1, "features": [
+        {"type": "Feature", "properties": {"iso_a2": "BY"}, "geometry": bowtie}]}),
+        encoding="utf-8")
+    belarus = load_boundaries(path).country("BY")
+    assert belarus.is_valid
+    assert belarus.geom_type == "MultiPolygon"  # polygonal, both lobes kept
+    assert belarus.area == pytest.approx(1.0)

@@ -168,16 +168,24 @@ def _from_geojson(data: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, An
     countries: dict[str, Any] = {}
     others: dict[str, Any] = {}
     for i, feature in enumerate(data.get("features", [])):
-        props = feature.get("properties") or {}
+        props = feature.get("properties") if isinstance(feature, Mapping) else None
+        props = props if isinstance(props, Mapping) else {}
+        raw = feature.get("geometry") if isinstance(feature, Mapping) else None
         try:
-            geom = shape(feature["geometry"])
-        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            geom = shape(raw)
+        except (KeyError, TypeError, ValueError, AttributeError, IndexError,
+                shapely.errors.GEOSException):
+            # one clean reason: the library's own text names its internals (issue 8)
+            kind = raw.get("type") if isinstance(raw, Mapping) else None
             raise InputError(
                 "boundary file: a feature without a valid geometry",
-                [Problem(f"features[{i}].geometry", f"not a GeoJSON geometry ({exc})")],
+                [Problem(f"features[{i}].geometry",
+                         "not a GeoJSON geometry (type and coordinates, RFC 7946 §3.1)",
+                         kind if isinstance(kind, str) else None)],
             ) from None
         if not geom.is_valid:
-            geom = shapely.make_valid(geom)
+            geom = _topojson.valid_polygonal(geom) if geom.geom_type in (
+                "Polygon", "MultiPolygon") else shapely.make_valid(geom)
         key = _code_of(feature.get("id"), props)
         if key in _ALPHA2:
             countries[key] = geom if key not in countries else countries[key].union(geom)
