@@ -125,6 +125,29 @@ def test_positions_are_numbers_in_range(
     assert got_reason.startswith(reason)
 
 
+def test_numbers_beyond_a_double_and_non_finite_numbers_are_refused_cleanly() -> None:
+    """A 400-digit integer (Python reads it; a double cannot hold it) and NaN/Infinity
+    (Python's json module reads them) are refused, never an OverflowError."""
+    path, reason, value = _refused({"type": "Point", "coordinates": [10**400, 50]})
+    assert (path, reason, value) == ("area.coordinates", "the longitude must be a finite "
+                                     "number", "too large")
+    polygon = {"type": "Polygon", "coordinates": [[[30, 50], [31, 50, math.inf], [31, 51],
+                                                   [30, 50]]]}
+    path, reason, value = _refused(polygon)
+    assert (path, reason, value) == ("area.coordinates[0][1]",
+                                     "the altitude must be a finite number", "inf")
+    _, reason, _ = _refused({"type": "MultiPoint", "coordinates": [[30, math.nan]]})
+    assert reason == "the latitude must be a finite number"
+
+
+def test_number_subclasses_from_callers_are_numbers() -> None:
+    import numpy as np
+
+    area = read_area({"type": "Polygon", "coordinates": [
+        [[np.float64(30), 50], [31, 50], [31, np.float64(51)], [np.float64(30), 50]]]})
+    assert area.km2 > 0
+
+
 def test_string_coordinates_are_refused_by_assess_with_the_path() -> None:
     """Before: shapely read "30" as 30.0 and `assess` took the area."""
     polygon = {"type": "Polygon", "coordinates": [[["30", "50"], [31, 50], [31, 51],
