@@ -338,6 +338,8 @@ def test_a_small_area_is_the_geodesic_figure() -> None:
         ({"type": "LineString", "coordinates": [[0, 0]]}, "area.coordinates",
          "at least 2 positions"),
         ({"type": "Polygon", "coordinates": []}, "area.coordinates", "exterior ring"),
+        ({"type": "MultiLineString", "coordinates": [[[0, 0], [0, 0], [0, 0]]]},
+         "area.coordinates[0]", "2 distinct positions"),  # found by the fuzzer below
     ],
 )
 def test_structure_is_refused_with_its_path(area: Any, path: str, words: str) -> None:

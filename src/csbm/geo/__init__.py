@@ -3,11 +3,12 @@
 * :mod:`csbm.geo.boundaries` — Natural Earth 1:10m admin-0 polygons (vendored, public
   domain; replaceable by a deployment's file) and the common border of two States.
 * :mod:`csbm.geo.distance` — geodesic distance from an area to a border (WGS 84).
-* :mod:`csbm.geo.areas` — an activity's area (GeoJSON polygon, points, named place).
+* :mod:`csbm.geo.areas` — the one area reader (GeoJSON polygon, points, named place):
+  validity, antimeridian and size rules shared by ``assess`` and the procedures.
 * :mod:`csbm.geo.zone` — the zone of application (VD 2011 Annex I; digest §2).
 """
 
-from csbm.geo.areas import area_geometry, named_place, place_name
+from csbm.geo.areas import Area, area_geometry, named_place, place_name, read_area
 from csbm.geo.boundaries import (
     DEFAULT_TOLERANCE_KM,
     ENV_BOUNDARIES,
@@ -36,6 +37,7 @@ __all__ = [
     "ENV_TOLERANCE",
     "URALS_LINE",
     "URALS_UNCERTAINTY_KM",
+    "Area",
     "Boundaries",
     "CommonBorder",
     "GeodesicIndex",
@@ -50,5 +52,6 @@ __all__ = [
     "load_boundaries",
     "named_place",
     "place_name",
+    "read_area",
     "zone_of_application",
 ]

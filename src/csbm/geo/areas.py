@@ -240,7 +240,10 @@ def _line(coords: Any, path: str) -> NDArray[np.float64]:
     positions = _list(coords, path)
     if len(positions) < 2:
         raise _Refused(path, "a line needs at least 2 positions (RFC 7946 §3.1.4)")
-    return _positions(positions, path)
+    xy = _positions(positions, path)
+    if bool((xy == xy[0]).all()):
+        raise _Refused(path, "a line needs at least 2 distinct positions (RFC 7946 §3.1.4)")
+    return xy
 
 
 def _polygon(coords: Any, path: str) -> tuple[NDArray[np.float64], ...]:
