@@ -30,8 +30,8 @@ class Problem:
         text = f"{where}: {self.reason}"
         if self.value is not None:
             shown = repr(self.value)
-            if len(shown) > 80:
-                shown = shown[:77] + "..."
+            if len(shown) > 240:  # long enough for a path, short enough for a line
+                shown = shown[:237] + "..."
             text += f" (got {shown})"
         if self.rule:
             text += f" [{self.rule}]"
