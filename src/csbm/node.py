@@ -59,6 +59,7 @@ from csbm.store.errors import StoreLogError, location
 
 if TYPE_CHECKING:
     from csbm.ledger.audit import AuditReport
+    from csbm.store.accounts import AccountStore
 
 CONFIG_NAME = "config.json"
 DB_NAME = "ledger.sqlite3"
@@ -566,6 +567,14 @@ class Node:
     def key_records(self, state: str | None = None) -> list[KeyRecord]:
         """The key directory's records (of one State, or all)."""
         return self.store.key_records(state)
+
+    @property
+    def accounts(self) -> AccountStore:
+        """The node's accounts, their history and drafts (:mod:`csbm.store.accounts`), on
+        the log's database."""
+        from csbm.store.accounts import AccountStore
+
+        return AccountStore.of(self.store)
 
     # -- keys
 
