@@ -78,7 +78,26 @@ def _print_network(report: NetworkReport) -> None:
             ).format(state=report.proof["state"], message=report.proof["message"])
         )
         console.print_json(json.dumps(report.proof["inclusion"]))
-        console.print(report.proof["checkpoint"], highlight=False, markup=False)
+        # A signed note is copied as it is: never wrapped, or it no longer verifies.
+        console.print(
+            report.proof["checkpoint"], highlight=False, markup=False, soft_wrap=True, crop=False
+        )
+
+
+def _check_data(data: Path | None) -> None:
+    """``--data`` must be a new or empty folder (the demo never writes over a node)."""
+    if data is None or not data.exists():
+        if data is not None and any(p.exists() and not p.is_dir() for p in data.parents):
+            raise InputError(
+                "not a folder", [Problem("--data", "lies under a file, not a folder", str(data))]
+            )
+        return
+    if not data.is_dir():
+        raise InputError("not a folder", [Problem("--data", "is a file, not a folder", str(data))])
+    if any(data.iterdir()):
+        raise InputError(
+            "not empty", [Problem("--data", "the folder must be new or empty", str(data))]
+        )
 
 
 def register(app: typer.Typer) -> None:
@@ -95,6 +114,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Assess the public cases, replay February 2022, run them through a demo network."""
         zone = user_zone(tz)
+        _check_data(data)  # before anything is printed: a refusal leaves stdout empty
         packs, forced = load_regime(None)
         clock = wall_clock()
         _heading(_("1. Assessment of the public cases"))
@@ -113,10 +133,6 @@ def register(app: typer.Typer) -> None:
         _print_timeline(scenario.title, replay_loaded(scenario).result, zone)
 
         _heading(_("3. The same messages through a demo network (SQLite, one log per State)"))
-        if data is not None and data.exists() and any(data.iterdir()):
-            raise InputError(
-                "not empty", [Problem("--data", "the folder must be new or empty", str(data))]
-            )
         base = data or Path(tempfile.mkdtemp(prefix="csbm-demo-"))
         try:
             with Progress(
