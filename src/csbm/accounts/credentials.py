@@ -37,6 +37,7 @@ __all__ = [
     "hash_password",
     "needs_rehash",
     "new_token",
+    "rehash_password",
     "token_digest",
     "verify_password",
 ]
@@ -102,6 +103,12 @@ def verify_password(stored: str | None, password: str) -> bool:
         )
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         return False
+
+
+def rehash_password(password: str) -> str:
+    """A fresh hash of a password that was just verified (today's parameters; the length
+    rules it was made under are not checked again)."""
+    return _HASHER.hash(password)
 
 
 def needs_rehash(stored: str) -> bool:

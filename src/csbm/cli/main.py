@@ -45,6 +45,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "export",
         "Export deadlines and data (ical).",
     ),
+    "render": (
+        "render",
+        "Print a message as its official form.",
+    ),
     "rules": (
         "rules",
         "Rule packs: list, show, check, packs.",
@@ -60,6 +64,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "ledger": (
         "ledger",
         "The node's signed, append-only Merkle log.",
+    ),
+    "user": (
+        "user",
+        "Accounts on the node: add, list, remove, history.",
     ),
     "demo": (
         "demo",
