@@ -60,6 +60,7 @@ from csbm.store.errors import StoreLogError, location
 if TYPE_CHECKING:
     from csbm.ledger.audit import AuditReport
     from csbm.store.accounts import AccountStore
+    from csbm.store.outbox import OutboxRow, PeerRecord
 
 CONFIG_NAME = "config.json"
 DB_NAME = "ledger.sqlite3"
@@ -465,7 +466,10 @@ class Node:
             if 0 < peer_seen_size < signed.size
             else ()
         )
-        return Delivery(envelope, signed.note, tuple(inclusion.proof), index, tuple(consistency))
+        return Delivery(
+            envelope, signed.note, tuple(inclusion.proof), index, tuple(consistency),
+            consistency_from=min(peer_seen_size, signed.size),
+        )  # fmt: skip
 
     def delivery_batch(
         self, peer: str, indices: Sequence[int], signed: SignedCheckpoint
@@ -727,3 +731,115 @@ class Node:
             (result,) = txn.append([entry.record()])
             txn.put_key(record)
         return result
+
+    # -- the outbox and the peers (issue 11; csbm.store.outbox)
+
+    def queue_message(
+        self,
+        message: Mapping[str, Any],
+        recipients: Sequence[str],
+        destinations: Sequence[str],
+        at: datetime,
+        message_id: str | None = None,
+    ) -> AppendResult:
+        """Sign and append one message and queue it for each of ``destinations`` (peer
+        States, or ``hub`` for a message to all) in the same commit: a logged message is
+        always queued, a queued one always logged (issue 11, item 4). A retry with the
+        same ``message_id`` and message is recognised (nothing new is written)."""
+        from csbm.store import outbox
+
+        if message_id is not None and self.store.entry_by_message_id(message_id) is not None:
+            return self.append_message(message, recipients, at, message_id)  # known or replay
+        kind = message.get("kind") if isinstance(message, Mapping) else None
+        if is_reserved_kind(kind):
+            return self.append_message(message, recipients, at, message_id)  # refused there
+        envelope = self.sign(message, recipients, at, message_id)
+        with self.store.write() as txn:
+            (result,) = txn.append([envelope.record()])
+            outbox.queue(
+                txn.conn, result.message_id, destinations, self.state, stamp(at),
+                log_index=result.index,
+            )  # fmt: skip
+        return result
+
+    def outbox_due(self, at: datetime, limit: int = 100) -> list[OutboxRow]:
+        """The outbox rows due for an attempt at ``at``."""
+        from csbm.store import outbox
+
+        return outbox.due(self.store, stamp(at), limit)
+
+    def outbox_rows(self, message_id: str | None = None) -> list[OutboxRow]:
+        """Every outbox row (of one message), oldest first."""
+        from csbm.store import outbox
+
+        return outbox.rows(self.store, message_id)
+
+    def outbox_depth(self) -> int:
+        """How many deliveries still wait for a receipt."""
+        from csbm.store import outbox
+
+        return outbox.depth(self.store)
+
+    def outbox_mark(self, row_id: int, **values: Any) -> None:
+        """Record an attempt or outcome on an outbox row (see csbm.store.outbox.mark)."""
+        from csbm.store import outbox
+
+        outbox.mark(self.store, row_id, **values)
+
+    def delivery_for(
+        self, message_id: str, peer_seen: int, at: datetime
+    ) -> Delivery:
+        """A fresh delivery of one of our logged messages: a new signed checkpoint, the
+        inclusion proof and the consistency proof from ``peer_seen`` (the size the
+        recipient says it last saw, or what its receipts tell)."""
+        entry = self.store.entry_by_message_id(message_id)
+        if entry is None:
+            raise NotFoundError(f"no message {message_id} in the log", code="message.unknown")
+        signed = self.checkpoint(at)
+        return self._delivery(entry.envelope, entry.index, min(peer_seen, signed.size), signed)
+
+    def issued_receipt(self, message_id: str) -> bytes | None:
+        """The receipt this node signed for a message it received, or None."""
+        row = self.store.receipt_for(message_id, "issued")
+        return None if row is None else self.store.entry(int(row["receipt_index"])).envelope
+
+    def received_receipts(self, message_id: str) -> dict[str, int]:
+        """The peers that acknowledged one of our messages: State -> receipt log index."""
+        return {
+            str(r["peer"]): int(r["receipt_index"])
+            for r in self.store.receipts()
+            if r["direction"] == "received" and r["message_id"] == message_id
+        }
+
+    def receipt_rows(self) -> list[dict[str, Any]]:
+        """Every receipt row (issued and received), in log order."""
+        return self.store.receipts()
+
+    def last_checkpoint_of(self, state: str) -> CheckpointRecord | None:
+        """The last checkpoint of ``state``'s log this node verified, or None."""
+        return self.store.last_checkpoint(origin_for(state))
+
+    def peers(self) -> list[PeerRecord]:
+        """The directory of peer nodes (States and the hub) with their URLs."""
+        from csbm.store import outbox
+
+        return outbox.list_peers(self.store)
+
+    def peer(self, state: str) -> PeerRecord | None:
+        from csbm.store import outbox
+
+        return outbox.get_peer(self.store, state)
+
+    def put_peer(self, record: PeerRecord) -> None:
+        """Add or replace a peer's URL and pinned key (the key itself goes to the key
+        directory by :meth:`add_peer_key`, logged)."""
+        from csbm.store import outbox
+
+        with self.store.write() as txn:
+            outbox.put_peer(txn.conn, record)
+
+    def remove_peer(self, state: str) -> bool:
+        """Forget a peer's URL (its keys stay in the directory: the log needs them)."""
+        from csbm.store import outbox
+
+        return outbox.remove_peer(self.store, state)

@@ -101,12 +101,25 @@ def test_second_message_needs_a_consistency_proof_from_the_last_size(
     raw2, index2 = _send(ua, 1)
     at_.receive(ua.delivery(raw2, index2, seen.size, at(4)), at(5))
     assert len(at_.store.checkpoints("csbm/UA")) == 2
-    # without the proof the new checkpoint cannot be shown to extend the old one
+    # a proof from a size the recipient did not see last (a lost receipt) is a stale
+    # view: refused with the size to prove from, no evidence kept (issue 11, item 4)
+    last = at_.store.last_checkpoint("csbm/UA")
+    assert last is not None
     raw3, index3 = _send(ua, 2)
     with pytest.raises(ReceiptError) as caught:
         at_.receive(ua.delivery(raw3, index3, 0, at(6)), at(7))
+    assert caught.value.code == "delivery.stale_view"
+    assert caught.value.problems[0].value == last.size
+    assert at_.store.split_view_evidence() == []
+    # from the right size but without the proof, the new checkpoint cannot be shown to
+    # extend the old one: split-view evidence
+    bare = replace(ua.delivery(raw3, index3, last.size, at(6)), consistency=())
+    with pytest.raises(ReceiptError) as caught:
+        at_.receive(bare, at(7))
     assert caught.value.code == "delivery.split_view.inconsistent"
     assert len(at_.store.split_view_evidence()) == 1
+    # and retried from the size named in the refusal, it is accepted
+    at_.receive(ua.delivery(raw3, index3, last.size, at(8)), at(9))
 
 
 def test_same_message_id_with_other_content_is_a_replay(pair: tuple[Node, Node]) -> None:

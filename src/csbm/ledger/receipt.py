@@ -29,7 +29,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from csbm.errors import CsbmError, Problem
-from csbm.ledger.checkpoint import verify_checkpoint
+from csbm.ledger.checkpoint import SignedCheckpoint, verify_checkpoint
 from csbm.ledger.envelope import ALL, Envelope, EnvelopeError, parse_envelope, seal, verify_envelope
 from csbm.ledger.keys import (
     KIND_REVOCATION,
@@ -67,6 +67,12 @@ class Delivery:
     inclusion: Sequence[bytes]
     leaf_index: int
     consistency: Sequence[bytes] = ()
+    #: The size the consistency proof starts from (the sender's idea of what the
+    #: recipient last saw). None: the recipient's last checkpoint, unchecked (before
+    #: issue 11). With it, a proof from another size is refused as a stale view (the
+    #: sender retries from the size named in the refusal) instead of being kept as
+    #: split-view evidence: a lost receipt is not a split view.
+    consistency_from: int | None = None
 
 
 def message_hash(raw: bytes) -> bytes:
@@ -227,7 +233,14 @@ def accept_delivery(
         last = None
         if last_record is not None:
             last = verify_checkpoint(last_record.note, every_key, origin=origin)
-        outcome = check_peer_checkpoint(last, checkpoint, list(delivery.consistency))
+        stale = _stale_view(store, origin, last, checkpoint, delivery, every_key)
+        if stale is not None:
+            raise stale
+        known_older = last is not None and checkpoint.size < last.size
+        if known_older and delivery.consistency_from is not None:
+            outcome: SignedCheckpoint | SplitViewEvidence = checkpoint  # an older, known head
+        else:
+            outcome = check_peer_checkpoint(last, checkpoint, list(delivery.consistency))
         if isinstance(outcome, SplitViewEvidence):
             evidence = outcome
             txn.add_split_view_evidence(origin, json.dumps(outcome.to_json()), stamp(at))
@@ -252,7 +265,7 @@ def accept_delivery(
             txn.add_receipt(
                 rec.index, "issued", envelope.sender, envelope.message_id, message_hash(raw), index
             )
-            if last is None or last.size != checkpoint.size:
+            if last is None or checkpoint.size > last.size:
                 txn.add_checkpoint(
                     CheckpointRecord(
                         checkpoint.origin,
@@ -266,6 +279,58 @@ def accept_delivery(
     if evidence is not None:
         raise _refuse(f"delivery.split_view.{evidence.kind}", evidence.reason, "checkpoint")
     return receipt
+
+
+def _stale_view(
+    store: LogRepository,
+    origin: str,
+    last: SignedCheckpoint | None,
+    checkpoint: SignedCheckpoint,
+    delivery: Delivery,
+    keys: Sequence[NoteVerifier],
+) -> ReceiptError | None:
+    """A delivery built against another view of the sender's log than ours (issue 11,
+    item 4: retries, lost receipts, out-of-order arrival) -- refused with the size to
+    prove from, never kept as evidence. None when the delivery may be checked as usual.
+
+    - A checkpoint older than our last one is accepted when we hold a checkpoint of that
+      size with the same root (its message is then in a head we verified); the same size
+      with another root is left to :func:`check_peer_checkpoint` (a fork); an older size
+      we never saw is refused as ``delivery.stale_checkpoint`` (send a fresh one).
+    - A newer checkpoint whose proof starts at another size than our last one is
+      ``delivery.stale_view``; the problem's value is the size to prove from.
+    """
+    start = delivery.consistency_from
+    if last is None or start is None:
+        return None
+    if checkpoint.size < last.size:
+        for record in store.checkpoints(origin):
+            if record.size != checkpoint.size:
+                continue
+            if record.root == checkpoint.root:
+                return None
+            held = verify_checkpoint(record.note, keys, origin=origin)
+            evidence = check_peer_checkpoint(held, checkpoint, ())
+            if isinstance(evidence, SplitViewEvidence):
+                return _refuse(
+                    f"delivery.split_view.{evidence.kind}", evidence.reason, "checkpoint"
+                )
+        return _refuse(
+            "delivery.stale_checkpoint",
+            f"the checkpoint (size {checkpoint.size}) is older than the last one seen "
+            f"(size {last.size}): deliver under a fresh checkpoint",
+            "consistency_from",
+            last.size,
+        )
+    if checkpoint.size > last.size and last.size > 0 and start != last.size:
+        return _refuse(
+            "delivery.stale_view",
+            f"the consistency proof starts at size {start}; the last checkpoint seen is of "
+            f"size {last.size}: prove from it",
+            "consistency_from",
+            last.size,
+        )
+    return None
 
 
 def record_receipt(

@@ -1,0 +1,279 @@
+"""The outbox and the peer directory in SQL (migration ``0003_outbox``).
+
+Source: issue 11, item 4: an outbox row is written in the same transaction as the log
+append of its message (:func:`queue`, called inside :meth:`csbm.store.LedgerStore.write`),
+so a message is never logged without being queued, nor queued without being logged; the
+delivery worker (:mod:`csbm.exchange.worker`) reads the rows that are due, and marks
+each attempt, until the destination's receipt arrives. Statuses:
+
+- ``pending``: not yet accepted by the destination (retried with backoff);
+- ``relayed``: a message to all accepted by the hub, still waiting for some receipts;
+- ``done``: every receipt is in (``done_at``);
+- ``refused``: the destination refused it for good (``last_error`` says why).
+
+``peers`` is the directory of the other nodes: a State (or ``hub``), its URL, the public
+key fetched from ``URL/.well-known/csbm`` and the fingerprint it was pinned with.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Integer,
+    LargeBinary,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    delete,
+    func,
+    insert,
+    select,
+    update,
+)
+from sqlalchemy.engine import Connection
+
+from csbm.store.log import LedgerStore
+from csbm.store.schema import metadata
+
+PENDING = "pending"
+RELAYED = "relayed"
+DONE = "done"
+REFUSED = "refused"
+STATUSES = (PENDING, RELAYED, DONE, REFUSED)
+#: The destination of a message to all on a node: the network's hub.
+HUB = "hub"
+
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("message_id", String(36), nullable=False),
+    Column("destination", String(8), nullable=False),
+    Column("sender", String(2), nullable=False),
+    Column("log_index", BigInteger, nullable=True),
+    Column("payload", Text, nullable=True),
+    Column("status", String(16), nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("created_at", String(40), nullable=False),
+    Column("next_attempt_at", String(40), nullable=False),
+    Column("last_error", Text, nullable=True),
+    Column("receipt", LargeBinary, nullable=True),
+    Column("done_at", String(40), nullable=True),
+    UniqueConstraint("message_id", "destination", name="uq_outbox_message_destination"),
+)
+
+peers = Table(
+    "peers",
+    metadata,
+    Column("state", String(8), primary_key=True),
+    Column("url", Text, nullable=False),
+    Column("key_name", String(255), nullable=False),
+    Column("public_key", LargeBinary(32), nullable=False),
+    Column("fingerprint", String(64), nullable=False),
+    Column("added_at", String(40), nullable=False),
+)
+
+
+@dataclass(frozen=True)
+class OutboxRow:
+    """One message on its way to one destination."""
+
+    id: int
+    message_id: str
+    destination: str
+    sender: str
+    log_index: int | None
+    payload: str | None
+    status: str
+    attempts: int
+    created_at: str
+    next_attempt_at: str
+    last_error: str | None
+    receipt: bytes | None
+    done_at: str | None
+
+
+@dataclass(frozen=True)
+class PeerRecord:
+    """A node this node talks to: its State (or ``hub``), URL and pinned key."""
+
+    state: str
+    url: str
+    key_name: str
+    public_key: bytes
+    fingerprint: str
+    added_at: str
+
+
+def _row(r: object) -> OutboxRow:
+    m = r._mapping  # type: ignore[attr-defined]
+    receipt = m["receipt"]
+    return OutboxRow(
+        id=int(m["id"]),
+        message_id=m["message_id"],
+        destination=m["destination"],
+        sender=m["sender"],
+        log_index=None if m["log_index"] is None else int(m["log_index"]),
+        payload=m["payload"],
+        status=m["status"],
+        attempts=int(m["attempts"]),
+        created_at=m["created_at"],
+        next_attempt_at=m["next_attempt_at"],
+        last_error=m["last_error"],
+        receipt=None if receipt is None else bytes(receipt),
+        done_at=m["done_at"],
+    )
+
+
+def queue(
+    conn: Connection,
+    message_id: str,
+    destinations: Sequence[str],
+    sender: str,
+    at: str,
+    *,
+    log_index: int | None = None,
+    payload: str | None = None,
+) -> int:
+    """Queue ``message_id`` for each destination not yet queued, inside the caller's
+    transaction (the one that appends the message); how many rows were added."""
+    known = {
+        d
+        for (d,) in conn.execute(
+            select(outbox.c.destination).where(outbox.c.message_id == message_id)
+        )
+    }
+    rows = [
+        {
+            "message_id": message_id,
+            "destination": d,
+            "sender": sender,
+            "log_index": log_index,
+            "payload": payload,
+            "status": PENDING,
+            "attempts": 0,
+            "created_at": at,
+            "next_attempt_at": at,
+        }
+        for d in dict.fromkeys(destinations)
+        if d not in known
+    ]
+    if rows:
+        conn.execute(insert(outbox), rows)
+    return len(rows)
+
+
+def due(store: LedgerStore, now: str, limit: int = 100) -> list[OutboxRow]:
+    """Rows to attempt now: pending (or relayed, to ask the hub for receipts) and due."""
+    with store.read() as conn:
+        rows = conn.execute(
+            select(outbox)
+            .where(outbox.c.status.in_((PENDING, RELAYED)), outbox.c.next_attempt_at <= now)
+            .order_by(outbox.c.next_attempt_at, outbox.c.id)
+            .limit(limit)
+        ).all()
+    return [_row(r) for r in rows]
+
+
+def rows(
+    store: LedgerStore, message_id: str | None = None, status: str | None = None
+) -> list[OutboxRow]:
+    """Every outbox row (of one message, or in one status), oldest first."""
+    query = select(outbox).order_by(outbox.c.id)
+    if message_id is not None:
+        query = query.where(outbox.c.message_id == message_id)
+    if status is not None:
+        query = query.where(outbox.c.status == status)
+    with store.read() as conn:
+        return [_row(r) for r in conn.execute(query).all()]
+
+
+def depth(store: LedgerStore) -> int:
+    """How many rows still wait (pending or relayed)."""
+    with store.read() as conn:
+        value = conn.execute(
+            select(func.count())
+            .select_from(outbox)
+            .where(outbox.c.status.in_((PENDING, RELAYED)))
+        ).scalar_one()
+    return int(value)
+
+
+def mark(
+    store: LedgerStore,
+    row_id: int,
+    *,
+    status: str | None = None,
+    attempted: bool = False,
+    next_attempt_at: str | None = None,
+    error: str | None = None,
+    receipt: bytes | None = None,
+    done_at: str | None = None,
+    payload: str | None = None,
+) -> None:
+    """Record an attempt or an outcome on one row."""
+    values: dict[str, object] = {}
+    if status is not None:
+        values["status"] = status
+    if attempted:
+        values["attempts"] = outbox.c.attempts + 1
+    if next_attempt_at is not None:
+        values["next_attempt_at"] = next_attempt_at
+    values["last_error"] = error
+    if receipt is not None:
+        values["receipt"] = receipt
+    if done_at is not None:
+        values["done_at"] = done_at
+    if payload is not None:
+        values["payload"] = payload
+    with store.write() as txn:
+        txn.conn.execute(update(outbox).where(outbox.c.id == row_id).values(**values))
+
+
+# -- peers
+
+
+def _peer(r: object) -> PeerRecord:
+    m = r._mapping  # type: ignore[attr-defined]
+    return PeerRecord(
+        m["state"], m["url"], m["key_name"], bytes(m["public_key"]), m["fingerprint"],
+        m["added_at"],
+    )  # fmt: skip
+
+
+def put_peer(conn: Connection, peer: PeerRecord) -> None:
+    """Add or replace a peer (inside the caller's transaction)."""
+    conn.execute(delete(peers).where(peers.c.state == peer.state))
+    conn.execute(
+        insert(peers).values(
+            state=peer.state,
+            url=peer.url,
+            key_name=peer.key_name,
+            public_key=peer.public_key,
+            fingerprint=peer.fingerprint,
+            added_at=peer.added_at,
+        )
+    )
+
+
+def remove_peer(store: LedgerStore, state: str) -> bool:
+    """Remove a peer; whether it was there."""
+    with store.write() as txn:
+        result = txn.conn.execute(delete(peers).where(peers.c.state == state))
+    return bool(result.rowcount)
+
+
+def list_peers(store: LedgerStore) -> list[PeerRecord]:
+    with store.read() as conn:
+        return [_peer(r) for r in conn.execute(select(peers).order_by(peers.c.state)).all()]
+
+
+def get_peer(store: LedgerStore, state: str) -> PeerRecord | None:
+    with store.read() as conn:
+        r = conn.execute(select(peers).where(peers.c.state == state)).first()
+    return None if r is None else _peer(r)
