@@ -175,7 +175,7 @@ def test_payload_refused(payload: Any, recipients: list[str], expected: list[str
 
 def test_receive_check_leaves_ledger_kinds_and_unknown_kinds_to_the_ledger() -> None:
     check_payload({"kind": "csbm.key_rotation", "body": {}}, ["all"])
-    check_payload({"kind": "notification", "body": {"troops": 1}}, ["all"])
+    check_payload({"kind": "future.kind", "body": {"troops": 1}}, ["all"])
     check_payload(to_payload(validate_message(REQUEST)), ["BY"])
     with pytest.raises(MessageError):
         check_payload({"kind": "ch3.meeting_request", "case": "x", "body": {}}, ["all"])

@@ -97,7 +97,8 @@ class Phase(_Strict):
     name: str = Field(min_length=1)
     start: datetime
     end: datetime
-    purpose: str | None = None
+    purpose: str | None = Field(default=None, description="tactical purpose")
+    description: str | None = Field(default=None, description="a short description (C)")
 
     _instants = field_validator("start", "end", mode="before")(_instant)
 
@@ -139,6 +140,43 @@ class Activity(_Strict):
     in_annual_calendar: Flag | None = None
     observers_invited: Flag | None = None
     communicated_two_years_ahead: Flag | None = None
+    # Notification content the blocks of ¶42-45 list (digest §7.3) beyond the figures
+    # above; all optional, as sent (block B: forces; C: area and timetable; D: other).
+    forces_by_state: dict[str, Forces] | None = Field(
+        default=None, description="B: forces per participating State, if more than one"
+    )
+    divisions: str | None = Field(default=None, description="B: number and type of divisions")
+    atgm_launchers: Count | None = Field(
+        default=None, description="B: ATGM launchers mounted on armoured vehicles"
+    )
+    helicopters_by_category: dict[str, Count] | None = Field(
+        default=None, description="B: helicopters by category"
+    )
+    air_purpose: str | None = Field(default=None, description="B: purpose of air missions")
+    aircraft_categories: tuple[str, ...] = Field(
+        default=(), description="B: categories of aircraft involved"
+    )
+    air_command_level: str | None = Field(
+        default=None, description="B: level of command of the air component"
+    )
+    naval_support: str | None = Field(
+        default=None, description="B: naval ship-to-shore gunfire and other ship-to-shore support"
+    )
+    naval_command_level: str | None = Field(
+        default=None, description="B: level of command of the naval component"
+    )
+    embarkation_points: tuple[str, ...] = Field(
+        default=(), description="B: points of embarkation of an amphibious or airborne activity"
+    )
+    arrival_points: tuple[str, ...] = Field(
+        default=(), description="B: points of arrival and concentration of a transfer"
+    )
+    calendar_changes: str | None = Field(
+        default=None, description="D: changes from the annual calendar entry"
+    )
+    related_activities: tuple[str, ...] = Field(
+        default=(), description="D: relationship to other notifiable activities"
+    )
     declarations: tuple[Declaration, ...] = ()
     sources: tuple[str, ...] = ()
     assumed: tuple[str, ...] = Field(
@@ -182,6 +220,20 @@ class Activity(_Strict):
                 raise ValueError(f"{code!r} is not an OSCE participating State (ISO 3166-1)")
         if len(set(out)) != len(out):
             raise ValueError("a State is listed twice")
+        return out
+
+    @field_validator("forces_by_state")
+    @classmethod
+    def _forces_states(cls, value: dict[str, Forces] | None) -> dict[str, Forces] | None:
+        if value is None:
+            return None
+        out: dict[str, Forces] = {}
+        for code, forces in value.items():
+            if not is_participating_state(code):
+                raise ValueError(f"{code!r} is not an OSCE participating State (ISO 3166-1)")
+            if code.upper() in out:
+                raise ValueError(f"{code!r} is listed twice")
+            out[code.upper()] = forces
         return out
 
     @field_validator("host_state")

@@ -56,6 +56,14 @@ views and any cross-case findings. The default maps ``view`` over the cases.
 Optionally ``case_key(event)`` derives the case label when the message has none (the
 yearly cycles use ``aemi-2022``); the default requires ``event.case``.
 
+A measure may also *observe* kinds another measure consumes (``observes``, a set of
+kinds): the runner hands each such message to :meth:`Procedure.observe`, which returns
+the ``(case label, event)`` pairs it concerns — a calendar message, consumed by the
+calendar's yearly cycle, is observed by prior notification once per listed activity,
+under the case label each entry will be notified with. The observed event (its body cut
+to what concerns the case) is applied to that case like any other; a case that holds
+only observed messages is the measure's to hide in ``view_all``.
+
 Replaying = following live
 --------------------------
 The runner (``procedures.runner``) folds the events of each case in ``(at, seq)`` order
@@ -480,6 +488,7 @@ class Procedure(Generic[S]):
 
     name: ClassVar[str] = ""
     bodies: ClassVar[Mapping[str, type[BaseModel]]] = {}
+    observes: ClassVar[frozenset[str]] = frozenset()
 
     @property
     def consumes(self) -> frozenset[str]:
@@ -490,6 +499,11 @@ class Procedure(Generic[S]):
         if not event.case:
             raise Refusal(f"a {event.type} message needs a case label")
         return event.case
+
+    def observe(self, event: Event) -> Sequence[tuple[str, Event]]:
+        """The cases an observed message of another measure concerns, each with the event
+        as that case sees it (see the module docstring); none by default."""
+        return ()
 
     def initial(self, case: str) -> S:
         raise NotImplementedError

@@ -23,6 +23,8 @@ MEASURE_MODULES: tuple[str, ...] = (
     "visit",
     "annual_exchange",
     "annual_calendar",
+    "advance_communication",
+    "prior_notification",
     "hotline",
     "attache_visit",
     "observation",
@@ -60,6 +62,16 @@ def by_kind() -> Mapping[str, Procedure[Any]]:
                                    f"and {measure.name}")
             table[kind] = measure
     return table
+
+
+@cache
+def observers() -> Mapping[str, tuple[Procedure[Any], ...]]:
+    """``{message kind: the measures that observe it}`` besides the one consuming it."""
+    table: dict[str, list[Procedure[Any]]] = {}
+    for measure in measures():
+        for kind in measure.observes:
+            table.setdefault(kind, []).append(measure)
+    return {kind: tuple(found) for kind, found in table.items()}
 
 
 def message_kinds() -> list[str]:

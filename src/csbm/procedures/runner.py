@@ -35,7 +35,7 @@ from csbm.procedures.base import (
     QuotaView,
     Refusal,
 )
-from csbm.procedures.registry import by_kind
+from csbm.procedures.registry import by_kind, observers
 
 
 @dataclass(frozen=True)
@@ -126,9 +126,17 @@ def _entry(event: Event, accepted: bool, reason: str | None) -> HistoryEntry:
 class Live:
     """Follows the procedures message by message (the node's view of its log)."""
 
-    def __init__(self, ctx: Context, registry: Mapping[str, Procedure[Any]] | None = None):
+    def __init__(
+        self,
+        ctx: Context,
+        registry: Mapping[str, Procedure[Any]] | None = None,
+        watchers: Mapping[str, tuple[Procedure[Any], ...]] | None = None,
+    ):
         self.ctx = ctx
         self._registry = registry if registry is not None else by_kind()
+        if watchers is None:
+            watchers = observers() if registry is None else {}
+        self._watchers = watchers
         self._cases: dict[tuple[str, str], _Case] = {}
         self._received: set[tuple[int, tuple[Any, ...]]] = set()
         self._unplaced: list[tuple[Event, str]] = []
@@ -145,11 +153,20 @@ class Live:
             return
         self._received.add(key_mark)
         self.count += 1
+        for watcher in self._watchers.get(event.type, ()):
+            for label, seen in watcher.observe(event):
+                self._place(watcher, label, seen, None)
         try:
             label = measure.case_key(event)
         except Refusal as refusal:
             self._unplaced.append((event, refusal.reason))
             return
+        self._place(measure, label, event, mark)
+
+    def _place(self, measure: Procedure[Any], label: str, event: Event,
+               mark: tuple[Any, ...] | None) -> None:
+        """Put ``event`` in the case ``label`` of ``measure``: applied when it comes in
+        order, the case folded again when it does not."""
         key = (measure.name, label)
         case = self._cases.get(key)
         if case is None:
