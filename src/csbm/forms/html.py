@@ -94,12 +94,14 @@ def _value(value: Value, loc: Localiser) -> str:
         return f'<span class="data">{_e(value.text)}</span>'
     if isinstance(value, Figure):
         main = _missing(NOT_GIVEN, loc) if value.value is None else _e(str(value.value))
-        if not value.by_state:
+        parts = [(code_text(code, loc), n) for code, n in value.by_state]
+        parts += list(value.by_category)
+        if not parts:
             return main
         rows = "".join(
-            f'<tr><th scope="row">{_e(code_text(code, loc))}</th>'
+            f'<tr><th scope="row">{_e(name)}</th>'
             f"<td>{_missing(NOT_GIVEN, loc) if n is None else _e(str(n))}</td></tr>"
-            for code, n in value.by_state
+            for name, n in parts
         )
         return f'{main}<table class="inner"><tbody>{rows}</tbody></table>'
     if isinstance(value, Instant):

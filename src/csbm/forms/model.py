@@ -51,10 +51,12 @@ class Text:
 @dataclass(frozen=True)
 class Figure:
     """A number as sent; ``None`` is a figure the notification does not give (never 0).
-    ``by_state`` holds the figure of each State involved, when the notification gives it."""
+    ``by_state`` holds the figure of each State involved and ``by_category`` the figure of
+    each category (helicopters), when the notification gives them; both as sent."""
 
     value: int | None
     by_state: tuple[tuple[str, int | None], ...] = ()
+    by_category: tuple[tuple[str, int | None], ...] = ()
 
 
 @dataclass(frozen=True)

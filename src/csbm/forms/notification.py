@@ -337,6 +337,18 @@ def _by_state(activity: Activity, name: str) -> tuple[tuple[str, int | None], ..
     return tuple(out)
 
 
+def _helicopters(activity: Activity) -> Figure:
+    """The helicopters (``forces.helicopters``) and, when given, their number by category
+    (``helicopters_by_category: {attack: 12, ...}``)."""
+    raw = _extra(activity, "helicopters_by_category")
+    parts = (
+        tuple((str(k), v if isinstance(v, int) else None) for k, v in raw.items())
+        if isinstance(raw, Mapping)
+        else ()
+    )
+    return Figure(activity.forces.helicopters, by_category=parts)
+
+
 def _figure(activity: Activity, name: str, per_state: bool = False) -> Figure:
     value = activity.forces.get(name) if hasattr(activity.forces, name) else None
     if value is None:
@@ -479,7 +491,7 @@ def _land_group(a: Activity) -> Group:
                     "Total number of anti-tank guided missile launchers mounted on armoured "
                     "vehicles"
                 ),
-                _figure(a, "atgm_launchers"),
+                Figure(_extra(a, "atgm_launchers")),
             ),
             Field(
                 "B.1.5",
@@ -497,7 +509,7 @@ def _land_group(a: Activity) -> Group:
             Field(
                 "B.1.7",
                 N_("Total number of combat helicopters, by category"),
-                _figure(a, "helicopters"),
+                _helicopters(a),
             ),
             Field(
                 "B.1.8",
@@ -507,7 +519,7 @@ def _land_group(a: Activity) -> Group:
             Field(
                 "B.1.9",
                 N_("Purpose of air missions"),
-                _text(_extra(a, "air_missions_purpose", "air_mission_purpose")),
+                _text(_extra(a, "air_purpose")),
             ),
             Field(
                 "B.1.10",
@@ -517,22 +529,17 @@ def _land_group(a: Activity) -> Group:
             Field(
                 "B.1.11",
                 N_("Level of command organizing and commanding the air force participation"),
-                _text(_extra(a, "air_level_of_command", "air_command")),
+                _text(_extra(a, "air_command_level")),
             ),
             Field(
                 "B.1.12",
-                N_("Naval ship-to-shore gunfire"),
-                _text(_extra(a, "naval_gunfire", "naval_ship_to_shore_gunfire")),
+                N_("Naval ship-to-shore gunfire, and other naval ship-to-shore support"),
+                _text(_extra(a, "naval_support")),
             ),
             Field(
                 "B.1.13",
-                N_("Other naval ship-to-shore support"),
-                _text(_extra(a, "naval_support", "naval_ship_to_shore_support")),
-            ),
-            Field(
-                "B.1.14",
                 N_("Level of command organizing and commanding the naval force participation"),
-                _text(_extra(a, "naval_level_of_command", "naval_command")),
+                _text(_extra(a, "naval_command_level")),
             ),
         ),
     )
@@ -560,7 +567,7 @@ def _landing_group(a: Activity) -> Group:
                     "For an amphibious landing, the point or points of embarkation, if in the "
                     "zone of application"
                 ),
-                _text(_extra(a, "embarkation_points", "points_of_embarkation")),
+                _text(_extra(a, "embarkation_points")),
             ),
         ),
     )
@@ -605,7 +612,7 @@ def _transfer_group(a: Activity) -> Group:
             Field(
                 "B.3.6",
                 N_("Geographic co-ordinates of the points of arrival and of concentration"),
-                _text(_extra(a, "arrival_points", "concentration_points", "points")),
+                _text(_extra(a, "arrival_points")),
             ),
         ),
     )
@@ -724,12 +731,12 @@ def notification_form(notice: Notice) -> Form:
                             "Changes, if any, to the information on this activity given in "
                             "the annual calendar"
                         ),
-                        _text(_extra(a, "calendar_changes", "changes_from_calendar")),
+                        _text(_extra(a, "calendar_changes")),
                     ),
                     Field(
                         "D.2",
                         N_("Relationship of the activity to other notifiable activities"),
-                        _text(_extra(a, "relationship", "related_activities")),
+                        _text(_extra(a, "related_activities")),
                     ),
                 ),
             ),

@@ -79,7 +79,8 @@ def value_lines(value: Value, loc: Localiser = ENGLISH) -> list[str]:
         return value.text.splitlines() or [""]
     if isinstance(value, Figure):
         lines = [_number(value.value, loc)]
-        lines += [f"{code}: {_number(n, loc)}" for code, n in value.by_state]
+        lines += [f"{code_text(code, loc)}: {_number(n, loc)}" for code, n in value.by_state]
+        lines += [f"{name}: {_number(n, loc)}" for name, n in value.by_category]
         return lines
     if isinstance(value, Instant):
         return [instant_text(value.at, loc)]
@@ -137,7 +138,7 @@ def _field(field: Field, loc: Localiser) -> list[str]:
         ""
     ]
     lines = [head + label[0]] + [" " * len(head) + more for more in label[1:]]
-    pad = " " * len(head)
+    pad = " " * (len(head) + 2)
     lines += [pad + line if line else "" for line in value_lines(field.value, loc)]
     return lines
 
