@@ -184,3 +184,14 @@ def test_missing_subcommand_and_file(capsys: pytest.CaptureFixture[str]) -> None
     captured = capsys.readouterr()
     assert captured.out == ""
     assert captured.err.startswith("csbm: Missing argument 'file'.")
+
+
+def test_the_readme_tour_line_runs_as_written(capsys: pytest.CaptureFixture[str]) -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    (line,) = [x for x in readme.splitlines() if x.startswith("$ csbm render ")]
+    args = line.removeprefix("$ csbm ").split("#")[0].split()
+    _compiled("ru")
+    code = run([*args[:2], str(ROOT / args[2]), *args[3:]])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    assert "A.1 Наименование военной деятельности\n      Zapad-2017\n" in captured.out
