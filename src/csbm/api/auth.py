@@ -26,6 +26,8 @@ token, recorded in the account history.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import logging
 from collections.abc import Callable
 from datetime import datetime
@@ -40,8 +42,10 @@ from fastapi.security import (
     HTTPBasicCredentials,
     HTTPBearer,
 )
+from fastapi.security.utils import get_authorization_scheme_param
 from pydantic import BaseModel, ConfigDict
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import HTTPConnection
 
 from csbm.accounts.policy import Action, Forbidden, Role, Unauthenticated, parse_role, require
 from csbm.accounts.records import Account
@@ -68,8 +72,30 @@ REALM = "csbm"
 #: The challenge of a 401 (RFC 9110 §11.6.1): both schemes the node accepts.
 CHALLENGE = f'Bearer realm="{REALM}", Basic realm="{REALM}", charset="UTF-8"'
 
+
+class _Basic(HTTPBasic):
+    """HTTP Basic read as RFC 7617 §2.1 says with ``charset="UTF-8"`` (FastAPI's reads
+    ASCII only); a malformed header is a csbm refusal (401 problem+json), not the
+    framework's own error."""
+
+    async def __call__(  # type: ignore[override]
+        self, request: HTTPConnection
+    ) -> HTTPBasicCredentials | None:
+        scheme, param = get_authorization_scheme_param(request.headers.get("Authorization"))
+        if scheme.lower() != "basic":
+            return None
+        try:
+            data = base64.b64decode(param, validate=True).decode("utf-8")
+        except (ValueError, UnicodeDecodeError, binascii.Error):
+            raise Unauthenticated("malformed Basic credentials (RFC 7617)") from None
+        name, separator, password = data.partition(":")
+        if not separator:
+            raise Unauthenticated("malformed Basic credentials (RFC 7617)")
+        return HTTPBasicCredentials(username=name, password=password)
+
+
 _bearer = HTTPBearer(auto_error=False, description="An API token (csbm user add --token).")
-_basic = HTTPBasic(auto_error=False, realm=REALM, description="Account name and password.")
+_basic = _Basic(auto_error=False, realm=REALM, description="Account name and password.")
 
 
 # -- what the app provides
