@@ -29,7 +29,6 @@ from csbm.forms.model import (
     Vocabulary,
 )
 from csbm.forms.notification import (
-    HANDLING_FIELDS,
     Notice,
     notice_from_data,
     notification_form,
@@ -38,7 +37,6 @@ from csbm.forms.text import render_text
 
 __all__ = [
     "ENGLISH",
-    "HANDLING_FIELDS",
     "Area",
     "Block",
     "Codes",

@@ -49,9 +49,9 @@ from csbm.forms.model import (
     Value,
     Vocabulary,
 )
+from csbm.message import MessageError, validate_message
 
 __all__ = [
-    "HANDLING_FIELDS",
     "KIND",
     "Notice",
     "notice_from_data",
@@ -61,20 +61,8 @@ __all__ = [
 KIND = "notification"
 """The message kind of a Chapter V notification."""
 
-HANDLING_FIELDS: tuple[str, ...] = (
-    "notified",
-    "notified_at",
-    "in_annual_calendar",
-    "observers_invited",
-    "communicated_two_years_ahead",
-    "assumed",
-)
-"""Fields of an assessed activity that the message itself establishes: never in its body."""
-
 _EVENT_KEYS = ("at", "from", "note")
 """What a scenario event (or a message file in that form) adds to the message form."""
-
-_MESSAGE_KEYS = frozenset({"type", "to", "case", "body", *_EVENT_KEYS})
 
 _ALL = "all"
 
@@ -188,69 +176,15 @@ def _from_message(data: Any, path: str) -> Notice:
 def _validated_message(
     data: Mapping[str, Any], path: str, problems: list[Problem]
 ) -> tuple[Any, tuple[str, ...], str | None]:
-    """The body's activity, the recipients and the case label. When the ``notification``
-    kind is registered with the procedures, the message is validated by its one schema
-    (``csbm.message.validate_message``); until then, by the message form and
-    :class:`Activity` directly."""
-    from csbm.message import message_problems
-    from csbm.procedures.registry import by_kind
-
-    if KIND in by_kind():
-        message, found = message_problems(data, path, extra_keys=_EVENT_KEYS)
-        problems.extend(found)
-        if message is None:
-            return None, (), None
-        return message.body.get("activity"), message.to, message.case
-    for key in data:
-        if key not in _MESSAGE_KEYS:
-            problems.append(
-                Problem(_at(path, str(key)), f"unknown key; one of {sorted(_MESSAGE_KEYS)}")
-            )
-    recipients = _recipients(data.get("to", _ALL), _at(path, "to"), problems)
-    label = _case(data.get("case"), _at(path, "case"), problems)
-    body = data.get("body")
-    if not isinstance(body, Mapping):
-        problems.append(Problem(_at(path, "body"), "a body {activity} is required", _shown(body)))
-        return None, recipients, label
-    for key in body:
-        if key != "activity":
-            problems.append(Problem(_at(path, f"body.{key}"), "unknown key; one of ['activity']"))
-    if "activity" not in body:
-        problems.append(Problem(_at(path, "body.activity"), "an activity is required"))
-    return body.get("activity"), recipients, label
-
-
-def _recipients(raw: Any, path: str, problems: list[Problem]) -> tuple[str, ...]:
-    if raw == _ALL or raw == [_ALL]:
-        return (_ALL,)
-    items = [raw] if isinstance(raw, str) else raw
-    if not isinstance(items, list) or not items:
-        problems.append(
-            Problem(path, 'a State code, a list of codes, or "all" is required', _shown(raw))
-        )
-        return ()
-    out: list[str] = []
-    for i, code in enumerate(items):
-        where = path if isinstance(raw, str) else f"{path}[{i}]"
-        if not isinstance(code, str) or not is_participating_state(code.strip()):
-            problems.append(
-                Problem(where, "not a participating State's ISO 3166-1 code", _shown(code))
-            )
-        elif code.strip().upper() in out:
-            problems.append(Problem(where, "a State is named twice", code))
-        else:
-            out.append(code.strip().upper())
-    return tuple(out)
-
-
-def _case(raw: Any, path: str, problems: list[Problem]) -> str | None:
-    if raw is None:
-        return None
-    label = _label(raw)
-    if label is None or len(label) > 200:
-        problems.append(Problem(path, "a label of 1 to 200 characters", _shown(raw)))
-        return None
-    return label
+    """The body's activity, the recipients and the case label, the message validated by
+    the one schema of its kind (:func:`csbm.message.validate_message`: the message form,
+    and ``body.activity`` as the activity form without the handling fields)."""
+    try:
+        message = validate_message(data, path, extra_keys=_EVENT_KEYS)
+    except MessageError as exc:
+        problems.extend(exc.problems or [Problem(path or "(message)", exc.message)])
+        return None, (), None
+    return message.body.get("activity"), message.to, message.case
 
 
 def _sent_at(data: Mapping[str, Any], path: str, problems: list[Problem]) -> datetime | None:
@@ -273,21 +207,12 @@ def _sender(raw: Any, path: str, problems: list[Problem]) -> str | None:
 
 
 def _activity(raw: Any, path: str, problems: list[Problem]) -> Activity | None:
-    if raw is None:
-        return None
+    """The activity of a validated body, as the domain model (the form reads its fields)."""
     if not isinstance(raw, Mapping):
-        problems.append(Problem(path, "an activity is a mapping", _shown(raw)))
-        return None
-    handling = [name for name in HANDLING_FIELDS if name in raw]
-    for name in handling:
-        problems.append(
-            Problem(f"{path}.{name}", "set by the message itself, never in its activity")
-        )
-    if handling:
         return None
     try:
         return Activity.model_validate(dict(raw))
-    except ValidationError as exc:
+    except ValidationError as exc:  # pragma: no cover - the message schema validated it
         problems.extend(problems_from_pydantic(exc, prefix=path))
         return None
 
