@@ -28,7 +28,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from csbm.domain.activity import Activity, ActivityKind, Forces, Phase
+from csbm.domain.activity import Activity, ActivityKind, Phase
 from csbm.domain.states import is_participating_state
 from csbm.domain.time import InstantError, parse_instant
 from csbm.errors import InputError, Problem, problems_from_pydantic
@@ -220,16 +220,6 @@ def _activity(raw: Any, path: str, problems: list[Problem]) -> Activity | None:
 # -- the form
 
 
-def _extra(model: Any, *names: str) -> Any:
-    """The first of ``names`` that ``model`` carries (fields the activity may gain), or
-    None."""
-    for name in names:
-        value = getattr(model, name, None)
-        if value is not None:
-            return value
-    return None
-
-
 def _text(value: Any) -> Value:
     """A field the activity carries as text, a list of texts or a number; absent: not
     stated."""
@@ -252,33 +242,21 @@ def _text(value: Any) -> Value:
 def _by_state(activity: Activity, name: str) -> tuple[tuple[str, int | None], ...]:
     """The figure ``name`` of each State, when the activity gives forces by State
     (``forces_by_state: {BY: {troops: 7200}, ...}``)."""
-    raw = _extra(activity, "forces_by_state")
-    if not isinstance(raw, Mapping):
+    if activity.forces_by_state is None:
         return ()
-    out: list[tuple[str, int | None]] = []
-    for code, forces in raw.items():
-        figure = forces.get(name) if isinstance(forces, Mapping | Forces) else None
-        out.append((str(code), figure if isinstance(figure, int) else None))
-    return tuple(out)
+    return tuple((code, forces.get(name)) for code, forces in activity.forces_by_state.items())
 
 
 def _helicopters(activity: Activity) -> Figure:
     """The helicopters (``forces.helicopters``) and, when given, their number by category
     (``helicopters_by_category: {attack: 12, ...}``)."""
-    raw = _extra(activity, "helicopters_by_category")
-    parts = (
-        tuple((str(k), v if isinstance(v, int) else None) for k, v in raw.items())
-        if isinstance(raw, Mapping)
-        else ()
-    )
+    raw = activity.helicopters_by_category or {}
+    parts: tuple[tuple[str, int | None], ...] = tuple(raw.items())
     return Figure(activity.forces.helicopters, by_category=parts)
 
 
 def _figure(activity: Activity, name: str, per_state: bool = False) -> Figure:
-    value = activity.forces.get(name) if hasattr(activity.forces, name) else None
-    if value is None:
-        value = _extra(activity.forces, name)
-    return Figure(value, _by_state(activity, name) if per_state else ())
+    return Figure(activity.forces.get(name), _by_state(activity, name) if per_state else ())
 
 
 def _area(value: Mapping[str, Any]) -> Area:
@@ -365,7 +343,7 @@ def _phases(phases: Sequence[Phase]) -> Value:
             Instant(p.start),
             Instant(p.end),
             Text(p.purpose) if p.purpose else NotStated(),
-            _area(area) if isinstance(area := _extra(p, "area"), Mapping) else NotStated(),
+            NotStated(),  # the activity gives no area per phase yet
         )
         for p in phases
     )
@@ -375,9 +353,7 @@ def _phases(phases: Sequence[Phase]) -> Value:
 
 def _descriptions(phases: Sequence[Phase]) -> Value:
     rows = tuple(
-        (Text(p.name), Text(str(text)))
-        for p in phases
-        if (text := _extra(p, "description")) is not None
+        (Text(p.name), Text(str(text))) for p in phases if (text := p.description) is not None
     )
     if not rows:
         return NotStated()
@@ -403,7 +379,7 @@ def _land_group(a: Activity) -> Group:
             Field(
                 "B.1.2",
                 N_("Number and type of divisions taking part, for each State"),
-                _text(_extra(a, "divisions")),
+                _text(a.divisions),
             ),
             Field(
                 "B.1.3",
@@ -416,7 +392,7 @@ def _land_group(a: Activity) -> Group:
                     "Total number of anti-tank guided missile launchers mounted on armoured "
                     "vehicles"
                 ),
-                Figure(_extra(a, "atgm_launchers")),
+                Figure(a.atgm_launchers),
             ),
             Field(
                 "B.1.5",
@@ -444,27 +420,27 @@ def _land_group(a: Activity) -> Group:
             Field(
                 "B.1.9",
                 N_("Purpose of air missions"),
-                _text(_extra(a, "air_purpose")),
+                _text(a.air_purpose),
             ),
             Field(
                 "B.1.10",
                 N_("Categories of aircraft involved"),
-                _text(_extra(a, "aircraft_categories")),
+                _text(a.aircraft_categories),
             ),
             Field(
                 "B.1.11",
                 N_("Level of command organizing and commanding the air force participation"),
-                _text(_extra(a, "air_command_level")),
+                _text(a.air_command_level),
             ),
             Field(
                 "B.1.12",
                 N_("Naval ship-to-shore gunfire, and other naval ship-to-shore support"),
-                _text(_extra(a, "naval_support")),
+                _text(a.naval_support),
             ),
             Field(
                 "B.1.13",
                 N_("Level of command organizing and commanding the naval force participation"),
-                _text(_extra(a, "naval_command_level")),
+                _text(a.naval_command_level),
             ),
         ),
     )
@@ -492,7 +468,7 @@ def _landing_group(a: Activity) -> Group:
                     "For an amphibious landing, the point or points of embarkation, if in the "
                     "zone of application"
                 ),
-                _text(_extra(a, "embarkation_points")),
+                _text(a.embarkation_points),
             ),
         ),
     )
@@ -510,7 +486,7 @@ def _transfer_group(a: Activity) -> Group:
             Field(
                 "B.3.2",
                 N_("Number and type of divisions taking part in the transfer"),
-                _text(_extra(a, "divisions")),
+                _text(a.divisions),
             ),
             Field(
                 "B.3.3",
@@ -537,7 +513,7 @@ def _transfer_group(a: Activity) -> Group:
             Field(
                 "B.3.6",
                 N_("Geographic co-ordinates of the points of arrival and of concentration"),
-                _text(_extra(a, "arrival_points")),
+                _text(a.arrival_points),
             ),
         ),
     )
@@ -656,12 +632,12 @@ def notification_form(notice: Notice) -> Form:
                             "Changes, if any, to the information on this activity given in "
                             "the annual calendar"
                         ),
-                        _text(_extra(a, "calendar_changes")),
+                        _text(a.calendar_changes),
                     ),
                     Field(
                         "D.2",
                         N_("Relationship of the activity to other notifiable activities"),
-                        _text(_extra(a, "related_activities")),
+                        _text(a.related_activities),
                     ),
                 ),
             ),
