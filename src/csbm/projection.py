@@ -25,7 +25,7 @@ from csbm.errors import CsbmError, InputError, Problem
 from csbm.message import RESERVED_PREFIX, from_event, message_from_payload, to_event, to_payload
 from csbm.node import Node
 from csbm.procedures.base import Context, Event, check_instant
-from csbm.rules.loader import bundled_pack_ids, load_pack
+from csbm.rules.loader import load_regime
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,8 +106,8 @@ def _event(raw: bytes, sender: str, index: int) -> Event:
 
 def node_context() -> Context:
     """The rule packs a node applies: every bundled pack, the multilateral one first."""
-    packs = [load_pack(p) for p in bundled_pack_ids()]
-    return Context(packs=tuple(sorted(packs, key=lambda p: (p.kind != "multilateral", p.id))))
+    packs, _forced = load_regime(None)
+    return Context(packs=tuple(packs))
 
 
 __all__ = [

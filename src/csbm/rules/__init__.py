@@ -3,7 +3,7 @@
 from csbm.rules.applicability import BorderDistance, PackApplication, applicable_packs
 from csbm.rules.cases import check_pack, check_rule
 from csbm.rules.engine import Regime, assess, assess_activity
-from csbm.rules.loader import bundled_pack_ids, load_pack, parse_pack
+from csbm.rules.loader import bundled_pack_ids, load_pack, load_regime, parse_pack
 from csbm.rules.model import (
     ActivityAssessment,
     Assessment,
@@ -31,5 +31,6 @@ __all__ = [
     "check_pack",
     "check_rule",
     "load_pack",
+    "load_regime",
     "parse_pack",
 ]

@@ -13,6 +13,7 @@ than ``SCHEMA_VERSION`` is refused before anything else is read from it.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -31,6 +32,16 @@ def bundled_pack_ids() -> list[str]:
     """Ids of the packs shipped inside the package."""
     root = resources.files(_PACKAGE)
     return sorted(p.name[: -len(".yaml")] for p in root.iterdir() if p.name.endswith(".yaml"))
+
+
+def load_regime(refs: Sequence[str] | None = None) -> tuple[list[RulePack], bool]:
+    """The one regime loader: the packs named (ids or paths; ``forced``), else every
+    bundled pack, the multilateral one first, each to apply where it is in force
+    (csbm.rules.applicability decides). Returns the packs and whether they were forced."""
+    if refs:
+        return [load_pack(r) for r in refs], True
+    packs = [load_pack(p) for p in bundled_pack_ids()]
+    return sorted(packs, key=lambda p: (p.kind != "multilateral", p.id)), False
 
 
 def load_pack(ref: str | Path) -> RulePack:

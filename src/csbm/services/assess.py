@@ -23,7 +23,7 @@ from pydantic import Field
 from csbm.domain.activity import Activity
 from csbm.domain.activity_file import activities_from_data
 from csbm.reader import read_document
-from csbm.rules import Assessment, RulePack, assess, bundled_pack_ids, load_pack
+from csbm.rules import Assessment, RulePack, assess, load_regime
 from csbm.rules.model import ActivityAssessment, ConstraintResult, Finding, Obligation
 from csbm.services.documents import Document, Instant, Owed
 
@@ -112,15 +112,6 @@ class AssessmentDocument(Document):
 
 
 # -- the use case
-
-
-def load_regime(refs: Sequence[str] | None) -> tuple[list[RulePack], bool]:
-    """The packs given (forced), else every bundled pack, multilateral first (applicability
-    decides per activity). Returns the packs and whether they were forced."""
-    if refs:
-        return [load_pack(r) for r in refs], True
-    packs = [load_pack(p) for p in bundled_pack_ids()]
-    return sorted(packs, key=lambda p: (p.kind != "multilateral", p.id)), False
 
 
 def read_activities(path: str | os.PathLike[str]) -> list[Activity]:
