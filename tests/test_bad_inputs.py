@@ -260,3 +260,84 @@ def test_fuzz_assess_and_replay(
         if code == 2:
             assert captured.out == ""
             assert captured.err.startswith("csbm: ")
+
+
+# -- messages: the one message form, fuzzed at the reader and through `ledger append`
+
+message_documents = st.fixed_dictionaries(
+    {},
+    optional={
+        "type": st.sampled_from(["ch3.request", "ch3.reply", "incident.report", "x", ""]) | scalars,
+        "to": st.sampled_from(["all", "BY", ["LT", "LV"], ["XX"], []]) | scalars,
+        "case": st.text(max_size=10) | scalars,
+        "body": documents,
+        "kind": scalars,
+    },
+)
+
+
+@given(value=message_documents)
+@settings(max_examples=300, deadline=None)
+def test_fuzz_message_form(value: dict[str, object]) -> None:
+    """A message is validated or refused with its reasons; nothing else can happen."""
+    from csbm.errors import CsbmError
+    from csbm.message import message_from_file_data, to_payload
+
+    try:
+        message = message_from_file_data(value)
+    except CsbmError as exc:
+        assert exc.lines() and all(line for line in exc.lines())
+    else:
+        payload = to_payload(message)
+        assert payload["kind"] == message.type
+
+
+@pytest.fixture(scope="module")
+def node_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    data = tmp_path_factory.mktemp("node") / "ua"
+    assert run(["init", "--state", "UA", "--data", str(data)]) == 0
+    return data
+
+
+def _log_size(data: Path, capsys: pytest.CaptureFixture[str]) -> int:
+    import json
+
+    capsys.readouterr()
+    assert run(["ledger", "checkpoint", "--data", str(data), "--json"]) == 0
+    return int(json.loads(capsys.readouterr().out)["size"])
+
+
+@given(value=message_documents)
+@settings(
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+def test_fuzz_ledger_append(
+    value: dict[str, object], node_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`ledger append` of any message file: appended (exit 0) or refused with nothing
+    stored (exit 2, one line per problem, stdout empty)."""
+    before = _log_size(node_dir, capsys)
+    path = _file(tmp_path, _yamlish(value), "message.yaml")
+    code = run(["ledger", "append", path, "--data", str(node_dir)])
+    captured = capsys.readouterr()
+    assert code in (0, 2), captured.err[-400:]
+    after = _log_size(node_dir, capsys)
+    if code == 2:
+        assert captured.out == "" and captured.err.startswith("csbm: ")
+        assert after == before
+    else:
+        assert after == before + 1
+
+
+def test_ledger_append_refuses_an_alias_bomb_and_nan(
+    node_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    before = _log_size(node_dir, capsys)
+    refused(["ledger", "append", _file(tmp_path, ALIAS_BOMB), "--data", str(node_dir)], capsys)
+    nan = '{"type": "ch3.request", "to": "BY", "case": "c", "body": {"x": NaN}}'
+    refused(["ledger", "append", _file(tmp_path, nan, "m.json"), "--data", str(node_dir)], capsys)
+    dup = "type: ch3.request\ntype: ch3.reply\nto: BY\ncase: c\nbody: {}\n"
+    refused(["ledger", "append", _file(tmp_path, dup), "--data", str(node_dir)], capsys)
+    assert _log_size(node_dir, capsys) == before
