@@ -69,6 +69,26 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "user",
         "Accounts on the node: add, list, remove, history.",
     ),
+    "serve": (
+        "serve",
+        "Run the node: JSON API, node-to-node protocol and delivery worker.",
+    ),
+    "send": (
+        "send",
+        "Sign, log and queue a message for delivery; print its message id.",
+    ),
+    "inbox": (
+        "inbox",
+        "The messages other States sent this node, in log order.",
+    ),
+    "status": (
+        "status",
+        "Outbox depth, receipts of sent messages, peers' last checkpoints.",
+    ),
+    "peer": (
+        "peer",
+        "Peers: add (pinned by fingerprint), list, remove.",
+    ),
     "demo": (
         "demo",
         ("Assess the public cases, replay February 2022, run them through a demo network."),

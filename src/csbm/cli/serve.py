@@ -1,0 +1,88 @@
+"""``csbm serve [--data DIR] [--host H] [--port N]``: run the node (or the hub): the JSON
+API and the delivery worker, in one process (uvicorn).
+
+Configuration: the data directory's ``config.json`` (``"serve": {...}``), then the
+environment, then these flags (see :mod:`csbm.api.config`). SIGTERM or Ctrl-C stop it
+gracefully: requests in flight finish, the worker ends its attempt, the outbox stays in
+the database. ``--exit-after`` and ``--exit-with-parent`` make a test server stop by
+itself.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from pathlib import Path
+
+import typer
+
+from csbm.cli._node import DATA_OPTION
+from csbm.cli._output import handles_errors
+
+
+def _watch(server: object, exit_after: float | None, parent: int | None) -> None:
+    started = time.monotonic()
+    while not getattr(server, "should_exit", False):
+        if exit_after is not None and time.monotonic() - started >= exit_after:
+            server.should_exit = True  # type: ignore[attr-defined]
+        if parent is not None and os.getppid() != parent:
+            server.should_exit = True  # type: ignore[attr-defined]
+        time.sleep(0.2)
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("serve")
+    @handles_errors
+    def serve_command(
+        data: Path | None = DATA_OPTION,
+        host: str | None = typer.Option(None, "--host", help="Address (default 127.0.0.1)."),
+        port: int | None = typer.Option(None, "--port", help="Port (default 8470)."),
+        skew: float | None = typer.Option(
+            None, "--skew", help="Allowed clock skew of peers, seconds (default 300)."
+        ),
+        retry_base: float | None = typer.Option(
+            None, "--retry-base", help="First retry delay, seconds (default 0.25)."
+        ),
+        retry_cap: float | None = typer.Option(
+            None, "--retry-cap", help="Longest retry delay, seconds (default 30)."
+        ),
+        poll: float | None = typer.Option(
+            None, "--poll", help="Worker poll interval, seconds (default 0.1)."
+        ),
+        exit_after: float | None = typer.Option(
+            None, "--exit-after", help="Stop by itself after this many seconds (tests)."
+        ),
+        exit_with_parent: bool = typer.Option(
+            False, "--exit-with-parent", help="Stop when the parent process ends (tests)."
+        ),
+    ) -> None:
+        """Run the node: JSON API, node-to-node protocol and delivery worker."""
+        import uvicorn
+
+        from csbm.api import create_app, load_settings
+        from csbm.hub import Hub, is_hub
+        from csbm.node import Node
+
+        flags = {
+            "host": host, "port": port, "skew_seconds": skew, "retry_base": retry_base,
+            "retry_cap": retry_cap, "poll": poll,
+        }  # fmt: skip
+        settings = load_settings(data, flags)
+        # open once before serving, so a missing or lost node is one line and exit 2/1
+        (Hub.open(settings.data) if is_hub(settings.data) else Node.open(settings.data)).close()
+        config = uvicorn.Config(
+            create_app(settings),
+            host=settings.host,
+            port=settings.port,
+            log_level="warning",
+            lifespan="on",
+            timeout_graceful_shutdown=10,
+        )
+        server = uvicorn.Server(config)
+        parent = os.getppid() if exit_with_parent else None
+        if exit_after is not None or parent is not None:
+            threading.Thread(
+                target=_watch, args=(server, exit_after, parent), daemon=True
+            ).start()
+        server.run()

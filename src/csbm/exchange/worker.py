@@ -1,0 +1,260 @@
+"""The delivery worker: retries every queued delivery with backoff until its receipt is
+in; on a hub, fans messages to all out to every registered node.
+
+Source: issue 11, item 4 (DESIGN.md principle 5: "delivery retries until a receipt
+arrives; a duplicate is recognised and changes nothing"). It runs in the ``csbm serve``
+process (a thread, :meth:`Worker.run`), and reads only the outbox, so a message queued
+by ``csbm send`` in another process, or left over by a crash, is picked up on the next
+poll: the outbox is durable, the worker holds nothing of its own.
+
+A node's worker, for each row that is due:
+
+- to a peer State: a fresh delivery (new checkpoint, inclusion proof, consistency proof
+  from the size the peer's receipts say it saw), POSTed to the peer's inbox; the receipt
+  is verified and logged (``done``). A ``delivery.stale_view`` or ``stale_checkpoint``
+  refusal names the size the peer last saw: the delivery is rebuilt from it at once.
+- to the hub (a message to all): POSTed to the hub (``relayed``); then the hub is asked
+  who has acknowledged, and each receipt is verified and logged, until every node the hub
+  relays to has acknowledged (``done``).
+
+A hub's worker POSTs each stored delivery to its registered node and keeps the verified
+receipt; on a stale view it fetches a fresh delivery from the sender's node.
+
+Every failed attempt is retried after ``base × 2^attempts`` (capped at ``cap``, ±20 %
+jitter) and recorded (``last_error``), and logged with structlog.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import structlog
+
+from csbm.errors import CsbmError
+from csbm.exchange.http import HttpClient, PeerRefusal, receipt_of
+from csbm.exchange.wire import delivery_from_json, delivery_to_json
+from csbm.hub import HUB, Hub
+from csbm.ledger.keys import stamp
+from csbm.node import Node
+
+log = structlog.get_logger("csbm.worker")
+
+DONE = "done"
+RELAYED = "relayed"
+REFUSED = "refused"
+#: Refusals that name the size to prove from: rebuild the delivery and retry at once.
+STALE = ("delivery.stale_view", "delivery.stale_checkpoint")
+
+
+@dataclass(frozen=True)
+class Backoff:
+    """Retry delays: ``base × 2^attempts``, at most ``cap``, ±``jitter``."""
+
+    base: float = 0.25
+    cap: float = 30.0
+    jitter: float = 0.2
+
+    def delay(self, attempts: int) -> timedelta:
+        seconds = min(self.cap, self.base * (2 ** min(attempts, 30)))
+        spread = 1 + self.jitter * (2 * random.random() - 1)
+        return timedelta(seconds=max(0.0, seconds * spread))
+
+
+def _stale_size(exc: PeerRefusal) -> int | None:
+    if exc.code not in STALE or not exc.problems:
+        return None
+    value = exc.problems[0].value
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+class Worker:
+    """The loop around a ``step(at) -> processed`` function (node or hub)."""
+
+    def __init__(
+        self,
+        step: Callable[[datetime], int],
+        clock: Callable[[], datetime],
+        poll: float = 0.1,
+    ) -> None:
+        self._step = step
+        self._clock = clock
+        self.poll = poll
+        self.wake = threading.Event()
+        self.stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def run(self) -> None:
+        """Until :attr:`stop` is set: work off what is due, then sleep ``poll`` (or
+        until :attr:`wake` is set)."""
+        while not self.stop.is_set():
+            try:
+                busy = self._step(self._clock())
+            except Exception as exc:  # a broken database must not kill the thread
+                log.error("worker.step_failed", error=f"{type(exc).__name__}: {exc}")
+                busy = 0
+            if not busy:
+                self.wake.wait(self.poll)
+                self.wake.clear()
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self.run, name="csbm-delivery", daemon=True)
+        self._thread.start()
+
+    def close(self, timeout: float = 10.0) -> None:
+        """Stop after the attempt in flight (graceful shutdown: the outbox is durable)."""
+        self.stop.set()
+        self.wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+
+class NodeDelivery:
+    """One step of a node's worker (see the module doc)."""
+
+    def __init__(self, node: Node, client: HttpClient, backoff: Backoff = Backoff()) -> None:
+        self.node = node
+        self.client = client
+        self.backoff = backoff
+
+    def __call__(self, at: datetime) -> int:
+        rows = self.node.outbox_due(at)
+        for row in rows:
+            try:
+                if row.destination == HUB:
+                    self._hub(row.id, row.message_id, row.status, row.attempts, at)
+                else:
+                    self._peer(row.id, row.message_id, row.destination, at)
+            except CsbmError as exc:
+                reason = exc.lines()[0] if exc.lines() else exc.message
+                log.warning(
+                    "delivery.retry", message_id=row.message_id, to=row.destination,
+                    attempts=row.attempts + 1, code=exc.code, reason=reason,
+                )  # fmt: skip
+                self.node.outbox_mark(
+                    row.id, attempted=True, error=f"{exc.code}: {reason}",
+                    next_attempt_at=stamp(at + self.backoff.delay(row.attempts)),
+                )  # fmt: skip
+        return len(rows)
+
+    def _url(self, state: str) -> str:
+        peer = self.node.peer(state)
+        if peer is None:
+            raise CsbmError(
+                f"no URL for {state}: csbm peer add {state} URL --fingerprint FP",
+                code="peer.unknown",
+            )
+        return peer.url
+
+    def _peer(self, row_id: int, message_id: str, state: str, at: datetime) -> None:
+        url = self._url(state)
+        delivery = self.node.delivery_for(message_id, self.node.peer_seen_size(state), at)
+        try:
+            answer = self.client.post_delivery(url, delivery, at)
+        except PeerRefusal as exc:
+            size = _stale_size(exc)
+            if size is None:
+                raise
+            log.info("delivery.stale_view", message_id=message_id, to=state, prove_from=size)
+            delivery = self.node.delivery_for(message_id, size, at)
+            answer = self.client.post_delivery(url, delivery, at)
+        index = self.node.record_receipt(receipt_of(answer))
+        self.node.outbox_mark(row_id, status=DONE, attempted=True, done_at=stamp(at))
+        log.info("delivery.done", message_id=message_id, to=state, receipt_index=index)
+
+    def _hub(self, row_id: int, message_id: str, status: str, attempts: int, at: datetime) -> None:
+        url = self._url(HUB)
+        if status != RELAYED:
+            delivery = self.node.delivery_for(message_id, 0, at)
+            answer = self.client.post_delivery(url, delivery, at)
+            log.info("delivery.relayed", message_id=message_id, to=answer.get("relayed_to"))
+            self.node.outbox_mark(
+                row_id, status=RELAYED, attempted=True,
+                next_attempt_at=stamp(at + self.backoff.delay(0)),
+            )  # fmt: skip
+            return
+        doc = self.client.hub_message(url, message_id, at)
+        waiting = 0
+        known = self.node.received_receipts(message_id)
+        import base64
+
+        for item in doc.get("recipients") or []:
+            if not isinstance(item, dict):
+                continue
+            state, raw = item.get("state"), item.get("receipt")
+            if not isinstance(raw, str):
+                waiting += 1
+                continue
+            if state in known:
+                continue
+            try:
+                self.node.record_receipt(base64.b64decode(raw))
+            except CsbmError as exc:  # e.g. a State whose key this node does not hold
+                log.warning("receipt.refused", message_id=message_id, by=state, code=exc.code)
+        if waiting:
+            self.node.outbox_mark(
+                row_id, attempted=True, error=f"waiting for {waiting} receipt(s) at the hub",
+                next_attempt_at=stamp(at + self.backoff.delay(attempts)),
+            )  # fmt: skip
+        else:
+            self.node.outbox_mark(row_id, status=DONE, attempted=True, done_at=stamp(at))
+            log.info("delivery.done", message_id=message_id, to=HUB)
+
+
+class HubFanOut:
+    """One step of a hub's worker: relay each stored delivery to its node."""
+
+    def __init__(self, hub: Hub, client: HttpClient, backoff: Backoff = Backoff()) -> None:
+        self.hub = hub
+        self.client = client
+        self.backoff = backoff
+
+    def __call__(self, at: datetime) -> int:
+        rows = self.hub.due(at)
+        for row in rows:
+            try:
+                self._relay(row.id, row.message_id, row.destination, row.sender, row.payload, at)
+            except CsbmError as exc:
+                reason = exc.lines()[0] if exc.lines() else exc.message
+                log.warning(
+                    "relay.retry", message_id=row.message_id, to=row.destination,
+                    attempts=row.attempts + 1, code=exc.code, reason=reason,
+                )  # fmt: skip
+                self.hub.mark(
+                    row.id, attempted=True, error=f"{exc.code}: {reason}",
+                    next_attempt_at=stamp(at + self.backoff.delay(row.attempts)),
+                )  # fmt: skip
+        return len(rows)
+
+    def _relay(
+        self,
+        row_id: int,
+        message_id: str,
+        state: str,
+        sender: str,
+        payload: str | None,
+        at: datetime,
+    ) -> None:
+        peer = self.hub.peer(state)
+        if peer is None:
+            self.hub.mark(row_id, status=REFUSED, error="the node is no longer registered")
+            return
+        delivery = delivery_from_json(json.loads(payload or "{}"))
+        try:
+            answer = self.client.post_delivery(peer.url, delivery, at)
+        except PeerRefusal as exc:
+            size = _stale_size(exc)
+            origin = self.hub.peer(sender)
+            if size is None or origin is None:
+                raise
+            delivery = self.client.fetch_delivery(origin.url, message_id, size, at)
+            self.hub.mark(row_id, payload=json.dumps(delivery_to_json(delivery)))
+            answer = self.client.post_delivery(peer.url, delivery, at)
+        raw = receipt_of(answer)
+        self.hub.check_receipt_for(row_id, state, message_id, raw)
+        self.hub.mark(row_id, status=DONE, attempted=True, receipt=raw, done_at=stamp(at))
+        log.info("relay.done", message_id=message_id, to=state)
