@@ -18,6 +18,7 @@ minimum: the machine is shared).
 
 from __future__ import annotations
 
+import math
 import random
 import resource
 import time
@@ -48,14 +49,21 @@ def _square(rng: random.Random) -> dict[str, Any]:
     return {"type": "Polygon", "coordinates": [ring]}
 
 
-def synthetic_year(n: int, seed: int = 2021) -> list[dict[str, Any]]:
-    """About ``n`` raw scenario events over one year, in no particular order."""
+def synthetic_year(n: int, seed: int = 2021, notifications: float = 0.0) -> list[dict[str, Any]]:
+    """About ``n`` raw scenario events over one year, in no particular order.
+
+    ``notifications``: the share of the events that are Chapter V notifications and their
+    amendments (three notifications to one amendment), with each State's calendar for the
+    year listing about 70 % of the activities it notifies (issue 10's bench variant)."""
     rng = random.Random(seed)
     start = datetime(YEAR, 1, 1, tzinfo=UTC)
     out: list[dict[str, Any]] = []
 
     def add(at: str, kind: str, sender: str, to: Any, case: str, body: dict[str, Any]) -> None:
-        out.append({"at": at, "type": kind, "from": sender, "to": to, "case": case, "body": body})
+        event = {"at": at, "type": kind, "from": sender, "to": to, "case": case, "body": body}
+        if not case:  # the yearly cycles derive their case; an empty label is refused
+            del event["case"]
+        out.append(event)
 
     def day() -> datetime:
         return start + timedelta(hours=rng.uniform(0, 24 * 350))
@@ -68,6 +76,8 @@ def synthetic_year(n: int, seed: int = 2021) -> list[dict[str, Any]]:
                                                     "units": None if nil else rng.randint(5, 900)})
         when = datetime(YEAR, 11, 1, tzinfo=UTC) + timedelta(hours=rng.uniform(0, 24 * 20))
         add(_at(when, 0), "calendar", code, "all", "", {"year": YEAR + 1, "nil": nil})
+    if notifications > 0:
+        _notifications(rng, int(n * notifications), add)
     i = 0
     while len(out) < n:
         i += 1
@@ -130,11 +140,81 @@ def synthetic_year(n: int, seed: int = 2021) -> list[dict[str, Any]]:
     return out[:n]
 
 
+def _activity(rng: random.Random, code: str, name: str) -> dict[str, Any]:
+    """A land exercise of ``code`` in the year, with figures around the thresholds."""
+    begins = datetime(YEAR, 1, 1, tzinfo=UTC) + timedelta(days=rng.uniform(60, 350))
+    return {
+        "name": name, "conducting_states": [code], "host_state": code,
+        "start": _at(begins, 0), "end": _at(begins, 24 * rng.uniform(3, 14)),
+        "forces": {"troops": rng.randint(2000, 20000), "battle_tanks": rng.randint(0, 320),
+                   "acv": rng.randint(0, 520), "artillery": rng.randint(0, 260)},
+    }
+
+
+def _notifications(rng: random.Random, count: int, add: Any) -> None:
+    """``count`` notifications and amendments, and the calendars that list them."""
+    listed: dict[str, list[dict[str, Any]]] = {code: [] for code in CODES}
+    made = 0
+    k = 0
+    while made < count:
+        k += 1
+        code = rng.choice(CODES)
+        case = f"n{k}"
+        activity = _activity(rng, code, f"Exercise {k}")
+        begins = datetime.fromisoformat(activity["start"].replace("Z", "+00:00"))
+        sent = begins - timedelta(days=rng.uniform(20, 60))
+        add(_at(sent, 0), "notification", code, "all", case, {"activity": activity})
+        made += 1
+        if rng.random() < 0.7:
+            listed[code].append({**activity, "case": case})
+        if made < count and rng.random() < 1 / 3:
+            forces = {"troops": max(0, activity["forces"]["troops"] + rng.randint(-3000, 3000))}
+            add(_at(sent, rng.uniform(24, 24 * 10)), "notification.amendment", code, "all",
+                case, {"reason": "synthetic", "forces": forces})
+            made += 1
+    for code, entries in listed.items():
+        if entries:
+            add(_at(datetime(YEAR - 1, 11, 1, tzinfo=UTC), rng.uniform(0, 24 * 14)), "calendar",
+                code, "all", "", {"year": YEAR, "activities": entries})
+
+
 def parse(raw: list[dict[str, Any]]) -> list[Event]:
     """What ``csbm replay`` does before the procedures: the scenario loader (instants,
     codes, bodies against their schemas), then the sort."""
     scenario = scenario_from_data({"regime": ["vd2011"], "events": raw})
     return sorted(scenario.events, key=lambda e: e.order)
+
+
+NOTIFICATION_SHARE = 1 / 3
+
+
+def _assessed_variant(n: int, ctx: Context, quick: bool) -> dict[str, Any]:
+    """The same year with a third of the messages notifications and amendments, each
+    assessed on arrival (issue 10): the time against the parse-validate-sort baseline of
+    the same messages, and the growth from n/10 to n against n log n."""
+    raw = synthetic_year(n, notifications=NOTIFICATION_SHARE)
+    timed = min((_run(raw, ctx) for _ in range(1 if quick else 2)),
+                key=lambda r: r["total_seconds"])
+    small = _run(synthetic_year(n // 10, notifications=NOTIFICATION_SHARE), ctx)
+    growth = timed["total_seconds"] / small["total_seconds"]
+    bound = 10 * math.log(n) / math.log(n // 10)  # n log n from n/10 to n
+    ratio = timed["total_seconds"] / timed["parse_sort_seconds"]
+    met = timed["total_seconds"] < TARGET_SECONDS and growth <= bound
+    return {
+        **timed,
+        "notification_share": round(NOTIFICATION_SHARE, 3),
+        "ratio_total_to_baseline": round(ratio, 2),
+        "seconds_at_tenth": small["total_seconds"],
+        "growth_10x": round(growth, 2),
+        "growth_bound_n_log_n": round(bound, 2),
+        "targets_met": met,
+        "summary": (
+            f"{timed['messages']:,} messages in {timed['total_seconds']:.2f} s "
+            f"({ratio:.1f}× its parse+validate+sort baseline of "
+            f"{timed['parse_sort_seconds']:.2f} s); ×{growth:.1f} for 10× the messages "
+            f"(n log n: ×{bound:.1f})"
+        ),
+    }
 
 
 def _run(raw: list[dict[str, Any]], ctx: Context) -> dict[str, Any]:
@@ -175,6 +255,7 @@ def run(quick: bool = False) -> dict[str, Any]:
     small = synthetic_year(10_000)
     peak_small = _peak(small, ctx)
     peak_full = _peak(raw, ctx) if not quick else peak_small
+    assessed = _assessed_variant(n, ctx, quick)
     max_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     per_small = peak_small / len(small)
     per_full = peak_full / len(raw)
@@ -182,7 +263,7 @@ def run(quick: bool = False) -> dict[str, Any]:
     procedures_rate = timed["messages"] / timed["procedures_seconds"]
     ratio = timed["total_seconds"] / timed["parse_sort_seconds"]
     flat = per_full <= per_small * 1.5
-    met = timed["total_seconds"] < TARGET_SECONDS and flat
+    met = timed["total_seconds"] < TARGET_SECONDS and flat and assessed["targets_met"]
     return {
         "name": NAME,
         "quick": quick,
@@ -199,12 +280,14 @@ def run(quick: bool = False) -> dict[str, Any]:
         "memory_flat": flat,
         "max_rss_mb": round(max_rss_mb, 1),
         "target_seconds": TARGET_SECONDS,
+        "assessed_on_arrival": assessed,
         "targets_met": met,
         "summary": (
             f"{timed['messages']:,} messages in {timed['total_seconds']:.2f} s "
             f"({rate:,.0f}/s; procedures alone {procedures_rate:,.0f}/s; "
             f"{ratio:.1f}× parse+sort baseline); peak {per_full:,.0f} B/message at full size "
-            f"vs {per_small:,.0f} at 10k; target < {TARGET_SECONDS:g} s: "
+            f"vs {per_small:,.0f} at 10k; with a third notifications and amendments "
+            f"assessed on arrival: {assessed['summary']}; target < {TARGET_SECONDS:g} s: "
             f"{'met' if met else 'NOT met'}"
         ),
     }

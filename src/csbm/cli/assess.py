@@ -10,6 +10,7 @@ import typer
 from rich.progress import Progress
 from rich.table import Table
 
+from csbm.cli._node import DB_OPTION, open_node
 from csbm.cli._output import console, err_console, handles_errors, streamed
 from csbm.cli._time import both, user_zone
 from csbm.domain.activity import Activity
@@ -18,7 +19,13 @@ from csbm.i18n import _
 from csbm.reader import read_text
 from csbm.rules import Assessment, RulePack
 from csbm.rules.model import Finding
-from csbm.services.assess import assess_activities, json_chunks, load_regime, read_activities
+from csbm.errors import InputError, Problem
+from csbm.services.assess import (
+    assess_activities,
+    json_chunks,
+    load_regime,
+    read_assess_input,
+)
 from csbm.services.clock import clock_or_now
 
 __all__ = ["load_regime", "parse_at", "read_input"]
@@ -164,7 +171,18 @@ def register(app: typer.Typer) -> None:
     @app.command("assess")
     @handles_errors
     def assess_command(
-        file: Path = typer.Argument(..., help="YAML or JSON: one activity or 'activities: [...]'"),
+        file: Path | None = typer.Argument(
+            None,
+            help="YAML or JSON: one activity or 'activities: [...]'; or a scenario "
+            "({events: [...]}: its notifications and calendar entries); without it, the "
+            "node's own log (--data, --db).",
+        ),
+        data: Path | None = typer.Option(
+            None,
+            "--data",
+            help="Without FILE: the node's data directory (default: $CSBM_DATA, else ./.csbm).",
+        ),
+        db: str | None = DB_OPTION,
         regime: list[str] | None = typer.Option(
             None,
             "--regime",
@@ -181,9 +199,13 @@ def register(app: typer.Typer) -> None:
         if tz is not None:
             user_zone(tz)
         clock, at_note = parse_at(at)
-        packs, forced = load_regime(regime)
-        activities = read_activities(file)
-        result = _assess_with_progress(activities, packs, clock, forced)
+        if file is not None and (data is not None or db is not None):
+            raise InputError(
+                "a file or a node, not both",
+                [Problem("FILE", "give a file, or --data/--db for a node's log")],
+            )
+        found = read_assess_input(file, lambda: open_node(data, db), regime, clock)
+        result = _assess_with_progress(found.activities, found.packs, clock, found.forced)
         extra = [at_note] if at_note else []
         if as_json:
             streamed(json_chunks(result, extra))

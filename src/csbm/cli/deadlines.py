@@ -21,7 +21,7 @@ from csbm.cli._time import both, user_zone
 from csbm.cli.replay import STATUS_STYLE, print_refused
 from csbm.i18n import _
 from csbm.services.clock import clock_or_now
-from csbm.services.deadlines import deadlines, pending
+from csbm.services.deadlines import assessment_findings, deadlines, pending
 from csbm.services.replay import replay_source
 
 
@@ -45,7 +45,7 @@ def register(app: typer.Typer) -> None:
         clock = clock_or_now(at, "--at")
         replayed = replay_source(scenario, lambda: open_node(data, db), clock)
         if as_json:
-            print_json(deadlines(replayed, clock, zone).to_json())
+            print_json(deadlines(replayed, clock, zone))
             return
         rows = pending(replayed.result)
         console.print(_("deadlines as at {at}").format(at=both(clock, zone)))
@@ -72,4 +72,12 @@ def register(app: typer.Typer) -> None:
                     d.note or "",
                 )
             console.print(table)
+        findings = assessment_findings(replayed.result)
+        if findings:
+            console.print()
+            console.print("[bold]" + _("findings of the activities notified") + "[/bold]")
+            for f in findings:
+                para = f" ¶{f.paragraph}" if f.paragraph else ""
+                console.print(f"  {_(f.kind.replace('_', ' '))} {f.rule or ''}{para} "
+                              f"{f.case or ''}: {f.message}", markup=False, highlight=False)
         print_refused(replayed.refused)

@@ -125,7 +125,9 @@ def _print_timeline(title: str | None, result: ReplayResult, zone: tzinfo) -> No
         console.print()
         console.print("[bold]" + _("findings") + "[/bold]")
         for f in result.findings:
-            console.print(f"  [yellow]{f.kind}[/yellow] {f.case or ''}: ", end="")
+            where = f"{f.rule} ¶{f.paragraph} " if f.rule and f.paragraph else ""
+            console.print(f"  [yellow]{f.kind}[/yellow] {where}{f.case or ''}: ", end="",
+                          markup=True, highlight=False)
             console.print(f.message, markup=False, highlight=False)
 
 
@@ -169,7 +171,7 @@ def register(app: typer.Typer) -> None:
         clock = parse_clock(at, "--at")
         replayed = replay_source(scenario, lambda: open_node(data, db), clock)
         if as_json:
-            print_json(replayed.document().to_json())
+            print_json(replayed.document())
             return
         title = replayed.scenario.title if replayed.scenario else _("this node's log")
         _print_timeline(title, replayed.result, zone)

@@ -101,6 +101,11 @@ INVITATION = "observation.invitation"
 
 _WORDS = {PRIOR_NOTIFICATION: "notification", OBSERVATION_INVITATION: "observation"}
 
+ASSESSMENT_KINDS: frozenset[str] = frozenset(
+    {"violation", "near_threshold", "possible_split", "inconsistency", "not_in_calendar"}
+)
+"""The kinds of finding the assessment on arrival gives (``csbm deadlines`` lists them)."""
+
 
 # ------------------------------------------------------------------ bodies
 

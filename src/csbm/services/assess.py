@@ -15,19 +15,28 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from pydantic import Field
 
 from csbm.domain.activity import Activity
 from csbm.domain.activity_file import activities_from_data
+from csbm.errors import InputError, Problem
+from csbm.procedures.prior_notification import record_activities
+from csbm.procedures.scenario import scenario_from_data
 from csbm.reader import read_document
 from csbm.rules import Assessment, RulePack, assess, load_regime
 from csbm.rules.model import ActivityAssessment, ConstraintResult, Finding, Obligation
 from csbm.services.documents import Document, Instant, Owed
 
+if TYPE_CHECKING:
+    from csbm.node import Node
+
 __all__ = [
+    "AssessInput",
     "AssessedActivity",
     "AssessmentDocument",
     "AssessmentFinding",
@@ -38,6 +47,7 @@ __all__ = [
     "json_chunks",
     "load_regime",
     "read_activities",
+    "read_assess_input",
 ]
 
 
@@ -117,6 +127,63 @@ class AssessmentDocument(Document):
 def read_activities(path: str | os.PathLike[str]) -> list[Activity]:
     """The activities of a file (YAML or JSON), read by the strict reader."""
     return activities_from_data(read_document(path), str(path))
+
+
+@dataclass(frozen=True)
+class AssessInput:
+    """What ``csbm assess`` assesses: the activities, the packs, whether they are forced,
+    and where the activities came from (``activities``, ``scenario`` or ``log``)."""
+
+    activities: list[Activity]
+    packs: list[RulePack]
+    forced: bool
+    source: str
+
+
+def read_assess_input(
+    path: str | os.PathLike[str] | None,
+    open_node: Callable[[], Node] | None,
+    regime: Sequence[str] | None,
+    clock: datetime,
+) -> AssessInput:
+    """The activities of an activity file; of a scenario (a mapping with ``events``); or,
+    without a file, of the log of the node ``open_node()`` opens (issue 10, item 4).
+
+    From a scenario or a log, the activities are those of its notifications and calendar
+    entries at ``clock`` (``procedures.prior_notification.record_activities``), with the
+    handling fields the record gives: notified at the notification's sending time, in the
+    calendar when a calendar lists it, and so on. The packs: ``regime`` when given
+    (forced), else the scenario's (or, for a log, every bundled pack), each applying where
+    it is in force."""
+    if path is not None:
+        data = read_document(path)
+        if not (isinstance(data, dict) and "events" in data):
+            packs, forced = load_regime(regime)
+            return AssessInput(activities_from_data(data, str(path)), packs, forced,
+                               "activities")
+        scenario = scenario_from_data(data, base_dir=Path(path).parent, origin=str(path))
+        events, context, source = list(scenario.events), scenario.context, "scenario"
+        origin = str(path)
+    else:
+        if open_node is None:
+            raise ValueError("a file or a node is required")
+        from csbm.projection import node_context
+        from csbm.services.replay import log_events
+
+        with open_node() as node:
+            events, _ = log_events(node)
+        context, source, origin = node_context(), "log", "the node's log"
+    activities = record_activities(events, context, clock)
+    if not activities:
+        raise InputError(
+            f"{origin}: no activities",
+            [Problem("events", "no notification or calendar entry at or before the clock")],
+        )
+    if regime:
+        packs, forced = load_regime(regime)
+    else:
+        packs, forced = list(context.packs), False
+    return AssessInput(activities, packs, forced, source)
 
 
 def assess_activities(

@@ -13,9 +13,10 @@ from typing import Any
 
 from pydantic import Field
 
-from csbm.procedures.base import CaseView, Deadline
+from csbm.procedures.base import CaseView, Deadline, Finding
+from csbm.procedures.prior_notification import ASSESSMENT_KINDS
 from csbm.procedures.runner import ReplayResult
-from csbm.services.documents import Document, Instant, Owed, RefusedEntry
+from csbm.services.documents import Document, FindingDocument, Instant, Owed, RefusedEntry
 from csbm.services.replay import Replayed
 
 
@@ -66,12 +67,20 @@ class PendingDeadline(Owed):
         )
 
 
+def assessment_findings(result: ReplayResult) -> list[Finding]:
+    """The findings of the assessment on arrival (notifications, amendments, calendars:
+    ``procedures.prior_notification``), in the replay's order."""
+    return [f for f in result.findings if f.kind in ASSESSMENT_KINDS]
+
+
 class DeadlinesDocument(Document):
-    """The pending deadlines at ``at``, and the log entries a schema refused."""
+    """The pending deadlines at ``at``, the findings of the activities assessed on
+    arrival, and the log entries a schema refused."""
 
     at: Instant
     zone: str
     deadlines: list[PendingDeadline]
+    findings: list[FindingDocument] = Field(default_factory=list)
     refused: list[RefusedEntry] = Field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
@@ -91,5 +100,6 @@ def deadlines(replayed: Replayed, clock: datetime, zone: tzinfo) -> DeadlinesDoc
         at=clock,
         zone=str(zone),
         deadlines=[PendingDeadline.of(v, d, clock, zone) for v, d in rows],
+        findings=[FindingDocument.of(f) for f in assessment_findings(replayed.result)],
         refused=list(replayed.refused),
     )
