@@ -15,11 +15,11 @@ from csbm.cli._output import console, err_console, handles_errors, streamed
 from csbm.cli._time import both, user_zone
 from csbm.domain.activity import Activity
 from csbm.domain.time import parse_instant
+from csbm.errors import InputError, Problem
 from csbm.i18n import _
 from csbm.reader import read_text
 from csbm.rules import Assessment, RulePack
 from csbm.rules.model import Finding
-from csbm.errors import InputError, Problem
 from csbm.services.assess import (
     assess_activities,
     json_chunks,
