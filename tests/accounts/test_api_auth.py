@@ -264,3 +264,24 @@ def test_basic_reads_utf8_and_refuses_malformed_headers(client: TestClient, node
         body = _problem(client.get("/whoami", headers={"Authorization": f"Basic {param}"}), 401,
                         "auth.unauthenticated")  # fmt: skip
         assert body["detail"] == "authorization: malformed Basic credentials (RFC 7617)"
+
+
+def test_hostile_names_and_ids_are_refused_never_a_5xx(
+    client: TestClient, tokens: dict[Role, str], node: Node
+) -> None:
+    """A NUL in a name (PostgreSQL refuses it in any query) and an id beyond a 32-bit
+    integer are refused as what they are, and recorded without the bad text."""
+    import base64
+
+    raw = base64.b64encode(f"a\x00b:{PASSWORD}".encode()).decode()
+    _problem(client.get("/whoami", headers={"Authorization": f"Basic {raw}"}), 401,
+             "auth.unauthenticated")  # fmt: skip
+    assert users.history(node).events[-1].account == "(not a name)"
+    admin, officer = _bearer(tokens[Role.ADMIN]), _bearer(tokens[Role.SIGNING_OFFICER])
+    _problem(client.delete("/accounts/a%00b", headers=admin), 404, "user.unknown")
+    for draft_id in (2**31, 2**63, 0, -1):
+        response = client.post(f"/drafts/{draft_id}/approve", headers=officer)
+        _problem(response, 404, "draft.unknown")
+    auditor = _bearer(tokens[Role.AUDITOR])
+    empty = client.get("/accounts/events", headers=auditor, params={"name": "a\x00b"})
+    assert empty.status_code == 200 and empty.json() == {"events": []}

@@ -35,6 +35,7 @@ __all__ = [
     "check_name",
     "check_password",
     "hash_password",
+    "is_name",
     "needs_rehash",
     "new_token",
     "rehash_password",
@@ -52,6 +53,11 @@ _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@-]{0,63}")
 _HASHER = PasswordHasher()
 #: Checked when a name is unknown, so that a wrong name costs what a wrong password does.
 _DUMMY_HASH = _HASHER.hash(secrets.token_urlsafe(24))
+
+
+def is_name(value: object) -> bool:
+    """Whether ``value`` is a well-formed account name (see :func:`check_name`)."""
+    return isinstance(value, str) and _NAME.fullmatch(value) is not None
 
 
 def check_name(value: object, where: str = "NAME") -> str:

@@ -18,6 +18,7 @@ from csbm.accounts import credentials
 from csbm.accounts.policy import Action, Forbidden, Role, Unauthenticated, require
 from csbm.accounts.records import Account, AccountEvent
 from csbm.domain.time import iso
+from csbm.errors import NotFoundError
 from csbm.node import Node
 from csbm.services.documents import Document
 
@@ -134,11 +135,15 @@ def list_users(node: Node) -> UsersDocument:
 def remove_user(node: Node, name: str, at: datetime, actor: str) -> UserDocument:
     """Remove an account: its password or token is refused from now on. Recorded with
     ``actor`` and ``at``; an unknown name is ``user.unknown``."""
+    if not credentials.is_name(name):
+        raise NotFoundError(f"no account {name!r}", code="user.unknown")
     return UserDocument.of(node.accounts.remove(name, iso(at), actor))
 
 
 def history(node: Node, account: str | None = None) -> HistoryDocument:
     """The account history (of one account, or all), oldest first."""
+    if account is not None and not credentials.is_name(account):
+        return HistoryDocument(events=[])
     return HistoryDocument(events=[EventDocument.of(e) for e in node.accounts.events(account)])
 
 
@@ -148,18 +153,13 @@ def authenticate_password(node: Node, name: str, password: str, at: datetime) ->
     account and a wrong password are refused alike (one reason: no account is revealed),
     and take as long (a dummy hash is checked)."""
     book = node.accounts
-    found = book.credentials(name) if len(name) <= credentials.MAX_NAME else None
+    known = credentials.is_name(name)  # never a malformed name (NUL...) into a query
+    found = book.credentials(name) if known else None
     stored = found[1] if found is not None else None
     ok = credentials.verify_password(stored, password)  # a dummy hash when none: same time
     if found is None or stored is None or not ok:
-        book.record(
-            iso(at),
-            name or "(none)",
-            "auth.refused",
-            name or "(none)",
-            None,
-            "wrong name or password",
-        )
+        who = name if known else "(not a name)"
+        book.record(iso(at), who, "auth.refused", who, None, "wrong name or password")
         raise Unauthenticated("wrong name or password")
     if credentials.needs_rehash(stored):
         book.rehash(name, stored, credentials.rehash_password(password))

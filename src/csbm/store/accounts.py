@@ -86,6 +86,9 @@ drafts = Table(
     Column("log_index", BigInteger, nullable=True),
 )
 
+#: The largest id an ``Integer`` primary key holds on both backends.
+MAX_ID = 2**31 - 1
+
 #: Longest text kept in an event's ``detail`` (a refusal's reason).
 MAX_DETAIL = 500
 
@@ -335,7 +338,10 @@ class AccountStore:
         return self.draft(draft_id)
 
     def draft(self, draft_id: int) -> Draft:
-        """The draft ``draft_id``; ``draft.unknown`` when there is none."""
+        """The draft ``draft_id``; ``draft.unknown`` when there is none (also for a
+        number no draft id can be: the column is a 32-bit integer on PostgreSQL)."""
+        if not 1 <= draft_id <= MAX_ID:
+            raise NotFoundError(f"no draft {draft_id}", code="draft.unknown")
         with self._read() as conn:
             row = conn.execute(select(drafts).where(drafts.c.id == draft_id)).first()
         if row is None:
