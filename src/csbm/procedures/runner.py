@@ -216,6 +216,9 @@ class Live:
             shown = measures[name].view_all(states, clock, ctx)
             quotas.extend(shown.quotas)
             findings.extend(shown.findings)
+            hidden = set(cases) - {view.case for view in shown.cases}
+            for label in sorted(hidden):  # a case the measure hides: its refusals still show
+                findings.extend(cases[label].refusals)
             for view in shown.cases:
                 case = cases[view.case]
                 view = view.with_history(case.history)
