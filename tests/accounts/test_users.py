@@ -35,7 +35,7 @@ def test_a_password_account_signs_in_and_a_wrong_password_is_refused(node: Node)
         assert info.value.http_status == 401
         assert info.value.lines() == ["authorization: wrong name or password"]
     refusals = [e for e in node.accounts.events() if e.action == "auth.refused"]
-    assert [e.account for e in refusals] == ["ana", "ana", "bob", "(none)"]
+    assert [e.account for e in refusals] == ["ana", "ana", "bob", "(not a name)"]
 
 
 def test_only_a_hash_of_a_password_is_stored(node: Node) -> None:
