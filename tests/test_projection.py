@@ -185,3 +185,52 @@ def test_deadlines_without_a_node_is_refused(tmp_path: Path) -> None:
     result = runner.invoke(app, ["deadlines", "--data", str(tmp_path / "none")])
     assert result.exit_code == 2
     assert result.stdout == ""
+
+
+def _node_with_notifications(tmp_path: Path) -> Path:
+    """UA's node: its calendar (without the activity) and its notification, both signed."""
+    data = _node(tmp_path)
+    activity = {"name": "Rapid Trident", "conducting_states": ["UA"], "host_state": "UA",
+                "start": "2022-09-20", "end": "2022-09-30",
+                "forces": {"troops": 12500, "battle_tanks": 10, "acv": 50, "artillery": 20}}
+    messages = [
+        (datetime(2021, 11, 10, tzinfo=UTC),
+         {"type": "calendar", "body": {"year": 2022, "nil": True}}),
+        (datetime(2022, 7, 1, tzinfo=UTC), {"type": "notification", "case": "rt-2022",
+                                             "body": {"activity": activity}}),
+    ]
+    with Node.open(data) as node:
+        for at, raw in messages:
+            message = validate_message(raw)
+            node.append_message(to_payload(message), list(message.to), at)
+    return data
+
+
+def test_a_logged_notification_is_assessed_in_the_projection(tmp_path: Path) -> None:
+    data = _node_with_notifications(tmp_path)
+    result = runner.invoke(app, ["replay", "--data", str(data), "--json"])
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)
+    case = next(c for c in doc["cases"] if c["case"] == "rt-2022")
+    lead = next(d for d in case["deadlines"] if d["rule"] == "NOTIF_LEAD")
+    assert (lead["status"], lead["met_at"]) == ("met", "2022-07-01T00:00:00Z")
+    rules = {f["rule"] for f in doc["findings"] if f["case"] == "rt-2022"}
+    assert {"CAL_LATE_ENTRY", "OBS_INVITE"} <= rules  # a nil calendar; 12,500 near 13,000
+    due = runner.invoke(app, ["deadlines", "--data", str(data), "--at", "2022-07-02",
+                              "--json"])
+    assert due.exit_code == 0, due.output
+    assert "CAL_LATE_ENTRY" in {f["rule"] for f in json.loads(due.stdout)["findings"]}
+
+
+def test_assess_reads_a_node_s_log(tmp_path: Path) -> None:
+    data = _node_with_notifications(tmp_path)
+    result = runner.invoke(app, ["assess", "--data", str(data), "--at", "2022-08-01", "--json"])
+    assert result.exit_code == 0, result.output
+    (activity,) = json.loads(result.stdout)["activities"]
+    assert activity["name"] == "Rapid Trident"
+    lead = next(o for o in activity["obligations"] if o["rule"] == "NOTIF_LEAD")
+    assert lead["status"] == "met"
+    calendar = next(o for o in activity["obligations"] if o["rule"] == "CAL_DEADLINE")
+    assert calendar["status"] == "missed"  # the logged calendar is a nil return
+    both = runner.invoke(app, ["assess", "x.yaml", "--data", str(data)])
+    assert both.exit_code == 2 and both.stdout == "" and "give a file, or --data" in both.stderr
