@@ -41,7 +41,7 @@ def test_version(capsys: pytest.CaptureFixture[str]) -> None:
 @pytest.mark.parametrize(
     ("args", "expected"),
     [
-        (["assess"], "csbm: Missing argument 'file'. (see 'csbm assess --help')"),
+        (["rules", "show"], "csbm: Missing argument"),
         (["assess", "x.yaml", "--bogus"], "csbm: No such option: --bogus"),
         (["nope"], "csbm: No such command 'nope'."),
         (["ledger", "verify", "--workers", "x"], "csbm: Invalid value for '--workers'"),
