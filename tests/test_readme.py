@@ -67,3 +67,12 @@ def test_every_readme_command_runs_as_written(tmp_path: Path) -> None:
         )
         assert result.returncode == 0, (command, result.stderr[-1500:])
         assert "Traceback" not in result.stderr, command
+
+
+def test_the_message_shown_is_the_example_file() -> None:
+    from csbm.reader import parse_document, read_document
+
+    text = README.read_text("utf-8")
+    block = text.split("```yaml\ntype: ch3.request", 1)[1].split("```", 1)[0]
+    shown = parse_document("type: ch3.request" + block, "README")
+    assert shown == read_document(ROOT / "examples" / "ch3-request.yaml")
