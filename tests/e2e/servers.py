@@ -10,7 +10,6 @@ API fuzzing and the benchmark.
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import signal
 import socket
@@ -78,6 +77,29 @@ class Server:
             self.process.wait(5)
 
 
+def csbm_many(*commands: Sequence[str]) -> None:
+    """Run several ``csbm`` commands at once (processes in parallel); each must succeed."""
+    running = [
+        subprocess.Popen(
+            [sys.executable, "-m", "csbm", *args],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for args in commands
+    ]
+    for args, process in zip(commands, running, strict=True):
+        _out, err = process.communicate(timeout=120)
+        if process.returncode != 0:
+            raise AssertionError(f"csbm {' '.join(args)} exited {process.returncode}: {err}")
+
+
+def start_many(datas: Sequence[Path], **kwargs: Any) -> list[Server]:
+    """Start several servers at once (their start-up overlaps); wait for all."""
+    launched = [_launch(d, **kwargs) for d in datas]
+    return [_ready(server) for server in launched]
+
+
 def start(
     data: Path,
     *,
@@ -89,6 +111,20 @@ def start(
 ) -> Server:
     """Start ``csbm serve --data DATA`` on ``port`` (default: a free one) and wait until
     it answers."""
+    return _ready(
+        _launch(data, port=port, exit_after=exit_after, env=env, extra=extra),
+        ready_timeout,
+    )
+
+
+def _launch(
+    data: Path,
+    *,
+    port: int | None = None,
+    exit_after: float = 300.0,
+    env: dict[str, str] | None = None,
+    extra: Sequence[str] = (),
+) -> Server:
     port = port or free_port()
     log = data.parent / f"{data.name}.serve.log"
     environ = {**os.environ, **TEST_ENV, **(env or {})}
@@ -103,7 +139,11 @@ def start(
             stderr=subprocess.STDOUT,
             env=environ,
         )  # fmt: skip
-    server = Server(data, port, process, log)
+    return Server(data, port, process, log)
+
+
+def _ready(server: Server, ready_timeout: float = 30.0) -> Server:
+    process, log = server.process, server.log
     deadline = time.monotonic() + ready_timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
@@ -126,12 +166,12 @@ def serve(data: Path, **kwargs: Any) -> Iterator[Server]:
 
 
 def fingerprint(data: Path) -> str:
-    """The fingerprint a node (or hub) shows, read as ``csbm keys show --json`` (a hub:
-    from ``config.json`` and its key)."""
-    config = json.loads((data / "config.json").read_text())
-    if config.get("hub"):
-        from csbm.hub import Hub
+    """The fingerprint a node (or hub) shows (``csbm keys show``), read in-process."""
+    from csbm.hub import Hub, is_hub
+    from csbm.node import Node
 
-        with Hub.open(data) as hub:
-            return hub.key.fingerprint
-    return str(json.loads(csbm("keys", "show", "--json", data=data).stdout)["fingerprint"])
+    site: Node | Hub = Hub.open(data) if is_hub(data) else Node.open(data)
+    try:
+        return site.key.fingerprint
+    finally:
+        site.close()
