@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed
 PG_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 export CSBM_TEST_PG_URL ?= $(PG_URL)
 
-.PHONY: venv demo test lint typecheck unit bench soak clean messages
+.PHONY: venv demo test lint typecheck unit bench soak clean messages browser
 
 $(STAMP): requirements.lock pyproject.toml $(wildcard src/csbm/locales/*/LC_MESSAGES/csbm.po)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -28,7 +28,14 @@ lint: $(STAMP)
 unit: $(STAMP)
 	$(BIN)/pytest -n 2 -q
 
-test: lint unit
+# The browser tests drive Debian's chromium (Playwright cannot download browsers here).
+CHROMIUM ?= /usr/bin/chromium
+browser:
+	@test -x $(CHROMIUM) || { command -v apt-get >/dev/null && \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) ; } \
+	  || echo "chromium could not be installed: the browser tests will fail"
+
+test: browser lint unit
 
 bench: $(STAMP)
 	$(BIN)/python -m bench
