@@ -34,7 +34,6 @@ from csbm.ledger.checkpoint import verify_checkpoint
 from csbm.ledger.envelope import ALL, Envelope, verify_envelope
 from csbm.ledger.keys import (
     KeyDirectory,
-    KeyRecord,
     StateKey,
     key_id_hex,
     load_state_key,
@@ -46,6 +45,7 @@ from csbm.ledger.keys import (
 from csbm.ledger.merkle import leaf_hash, verify_inclusion
 from csbm.ledger.note import NoteVerifier
 from csbm.ledger.receipt import KIND_RECEIPT, Delivery, ReceiptError
+from csbm.ledger.records import KeyRecord
 from csbm.node import CONFIG_NAME, _make_data_dir, _resolve_db, _unmake_data_dir, data_dir
 from csbm.store import LedgerStore
 from csbm.store import outbox as _outbox

@@ -44,11 +44,11 @@ router = APIRouter()
 shared_router = APIRouter()
 """The routes of a node and of a hub alike."""
 
-_PEER = {
+_PEER: dict[int | str, dict[str, Any]] = {
     401: {"description": "Not signed by a registered peer's key (problem+json)"},
     403: {"description": "Not served to this State (problem+json)"},
 }
-_ACCOUNT = {
+_ACCOUNT: dict[int | str, dict[str, Any]] = {
     401: {"description": "No or bad credentials (problem+json)"},
     403: {"description": "The account's role does not allow it (problem+json)"},
 }

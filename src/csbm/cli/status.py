@@ -59,14 +59,14 @@ def register(app: typer.Typer) -> None:
             ),
             highlight=False,
         )
-        for m in doc.sent:
-            acked = ", ".join(f"{r.state}#{r.receipt_index}" for r in m.receipts) or "-"
+        for sent in doc.sent:
+            acked = ", ".join(f"{r.state}#{r.receipt_index}" for r in sent.receipts) or "-"
             console.print(
-                f"  {m.message_id} {m.type} → {','.join(m.to)}: "
+                f"  {sent.message_id} {sent.type} → {','.join(sent.to)}: "
                 + _("receipts {acked}; waiting for {waiting}").format(
-                    acked=acked, waiting=", ".join(m.waiting_for) or "-"
+                    acked=acked, waiting=", ".join(sent.waiting_for) or "-"
                 )
-                + (f" ({m.last_error})" if m.waiting_for and m.last_error else ""),
+                + (f" ({sent.last_error})" if sent.waiting_for and sent.last_error else ""),
                 highlight=False,
             )
         for p in doc.peers:
