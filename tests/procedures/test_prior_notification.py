@@ -218,3 +218,17 @@ def test_record_activities_carry_the_record_s_handling() -> None:
     assert found.notified_at == t("2014-08-01T00:00Z") and found.in_annual_calendar is True
     assert found.communicated_two_years_ahead is False
     assert record_activities(numbered([calendar()]), PL, t("2013-01-01")) == []
+
+
+def test_the_replay_bench_year_is_a_valid_scenario_with_notifications() -> None:
+    """bench_replay.synthetic_year: no empty case label (refused since issue 9), and its
+    notification variant replays with prior-notification cases."""
+    from bench.bench_replay import CODES, synthetic_year
+    from csbm.procedures.scenario import scenario_from_data
+
+    raw = synthetic_year(600, notifications=1 / 3)
+    assert all(e.get("case", "derived") for e in raw)
+    scenario = scenario_from_data({"regime": ["vd2011"], "events": raw})
+    ctx = Context(packs=scenario.context.packs, participants=tuple(CODES))
+    result = replay(scenario.events, ctx, t("2022-01-01"))
+    assert sum(c.procedure == "prior_notification" for c in result.cases) > 50
