@@ -110,4 +110,4 @@ def test_two_concurrent_deliveries_of_two_views_cannot_both_pass(
     assert len(at_.store.split_view_evidence()) == 1
     # the log holds one of the two messages, never both
     kinds = [e.kind for e in at_.entries()]
-    assert kinds.count("notification") == 1
+    assert kinds.count("test.exercise") == 1

@@ -22,7 +22,9 @@ def make_node(root: Path, db_url: str, state: str = "UA", when: datetime = T0) -
 
 
 def notification(n: int = 0) -> dict[str, object]:
-    return {"kind": "notification", "body": {"activity": "exercise", "troops": 9000 + n}}
+    """A message of a kind no measure claims (logged as it comes: the ledger tests are
+    about the log, not about a measure's schema)."""
+    return {"kind": "test.exercise", "body": {"activity": "exercise", "troops": 9000 + n}}
 
 
 def trust(node: Node, peer: Node, when: datetime = T0) -> None:
