@@ -32,3 +32,26 @@ def test_assess_at_80_columns(lang: str, example: str) -> None:
     packs = {"vd2011", "by-ua-2001", "by-lt", "by-lv-2004", "by-pl", "ua-sk-2000"}
     for rule in shown - packs:
         assert re.fullmatch(r"[A-Z][A-Z0-9_]+[A-Z0-9]", rule), rule
+
+
+@pytest.mark.parametrize("lang", ["en", "ru"])
+@pytest.mark.parametrize(
+    "example", ["anakonda-2014.yaml", "hotline-drill.yaml", "ukraine-russia-2022.yaml"]
+)
+def test_deadlines_at_80_columns_keep_codes_whole(lang: str, example: str) -> None:
+    import json
+
+    env = {**os.environ, "COLUMNS": "80", "CSBM_LANG": lang, "TZ": "Europe/Kyiv"}
+    args = [sys.executable, "-m", "csbm", "deadlines", str(ROOT / "examples" / example),
+            "--at", "2022-02-12T00:00Z"]  # fmt: skip
+    text = subprocess.run(args, capture_output=True, text=True, env=env, check=True).stdout
+    doc = json.loads(
+        subprocess.run(
+            [*args, "--json"], capture_output=True, text=True, env=env, check=True
+        ).stdout
+    )
+    assert all(len(line) <= 80 for line in text.splitlines()), text
+    words = set(text.split())
+    for row in doc["deadlines"]:
+        assert row["rule"] in words, row["rule"]
+        assert row["case"] in words, row["case"]

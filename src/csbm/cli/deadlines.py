@@ -13,6 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from csbm.cli._node import DATA_OPTION, DB_OPTION, open_node
@@ -53,23 +54,25 @@ def register(app: typer.Typer) -> None:
             console.print(_("nothing open or overdue"))
         else:
             table = Table(show_header=True, header_style="bold", box=None)
-            for column in (
-                _("due"), _("status"), _("rule"), "¶", _("case"), _("owed by"), _("to"),
-                _("note"),
-            ):  # fmt: skip
-                table.add_column(column)
+            # Codes are never cut (rule ids, paragraphs, case labels, State codes); dates and
+            # notes wrap between words, so the table fits 80 columns.
+            longest = max(len(d.rule) for _v, d in rows)
+            table.add_column(_("due"))
+            table.add_column(_("status"))
+            table.add_column(_("rule"), no_wrap=True, min_width=max(longest, len(_("rule"))))
+            table.add_column(_("case"), no_wrap=True)
+            table.add_column(_("owed by → to"), min_width=12)
             for view, d in rows:
                 status = _("overdue") if d.status == "missed" else _(d.status)
                 style = STATUS_STYLE.get(d.status, "")
+                paragraph = f"\n[dim]¶{d.paragraph}[/dim]" if d.paragraph else ""
+                note = f"\n[dim]{escape(d.note)}[/dim]" if d.note else ""
                 table.add_row(
                     both(d.due, zone),
                     f"[{style}]{status}[/{style}]",
-                    d.rule,
-                    d.paragraph or "",
-                    view.case,
-                    ", ".join(d.owed_by),
-                    ", ".join(d.owed_to),
-                    d.note or "",
+                    d.rule + paragraph,
+                    escape(view.case),
+                    f"{', '.join(d.owed_by)} → {', '.join(d.owed_to)}" + note,
                 )
             console.print(table)
         findings = assessment_findings(replayed.result)
