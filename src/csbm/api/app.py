@@ -96,6 +96,7 @@ def create_app(settings: Settings, clock: Callable[[], datetime] | None = None) 
 
         app.include_router(router)
         app.include_router(accounts_router, prefix="/api/v1")
+        __import__("csbm.web").web.install(app)  # the workbench's pages (csbm.web)
     return app
 
 
