@@ -284,6 +284,8 @@ class Node:
         self.store = store
         self._key = key
         self._anchor: Anchor | None = None
+        #: peer -> (last receipt index read, largest size seen): :meth:`peer_seen_size`
+        self._seen: dict[str, tuple[int, int]] = {}
 
     @classmethod
     def open(cls, data: Path | None = None, db: str | None = None) -> Node:
@@ -488,10 +490,24 @@ class Node:
     def peer_seen_size(self, peer: str) -> int:
         """The largest size of our log that ``peer`` has acknowledged, read from the signed
         receipts of ``peer`` in our own log (``body.sender_checkpoint.size``); 0 if none.
-        What a peer saw is derived from the log, never kept on the side."""
-        rows = [r for r in self.store.receipts() if r["direction"] == "received"]
-        indices = [int(r["receipt_index"]) for r in rows if r["peer"] == peer]
-        best = 0
+        What a peer saw is derived from the log, never kept on the side.
+
+        Only the receipts logged since the last call are read (a receipt is appended, never
+        changed, so the running maximum over the older ones stays true): one delivery no
+        longer reads every receipt of the log (issue 11, item 9)."""
+        from sqlalchemy import select
+
+        from csbm.store import schema
+
+        t = schema.receipts
+        scanned, best = self._seen.get(peer, (-1, 0))
+        query = (
+            select(t.c.receipt_index)
+            .where(t.c.direction == "received", t.c.peer == peer, t.c.receipt_index > scanned)
+            .order_by(t.c.receipt_index)
+        )
+        with self.store.read() as conn:
+            indices = [int(i) for (i,) in conn.execute(query)]
         for index in indices:
             receipt = parse_envelope(self.store.entry(index).envelope)
             checkpoint = receipt.body.get("sender_checkpoint")
@@ -499,6 +515,8 @@ class Node:
                 size = checkpoint.get("size")
                 if isinstance(size, int) and not isinstance(size, bool):
                     best = max(best, size)
+            scanned = index
+        self._seen[peer] = (scanned, best)
         return best
 
     def receive(
@@ -805,11 +823,16 @@ class Node:
 
     def received_receipts(self, message_id: str) -> dict[str, int]:
         """The peers that acknowledged one of our messages: State -> receipt log index."""
-        return {
-            str(r["peer"]): int(r["receipt_index"])
-            for r in self.store.receipts()
-            if r["direction"] == "received" and r["message_id"] == message_id
-        }
+        from sqlalchemy import select
+
+        from csbm.store import schema
+
+        t = schema.receipts
+        query = select(t.c.peer, t.c.receipt_index).where(
+            t.c.direction == "received", t.c.message_id == message_id
+        )
+        with self.store.read() as conn:
+            return {str(peer): int(index) for peer, index in conn.execute(query)}
 
     def receipt_rows(self) -> list[dict[str, Any]]:
         """Every receipt row (issued and received), in log order."""
