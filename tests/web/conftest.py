@@ -12,10 +12,11 @@ Also usable by later tests (browser, benchmark): :func:`build_network` and
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -25,6 +26,7 @@ from csbm.api import Settings, create_app
 from csbm.exchange.inprocess import InProcessTransport
 from csbm.exchange.outbox import Outgoing, send
 from csbm.node import Node, init_node
+from csbm.procedures.base import Event
 from csbm.procedures.scenario import load_scenario
 from csbm.projection import message_for
 from csbm.services.peers import add_peer, well_known
@@ -36,6 +38,8 @@ STATES = ("BY", "EE", "LT", "LV", "PL")
 START = datetime(2013, 1, 1, tzinfo=UTC)
 CLOCK = datetime(2022, 2, 17, 12, 0, tzinfo=UTC)
 PASSWORD = "correct horse battery staple"
+HOSTILE = "<script>alert('x')</script><img src=x onerror=alert(1)>"
+"""Hostile text inside a received message: every page shows it escaped."""
 USERS = {
     "dora": Role.DRAFTER,
     "sofia": Role.SIGNING_OFFICER,
@@ -55,6 +59,12 @@ class Clock:
         return self.at
 
 
+def _fetch(peer: Node) -> Callable[[str], dict[str, Any]]:
+    """What ``csbm peer add`` fetches from ``URL/.well-known/csbm``, read from the peer
+    node itself (the nodes meet in-process here)."""
+    return lambda _url: well_known(peer)
+
+
 def build_network(directory: Path) -> dict[str, Path]:
     """Five nodes under ``directory``, each knowing the others' keys and URLs, loaded by
     sending the two scenarios' messages through the in-process exchange, plus a request
@@ -69,10 +79,9 @@ def build_network(directory: Path) -> dict[str, Path]:
                 if other != code:
                     node.add_peer_key(other, peer.key.verifier_key, START)
                     add_peer(node, other, f"http://127.0.0.1:9/{other}",
-                             well_known(peer)["fingerprint"], START,
-                             lambda _url, p=peer: well_known(p))  # fmt: skip
+                             well_known(peer)["fingerprint"], START, _fetch(peer))  # fmt: skip
         transport = InProcessTransport(nodes)
-        events = []
+        events: list[Event] = []
         for name in SCENARIOS:
             events.extend(load_scenario(ROOT / "examples" / name).events)
         events.sort(key=lambda e: e.at)
@@ -80,8 +89,8 @@ def build_network(directory: Path) -> dict[str, Path]:
             outgoing = Outgoing(message_for(event), tuple(event.recipients), event.at)
             send(nodes[event.sender], transport, [outgoing], list(STATES), event.at)
         late = CLOCK - timedelta(hours=2)
-        request = {"kind": "ch3.request", "case": "by-lt-2022",
-                   "body": {"activity": "Unusual movements", "questions": ["numbers of troops"]}}  # fmt: skip
+        body = {"activity": "Unusual movements", "questions": ["numbers of troops", HOSTILE]}
+        request = {"kind": "ch3.request", "case": "by-lt-2022", "body": body}
         send(nodes["BY"], transport, [Outgoing(request, ("LT",), late)], list(STATES), late)
         for code in ("dora", "sofia", "rita", "audrey", "adam"):
             add_user(nodes["LT"], code, USERS[code], START, "test", password=PASSWORD)
@@ -129,7 +138,7 @@ def signed_in(client: TestClient, name: str, password: str = PASSWORD) -> str:
     response = client.post(
         "/web/login",
         data={"name": name, "password": password, "csrf": csrf_of(form.text),
-              "next": "/web/today", "zone": "Europe/Vilnius"},  # fmt: skip
+              "next": "/web/today", "zone": "Europe/Vilnius"},
         follow_redirects=False,
     )
     assert response.status_code == 303, response.text

@@ -87,9 +87,10 @@ class CalendarDocument(Document):
 def _meets(a: ActivityFeature, criteria: dict[str, int | None], comparison: str) -> bool:
     for name, limit in criteria.items():
         value = a.forces.get(name)
-        if isinstance(value, int) and limit is not None:
-            if value >= limit if comparison == ">=" else value > limit:
-                return True
+        if isinstance(value, int) and limit is not None and (
+            value >= limit if comparison == ">=" else value > limit
+        ):
+            return True
     return False
 
 

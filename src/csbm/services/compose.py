@@ -15,6 +15,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from pydantic import Field
+
 from csbm.errors import InputError, Problem
 from csbm.message import message_problems, to_event
 from csbm.node import Node
@@ -44,8 +46,8 @@ class PreviewDocument(Document):
     problems: list[ProblemDocument]
     message: dict[str, Any] | None = None
     case: CaseDocument | None = None
-    deadlines: list[Owed] = []
-    findings: list[FindingDocument] = []
+    deadlines: list[Owed] = Field(default_factory=list)
+    findings: list[FindingDocument] = Field(default_factory=list)
 
 
 class FieldHelp(Document):
@@ -93,8 +95,9 @@ def preview(node: Node, data: Any, at: datetime) -> PreviewDocument:
         return PreviewDocument(
             at=at,
             valid=False,
-            problems=[ProblemDocument(path=p.path, reason=p.reason, value=p.value)
-                      for p in problems],  # fmt: skip
+            problems=[
+                ProblemDocument(path=p.path, reason=p.reason, value=p.value) for p in problems
+            ],
         )
     events, _refused = log_events(node)
     seq = max((e.seq for e in events), default=-1) + 1

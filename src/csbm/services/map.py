@@ -38,8 +38,8 @@ __all__ = [
     "ThresholdCheck",
     "activities",
     "activity_map",
-    "borders_geojson",
     "border_zones",
+    "borders_geojson",
 ]
 
 NOTIFICATION_PROCEDURE = "prior_notification"
@@ -284,9 +284,10 @@ def border_zones(packs: Sequence[RulePack]) -> list[BorderZoneFeature]:
 @cache
 def _zone(a: str, b: str, width_km: float) -> dict[str, Any] | None:
     """The band of ``width_km`` on both sides of the common border of ``a`` and ``b``."""
+    import numpy as np
+    import shapely
     from pyproj import Transformer
     from shapely.geometry import mapping
-    from shapely.ops import transform
 
     from csbm.geo import default_boundaries
 
@@ -295,11 +296,15 @@ def _zone(a: str, b: str, width_km: float) -> dict[str, Any] | None:
         return None
     centre = line.centroid
     aeqd = f"+proj=aeqd +lat_0={centre.y} +lon_0={centre.x} +datum=WGS84 +units=m"
-    forward = Transformer.from_crs("EPSG:4326", aeqd, always_xy=True).transform
-    back = Transformer.from_crs(aeqd, "EPSG:4326", always_xy=True).transform
-    band = transform(forward, line).buffer(width_km * 1000.0, resolution=8)
-    shape = transform(back, band).simplify(0.01, preserve_topology=True)
-    return _rounded(mapping(shape))
+    forward = Transformer.from_crs("EPSG:4326", aeqd, always_xy=True)
+    back = Transformer.from_crs(aeqd, "EPSG:4326", always_xy=True)
+
+    def through(t: Transformer) -> Any:
+        return lambda xy: np.column_stack(t.transform(xy[:, 0], xy[:, 1]))
+
+    band = shapely.transform(line, through(forward)).buffer(width_km * 1000.0, quad_segs=8)
+    shape = shapely.transform(band, through(back)).simplify(0.01, preserve_topology=True)
+    return _rounded(mapping(shape))  # type: ignore[no-any-return]
 
 
 def _rounded(value: Any, digits: int = 3) -> Any:

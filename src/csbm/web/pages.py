@@ -31,7 +31,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, PackageLoader, select_autoescape
 from starlette.concurrency import run_in_threadpool
-from starlette.datastructures import FormData
+from starlette.datastructures import FormData, UploadFile
 
 from csbm.accounts.policy import Action, Forbidden, Unauthenticated, allowed
 from csbm.errors import CsbmError, InputError, NotFoundError, Problem
@@ -270,7 +270,10 @@ async def read_form(request: Request) -> FormData:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
         return FormData()
-    return FormData(parse_qsl(text, keep_blank_values=True, max_num_fields=200))
+    fields: list[tuple[str, str | UploadFile]] = list(
+        parse_qsl(text, keep_blank_values=True, max_num_fields=200)
+    )
+    return FormData(fields)
 
 
 def _guarded(
@@ -302,10 +305,10 @@ def _guarded(
                 from csbm.services.users import refused
 
                 names = ", ".join(a.value for a in needs)
-                exc = Forbidden(f"{session.account.name} ({session.account.role.value}) may not "
-                                f"{names}: {request.url.path}")  # fmt: skip
-                refused(node, session.account, exc, at)
-                raise PageRefused(exc.message)
+                denied = Forbidden(f"{session.account.name} ({session.account.role.value}) may "
+                                   f"not {names}: {request.url.path}")  # fmt: skip
+                refused(node, session.account, denied, at)
+                raise PageRefused(denied.message)
         return handler(page)
     except LoginRequired:
         target = request.url.path
