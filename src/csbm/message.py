@@ -42,12 +42,12 @@ from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, PrivateAttr
 
 from csbm.domain.states import is_participating_state
 from csbm.errors import InputError, Problem
 from csbm.procedures.base import ALL, Event
-from csbm.procedures.registry import by_kind, message_kinds, message_schemas, validate_body
+from csbm.procedures.registry import by_kind, message_kinds, message_schemas, validate_body_model
 
 __all__ = [
     "MESSAGE_KEYS",
@@ -97,6 +97,10 @@ class Message(BaseModel):
     to: tuple[str, ...] = (ALL,)
     case: str | None = None
     body: dict[str, Any]
+    _parsed: tuple[dict[str, Any], BaseModel] | None = PrivateAttr(default=None)
+    """``(body, model)``: the model ``body`` was validated into by :func:`message_problems`
+    (None when the message was made otherwise); :func:`to_event` hands it to the measures
+    while ``body`` is still that very object."""
 
     @property
     def to_all(self) -> bool:
@@ -175,6 +179,7 @@ def message_problems(
             problems.append(Problem(_at(path, str(key)), f"unknown key; one of {sorted(allowed)}"))
     kind = data.get("type")
     body: dict[str, Any] | None = None
+    parsed: BaseModel | None = None
     if not isinstance(kind, str) or kind not in by_kind():
         problems.append(
             Problem(_at(path, "type"), f"unknown message kind; one of {message_kinds()}",
@@ -186,14 +191,16 @@ def message_problems(
             problems.append(Problem(_at(path, "body"), "a body is a mapping", _shown(raw_body)))
         else:
             try:
-                body = validate_body(kind, raw_body, _at(path, "body"))
+                parsed, body = validate_body_model(kind, raw_body, _at(path, "body"))
             except InputError as exc:
                 problems.extend(exc.problems or [Problem(_at(path, "body"), exc.message)])
     recipients = _recipients(data.get("to", ALL), _at(path, "to"), problems)
     case = _case(data.get("case"), _at(path, "case"), problems)
     if problems or body is None or not isinstance(kind, str):
         return None, problems
-    return Message(type=kind, to=recipients, case=case, body=body), []
+    message = Message(type=kind, to=recipients, case=case, body=body)
+    message._parsed = None if parsed is None else (message.body, parsed)
+    return message, []
 
 
 def validate_message(data: Any, path: str = "", *, extra_keys: Collection[str] = ()) -> Message:
@@ -258,6 +265,9 @@ def check_payload(payload: Mapping[str, Any], recipients: Sequence[str]) -> None
 
 def to_event(message: Message, at: datetime, sender: str, seq: int = 0) -> Event:
     """The procedure event of ``message`` sent by ``sender`` at ``at`` (log position ``seq``)."""
+    parsed = message._parsed
+    if parsed is not None and parsed[0] is not message.body:
+        parsed = None  # a copy with another body: validated again where it is used
     return Event(
         at=at,
         type=message.type,
@@ -266,6 +276,7 @@ def to_event(message: Message, at: datetime, sender: str, seq: int = 0) -> Event
         case=message.case or "",
         body=message.body,
         seq=seq,
+        parsed=parsed,
     )
 
 

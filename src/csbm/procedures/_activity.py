@@ -75,7 +75,13 @@ class NotifiedActivity(Activity):
             ]
             if errors:
                 raise ValidationError.from_exception_data(cls.__name__, errors)
-        return handler(data)
+        done = handler(data)
+        if isinstance(done, Activity) and done.assumed:
+            # What the reader assumed (a bare date read as 00:00 UTC) is settled by the
+            # message: its body carries the instant as read, so the activity is the one
+            # its body gives when read again (no assumption left): one model, either way.
+            done = done.model_copy(update={"assumed": ()})
+        return done
 
     @field_validator("area")
     @classmethod

@@ -74,6 +74,7 @@ a case when a message arrives out of order) give the same views; a property test
 
 from __future__ import annotations
 
+import builtins
 import dataclasses
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -96,6 +97,7 @@ DeadlineStatus = Literal["open", "met", "missed", "waived", "unknown"]
 DEADLINE_STATUSES: tuple[DeadlineStatus, ...] = ("open", "met", "missed", "waived", "unknown")
 
 S = TypeVar("S")
+M = TypeVar("M", bound=BaseModel)
 
 # ------------------------------------------------------------------ the range of instants
 # Python's datetime ends at 9999-12-31 and starts at 0001-01-01: a deadline counted from an
@@ -176,10 +178,29 @@ class Event:
     case: str
     body: Mapping[str, Any] = field(default_factory=dict)
     seq: int = 0
+    parsed: tuple[Mapping[str, Any], BaseModel] | None = field(
+        default=None, compare=False, repr=False
+    )
+    """``(body, model)``: the model the body was validated into when the event was made
+    from a validated message (``csbm.message.to_event``), so that a measure does not
+    validate it a second time (:meth:`model_of`). It holds only while ``body`` is that
+    very object: an event whose body is replaced (``dataclasses.replace``) falls back to
+    validating the new body."""
 
     @property
     def to_all(self) -> bool:
         return ALL in self.recipients
+
+    def model_of(self, model: builtins.type[M]) -> M | None:
+        """The body already validated as ``model``, if the event carries it (else None).
+
+        The model is the one the message check made; validating the body's JSON form again
+        gives an equal model (``tests/procedures/test_parsed_bodies.py`` checks it on every
+        example and on a synthetic year)."""
+        parsed = self.parsed
+        if parsed is not None and parsed[0] is self.body and type(parsed[1]) is model:
+            return parsed[1]
+        return None
 
     @property
     def order(self) -> tuple[datetime, int]:

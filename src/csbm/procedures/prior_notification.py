@@ -67,8 +67,10 @@ from pydantic import (
 
 from csbm.domain.activity import Activity, ActivityKind, Declaration, Forces, Phase
 from csbm.domain.time import iso
-from csbm.procedures._activity import NotifiedActivity, activity_data
+from csbm.procedures._activity import NotifiedActivity, PlannedActivity, activity_data
 from csbm.procedures._bodies import Body, instant_text, parse_body
+from csbm.procedures.advance_communication import AdvanceCommunicationBody
+from csbm.procedures.annual_calendar import CalendarBody
 from csbm.procedures.base import (
     ALL,
     CaseView,
@@ -212,10 +214,17 @@ class PriorNotification(Procedure[NotificationState]):
             label = event.body.get("activity")
             return [(label, event)] if isinstance(label, str) and label else []
         year = event.body.get("year")
+        done = (event.model_of(CalendarBody) if event.type == CALENDAR
+                else event.model_of(AdvanceCommunicationBody))
+        models = done.activities if done is not None else None
         out: list[tuple[str, Event]] = []
-        for entry in event.body.get("activities") or ():
+        for i, entry in enumerate(event.body.get("activities") or ()):
             if isinstance(entry, Mapping) and isinstance(entry.get("case"), str):
-                out.append((entry["case"], replace(event, body={"year": year, "entry": entry})))
+                body = {"year": year, "entry": entry}
+                parsed = None
+                if models is not None and i < len(models) and models[i].case == entry["case"]:
+                    parsed = (body, _without_case(models[i]))
+                out.append((entry["case"], replace(event, body=body, parsed=parsed)))
         return out
 
     def initial(self, case: str) -> NotificationState:
@@ -226,14 +235,15 @@ class PriorNotification(Procedure[NotificationState]):
             if state.invited_at is None:
                 return replace(state, invited_at=event.at)
             return state
-        state = replace(state, last_at=event.at)
         if event.type in (CALENDAR, ADVANCE):
-            return self._listing(state, event)
-        if event.type == NOTIFICATION:
-            return self._notification(state, event)
-        if event.type == AMENDMENT:
-            return self._amendment(state, event)
-        return self._cancellation(state, event)
+            changes = self._listing(state, event)
+        elif event.type == NOTIFICATION:
+            changes = self._notification(state, event)
+        elif event.type == AMENDMENT:
+            changes = self._amendment(state, event)
+        else:
+            changes = self._cancellation(state, event)
+        return replace(state, last_at=event.at, **changes)
 
     # -- messages
 
@@ -244,21 +254,23 @@ class PriorNotification(Procedure[NotificationState]):
                           "cannot notify, list or change it under this label",
                           kind="not_a_party")
 
-    def _listing(self, state: NotificationState, event: Event) -> NotificationState:
+    def _listing(self, state: NotificationState, event: Event) -> dict[str, Any]:
         self._owner(state, event)
-        entry = dict(event.body["entry"])
-        entry.pop("case", None)
-        try:
-            activity = NotifiedActivity.model_validate(entry)
-        except ValidationError as exc:  # validated with the message: only a hand-made event
-            raise Refusal(f"bad {event.type} entry: {exc.errors()[0].get('msg')}",
-                          kind="malformed") from None
+        activity = event.model_of(NotifiedActivity)  # validated with the message
+        if activity is None:
+            entry = dict(event.body["entry"])
+            entry.pop("case", None)
+            try:
+                activity = NotifiedActivity.model_validate(entry)
+            except ValidationError as exc:  # validated with the message: a hand-made event
+                raise Refusal(f"bad {event.type} entry: {exc.errors()[0].get('msg')}",
+                              kind="malformed") from None
         listing = Listing(event.at, int(event.body["year"]), activity)
         if event.type == CALENDAR:
-            return replace(state, state=event.sender, calendar=(*state.calendar, listing))
-        return replace(state, state=event.sender, advance=(*state.advance, listing))
+            return {"state": event.sender, "calendar": (*state.calendar, listing)}
+        return {"state": event.sender, "advance": (*state.advance, listing)}
 
-    def _notification(self, state: NotificationState, event: Event) -> NotificationState:
+    def _notification(self, state: NotificationState, event: Event) -> dict[str, Any]:
         if state.cancelled_at is not None:
             raise Refusal(f"the activity of case {state.case} was cancelled", kind="out_of_order")
         if state.notified is not None:
@@ -270,10 +282,10 @@ class PriorNotification(Procedure[NotificationState]):
             raise Refusal(f"{event.sender} neither hosts nor takes part in {activity.name}; "
                           "the host State and the States taking part notify (¶39)",
                           rule="NOTIF_HOST", kind="not_a_party")
-        return replace(state, state=event.sender, notified_at=event.at, notified=activity,
-                       current=activity)
+        return {"state": event.sender, "notified_at": event.at, "notified": activity,
+                "current": activity}
 
-    def _amendment(self, state: NotificationState, event: Event) -> NotificationState:
+    def _amendment(self, state: NotificationState, event: Event) -> dict[str, Any]:
         if state.current is None:
             raise Refusal("an amendment before the notification of this case",
                           kind="out_of_order")
@@ -303,9 +315,9 @@ class PriorNotification(Procedure[NotificationState]):
             raise Refusal(f"the amended activity is refused: {where}: {err.get('msg')}",
                           kind="malformed") from None
         amendment = Amendment(event.at, body.reason, tuple(changed))
-        return replace(state, current=amended, amendments=(*state.amendments, amendment))
+        return {"current": amended, "amendments": (*state.amendments, amendment)}
 
-    def _cancellation(self, state: NotificationState, event: Event) -> NotificationState:
+    def _cancellation(self, state: NotificationState, event: Event) -> dict[str, Any]:
         if state.notified is None and not state.calendar:
             raise Refusal("nothing to cancel: no notification or calendar entry in this case",
                           kind="out_of_order")
@@ -313,8 +325,8 @@ class PriorNotification(Procedure[NotificationState]):
             raise Refusal("already cancelled", kind="duplicate")
         self._owner(state, event)
         reason = event.body.get("reason")
-        return replace(state, cancelled_at=event.at,
-                       cancel_reason=reason if isinstance(reason, str) else None)
+        return {"cancelled_at": event.at,
+                "cancel_reason": reason if isinstance(reason, str) else None}
 
     # -- views
 
@@ -404,6 +416,16 @@ class PriorNotification(Procedure[NotificationState]):
                      "conducting": activity.conducting_states},
             deadlines=tuple(deadlines), findings=tuple(findings), details=details,
         )
+
+
+def _without_case(entry: PlannedActivity) -> NotifiedActivity:
+    """A calendar entry's activity as :meth:`PriorNotification._listing` reads it (the
+    entry without its ``case``), from the model the message check made: the same values,
+    not validated a second time."""
+    values = {name: getattr(entry, name) for name in NotifiedActivity.model_fields}
+    return NotifiedActivity.model_construct(
+        _fields_set=entry.model_fields_set - {"case"}, **values
+    )
 
 
 # ------------------------------------------------------------------ assessment

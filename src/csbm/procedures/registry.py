@@ -95,6 +95,14 @@ def validate_body(kind: str, body: Any, path: str = "body") -> dict[str, Any]:
 
     Raises InputError naming each bad field (``body.reasons[0]: ...``).
     """
+    return validate_body_model(kind, body, path)[1]
+
+
+def validate_body_model(
+    kind: str, body: Any, path: str = "body"
+) -> tuple[BaseModel, dict[str, Any]]:
+    """:func:`validate_body`, and the model the body was validated into (which the
+    message carries to the measure, so that it is not validated twice)."""
     measure = by_kind().get(kind)
     if measure is None:
         raise InputError(f"unknown message kind {kind!r}")
@@ -102,4 +110,4 @@ def validate_body(kind: str, body: Any, path: str = "body") -> dict[str, Any]:
         model = measure.bodies[kind].model_validate(body if body is not None else {})
     except ValidationError as exc:
         raise InputError(f"bad {kind} body", problems_from_pydantic(exc, path)) from None
-    return model.model_dump(mode="json")
+    return model, model.model_dump(mode="json")

@@ -1,0 +1,144 @@
+"""A body is validated once: the model the message check made is the one the measures use.
+
+Source: issue 10, constraint "performance" (the replay of a year with a third of its
+messages notifications, assessed on arrival); DESIGN.md principle 1 (a replay gives the
+same answer however it is computed). ``csbm.message`` hands the validated model to the
+event (``Event.parsed``) and the measures take it (``Event.model_of``) instead of
+validating the body again: these tests check that the shortcut changes nothing — the
+carried model equals the body validated again, on every example and on a synthetic year,
+and a replay with the models gives exactly the replay without them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pydantic import BaseModel
+
+from csbm.message import to_event, validate_message
+from csbm.procedures._activity import NotifiedActivity
+from csbm.procedures.base import Event
+from csbm.procedures.prior_notification import MEASURE as PRIOR
+from csbm.procedures.prior_notification import NotificationBody
+from csbm.procedures.runner import replay, result_json
+from csbm.procedures.scenario import Scenario, load_scenario, scenario_from_data
+
+
+def _scenarios(repo_root: Path) -> list[tuple[str, Scenario]]:
+    out = []
+    for path in sorted((repo_root / "examples").glob("*.yaml")):
+        if "events:" in path.read_text(encoding="utf-8"):
+            out.append((path.name, load_scenario(path)))
+    return out
+
+
+def _synthetic() -> Scenario:
+    from bench.bench_replay import synthetic_year
+
+    raw = synthetic_year(3000, seed=11, notifications=1 / 3)
+    return scenario_from_data({"regime": ["vd2011"], "events": raw})
+
+
+def _observed(events: tuple[Event, ...]) -> list[Event]:
+    """The calendar and advance-communication entries as prior notification sees them."""
+    return [seen for e in events if e.type in PRIOR.observes for _, seen in PRIOR.observe(e)]
+
+
+def _check_models(events: list[Event] | tuple[Event, ...]) -> int:
+    checked = 0
+    for event in events:
+        assert event.parsed is not None, event
+        body, model = event.parsed
+        assert body is event.body
+        if "entry" in body and isinstance(model, NotifiedActivity):  # an observed entry
+            entry = {k: v for k, v in body["entry"].items() if k != "case"}
+            again: BaseModel = NotifiedActivity.model_validate(entry)
+        else:
+            again = type(model).model_validate(dict(body))
+        assert again == model, event.type
+        assert again.model_dump(mode="json") == model.model_dump(mode="json"), event.type
+        checked += 1
+    return checked
+
+
+def _without_models(events: tuple[Event, ...]) -> list[Event]:
+    return [dataclasses.replace(e, parsed=None) for e in events]
+
+
+def test_every_example_carries_models_equal_to_its_bodies_read_again(repo_root: Path) -> None:
+    kinds: set[str] = set()
+    for name, scenario in _scenarios(repo_root):
+        assert _check_models(scenario.events), name
+        _check_models(_observed(scenario.events))
+        kinds |= {e.type for e in scenario.events}
+    assert {"notification", "calendar"} <= kinds
+
+
+def test_a_synthetic_year_carries_models_equal_to_its_bodies_read_again() -> None:
+    scenario = _synthetic()
+    assert _check_models(scenario.events) == len(scenario.events)
+    assert _check_models(_observed(scenario.events)) > 100  # calendar entries
+
+
+@pytest.mark.parametrize("clock", [None, datetime(2021, 6, 1, tzinfo=UTC)])
+def test_replaying_with_the_models_equals_replaying_without(clock: datetime | None) -> None:
+    scenario = _synthetic()
+    fast = replay(scenario.events, scenario.context, clock)
+    slow = replay(_without_models(scenario.events), scenario.context, clock)
+    assert fast.findings and any(f.rule == "CAL_LATE_ENTRY" for f in fast.findings)
+    assert result_json(fast) == result_json(slow)
+
+
+def test_every_example_replays_the_same_with_and_without_the_models(repo_root: Path) -> None:
+    for name, scenario in _scenarios(repo_root):
+        fast = replay(scenario.events, scenario.context)
+        slow = replay(_without_models(scenario.events), scenario.context)
+        assert result_json(fast) == result_json(slow), name
+
+
+def _notification(start: str) -> dict[str, Any]:
+    return {
+        "type": "notification", "to": "all", "case": "n1",
+        "body": {"activity": {"name": "Test", "conducting_states": ["PL"], "host_state": "PL",
+                              "start": start, "forces": {"troops": 9500}}},
+    }
+
+
+def test_a_bare_date_leaves_no_assumption_in_the_carried_activity() -> None:
+    """A bare date is read as 00:00 UTC; the body carries the instant, so the activity the
+    measure sees has no assumption left, as when the body is read again."""
+    message = validate_message(_notification("2021-09-14"))
+    event = to_event(message, datetime(2021, 8, 1, tzinfo=UTC), "PL", 1)
+    model = event.model_of(NotificationBody)
+    assert model is not None
+    assert model.activity.assumed == ()
+    assert event.body["activity"]["start"] == "2021-09-14T00:00:00Z"
+    assert NotificationBody.model_validate(dict(event.body)) == model
+
+
+def test_a_replaced_body_is_validated_again_not_taken_from_the_stale_model() -> None:
+    message = validate_message(_notification("2021-09-14T00:00:00Z"))
+    event = to_event(message, datetime(2021, 8, 1, tzinfo=UTC), "PL", 1)
+    assert event.model_of(NotificationBody) is not None
+    other = dataclasses.replace(event, body={"activity": {"name": "Other"}})
+    assert other.model_of(NotificationBody) is None  # the model belongs to the old body
+    assert event.model_of(NotifiedActivity) is None  # nor is it another kind's model
+
+
+def test_a_message_copied_with_another_body_carries_no_model() -> None:
+    message = validate_message(_notification("2021-09-14T00:00:00Z"))
+    copied = message.model_copy(update={"body": {"activity": {"name": "Other"}}})
+    event = to_event(copied, datetime(2021, 8, 1, tzinfo=UTC), "PL", 1)
+    assert event.parsed is None
+    assert event.model_of(NotificationBody) is None
+
+
+def test_a_hand_made_event_with_a_bad_body_is_still_refused() -> None:
+    event = Event(at=datetime(2021, 8, 1, tzinfo=UTC), type="notification", sender="PL",
+                  recipients=("all",), case="n1", body={"activity": {"name": "x"}}, seq=1)
+    result = replay([event], scenario_from_data({"events": []}).context)
+    assert [f.kind for f in result.findings] == ["malformed"]
