@@ -102,6 +102,14 @@ class Message(BaseModel):
     (None when the message was made otherwise); :func:`to_event` hands it to the measures
     while ``body`` is still that very object."""
 
+    def __eq__(self, other: object) -> bool:
+        """Two messages are equal when their fields are (the carried model is a cache)."""
+        if not isinstance(other, Message):
+            return NotImplemented
+        mine = (self.type, self.to, self.case, self.body)
+        return mine == (other.type, other.to, other.case, other.body)
+
+
     @property
     def to_all(self) -> bool:
         return ALL in self.to
@@ -282,12 +290,15 @@ def to_event(message: Message, at: datetime, sender: str, seq: int = 0) -> Event
 
 def from_event(event: Event) -> Message:
     """The message an event carries (its body was validated when the event was made)."""
-    return Message(
+    message = Message(
         type=event.type,
         to=event.recipients,
         case=event.case or None,
         body=dict(event.body),
     )
+    if event.parsed is not None and event.parsed[0] is event.body:
+        message._parsed = (message.body, event.parsed[1])
+    return message
 
 
 def message_schema() -> dict[str, Any]:

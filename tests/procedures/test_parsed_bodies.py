@@ -142,3 +142,15 @@ def test_a_hand_made_event_with_a_bad_body_is_still_refused() -> None:
                   recipients=("all",), case="n1", body={"activity": {"name": "x"}}, seq=1)
     result = replay([event], scenario_from_data({"events": []}).context)
     assert [f.kind for f in result.findings] == ["malformed"]
+
+
+def test_a_message_equals_the_same_fields_whatever_model_it_carries() -> None:
+    from csbm.message import Message, from_event
+
+    checked = validate_message({"type": "aemi", "body": {"year": 2021, "nil": True}})
+    by_hand = Message(type="aemi", body=dict(checked.body))
+    assert checked == by_hand and by_hand._parsed is None
+    assert checked != Message(type="aemi", body={"year": 2022, "nil": True})
+    event = to_event(checked, datetime(2021, 12, 15, tzinfo=UTC), "PL", 1)
+    again = to_event(from_event(event), event.at, "PL", 1)
+    assert again == event and again.parsed is not None  # the round trip keeps the model
