@@ -20,7 +20,7 @@ import pytest
 from pydantic import BaseModel
 
 from csbm.message import to_event, validate_message
-from csbm.procedures._activity import NotifiedActivity
+from csbm.procedures._activity import NotifiedActivity, PlannedActivity
 from csbm.procedures.base import Event
 from csbm.procedures.prior_notification import MEASURE as PRIOR
 from csbm.procedures.prior_notification import NotificationBody
@@ -54,9 +54,8 @@ def _check_models(events: list[Event] | tuple[Event, ...]) -> int:
         assert event.parsed is not None, event
         body, model = event.parsed
         assert body is event.body
-        if "entry" in body and isinstance(model, NotifiedActivity):  # an observed entry
-            entry = {k: v for k, v in body["entry"].items() if k != "case"}
-            again: BaseModel = NotifiedActivity.model_validate(entry)
+        if "entry" in body and isinstance(model, PlannedActivity):  # an observed entry
+            again: BaseModel = PlannedActivity.model_validate(body["entry"])
         else:
             again = type(model).model_validate(dict(body))
         assert again == model, event.type

@@ -154,11 +154,12 @@ class CancellationBody(Body):
 
 @dataclass(frozen=True, slots=True)
 class Listing:
-    """An entry of a calendar or of an advance communication that names this case."""
+    """An entry of a calendar or of an advance communication that names this case (the
+    entry as the message check read it: the activity and its ``case`` label)."""
 
     at: datetime
     year: int
-    activity: Activity
+    activity: PlannedActivity
 
 
 @dataclass(frozen=True, slots=True)
@@ -223,7 +224,7 @@ class PriorNotification(Procedure[NotificationState]):
                 body = {"year": year, "entry": entry}
                 parsed = None
                 if models is not None and i < len(models) and models[i].case == entry["case"]:
-                    parsed = (body, _without_case(models[i]))
+                    parsed = (body, models[i])
                 out.append((entry["case"], replace(event, body=body, parsed=parsed)))
         return out
 
@@ -256,12 +257,10 @@ class PriorNotification(Procedure[NotificationState]):
 
     def _listing(self, state: NotificationState, event: Event) -> dict[str, Any]:
         self._owner(state, event)
-        activity = event.model_of(NotifiedActivity)  # validated with the message
+        activity = event.model_of(PlannedActivity)  # validated with the message
         if activity is None:
-            entry = dict(event.body["entry"])
-            entry.pop("case", None)
             try:
-                activity = NotifiedActivity.model_validate(entry)
+                activity = PlannedActivity.model_validate(event.body["entry"])
             except ValidationError as exc:  # validated with the message: a hand-made event
                 raise Refusal(f"bad {event.type} entry: {exc.errors()[0].get('msg')}",
                               kind="malformed") from None
@@ -419,9 +418,8 @@ class PriorNotification(Procedure[NotificationState]):
 
 
 def _without_case(entry: PlannedActivity) -> NotifiedActivity:
-    """A calendar entry's activity as :meth:`PriorNotification._listing` reads it (the
-    entry without its ``case``), from the model the message check made: the same values,
-    not validated a second time."""
+    """A calendar entry's activity without its ``case`` label: the values the message
+    check validated, not validated a second time."""
     values = {name: getattr(entry, name) for name in NotifiedActivity.model_fields}
     return NotifiedActivity.model_construct(
         _fields_set=entry.model_fields_set - {"case"}, **values
@@ -432,7 +430,10 @@ def _without_case(entry: PlannedActivity) -> NotifiedActivity:
 
 
 def _handled(s: NotificationState, activity: Activity, name: str | None = None) -> Activity:
-    """The activity with the handling fields the record gives (see the module docstring)."""
+    """The activity with the handling fields the record gives (see the module docstring);
+    a calendar entry's without its ``case`` label."""
+    if isinstance(activity, PlannedActivity):
+        activity = _without_case(activity)
     year = activity.start.year
     declarations = list(activity.declarations)
     if s.notified is not None and s.calendar:

@@ -57,9 +57,35 @@ class ReplayResult:
         return [d for c in self.cases for d in c.deadlines]
 
 
-def _fingerprint(event: Event) -> tuple[Any, ...]:
-    """What makes two messages the same message (bodies are validated, so keys are ordered)."""
-    return (event.at, event.type, event.sender, event.recipients, repr(event.body))
+class _Seen:
+    """Messages seen, each with a number, found again by their fingerprint: what makes two
+    messages the same message (instant, kind, sender, recipients and the body's text;
+    bodies are validated, so their keys are ordered).
+
+    The body's text (the costly part of a fingerprint) is made only when two messages
+    share everything else: most never do. ``key`` adds what else must match (the log
+    position, for a message received twice)."""
+
+    __slots__ = ("_by",)
+
+    def __init__(self) -> None:
+        self._by: dict[tuple[Any, ...], list[tuple[Event, int]]] = {}
+
+    @staticmethod
+    def _key(event: Event, key: tuple[Any, ...]) -> tuple[Any, ...]:
+        return (*key, event.at, event.type, event.sender, event.recipients)
+
+    def get(self, event: Event, key: tuple[Any, ...] = ()) -> int | None:
+        found = self._by.get(self._key(event, key))
+        if found:
+            text = repr(event.body)
+            for other, number in found:
+                if repr(other.body) == text:
+                    return number
+        return None
+
+    def add(self, event: Event, number: int, key: tuple[Any, ...] = ()) -> None:
+        self._by.setdefault(self._key(event, key), []).append((event, number))
 
 
 @dataclass
@@ -70,23 +96,22 @@ class _Case:
     state: Any = None
     history: list[HistoryEntry] = field(default_factory=list)
     refusals: list[Finding] = field(default_factory=list)
-    seen: dict[tuple[Any, ...], int] = field(default_factory=dict)
+    seen: _Seen = field(default_factory=_Seen)
 
     def reset(self) -> None:
         self.state = self.measure.initial(self.label)
         self.history = []
         self.refusals = []
-        self.seen = {}
+        self.seen = _Seen()
 
-    def step(self, event: Event, ctx: Context, mark: tuple[Any, ...] | None = None) -> None:
-        mark = mark if mark is not None else _fingerprint(event)
-        earlier = self.seen.get(mark)
+    def step(self, event: Event, ctx: Context) -> None:
+        earlier = self.seen.get(event)
         try:
             if earlier is not None:
                 raise Refusal(f"duplicate of message #{earlier}; changes nothing",
                               kind="duplicate")
             self.state = self.measure.apply(self.state, event, ctx)
-            self.seen[mark] = event.seq
+            self.seen.add(event, event.seq)
             self.history.append(_entry(event, True, None))
         except Refusal as refusal:
             self.history.append(_entry(event, False, refusal.reason))
@@ -138,7 +163,7 @@ class Live:
             watchers = observers() if registry is None else {}
         self._watchers = watchers
         self._cases: dict[tuple[str, str], _Case] = {}
-        self._received: set[tuple[int, tuple[Any, ...]]] = set()
+        self._received = _Seen()
         self._unplaced: list[tuple[Event, str]] = []
         self.count = 0
 
@@ -147,24 +172,21 @@ class Live:
         measure = self._registry.get(event.type)
         if measure is None:
             raise InputError(f"no procedure consumes message kind {event.type!r}")
-        mark = _fingerprint(event)
-        key_mark = (event.seq, mark)
-        if key_mark in self._received:
+        if self._received.get(event, (event.seq,)) is not None:
             return
-        self._received.add(key_mark)
+        self._received.add(event, event.seq, (event.seq,))
         self.count += 1
         for watcher in self._watchers.get(event.type, ()):
             for label, seen in watcher.observe(event):
-                self._place(watcher, label, seen, None)
+                self._place(watcher, label, seen)
         try:
             label = measure.case_key(event)
         except Refusal as refusal:
             self._unplaced.append((event, refusal.reason))
             return
-        self._place(measure, label, event, mark)
+        self._place(measure, label, event)
 
-    def _place(self, measure: Procedure[Any], label: str, event: Event,
-               mark: tuple[Any, ...] | None) -> None:
+    def _place(self, measure: Procedure[Any], label: str, event: Event) -> None:
         """Put ``event`` in the case ``label`` of ``measure``: applied when it comes in
         order, the case folded again when it does not."""
         key = (measure.name, label)
@@ -175,7 +197,7 @@ class Live:
             self._cases[key] = case
         if not case.events or case.events[-1].order <= event.order:
             case.events.append(event)
-            case.step(event, self.ctx, mark)
+            case.step(event, self.ctx)
         else:
             case.events.append(event)
             case.events.sort(key=lambda e: e.order)
