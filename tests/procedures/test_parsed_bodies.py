@@ -153,3 +153,22 @@ def test_a_message_equals_the_same_fields_whatever_model_it_carries() -> None:
     event = to_event(checked, datetime(2021, 12, 15, tzinfo=UTC), "PL", 1)
     again = to_event(from_event(event), event.at, "PL", 1)
     assert again == event and again.parsed is not None  # the round trip keeps the model
+
+
+def test_a_planned_activity_reaches_the_engine_without_its_case_label() -> None:
+    """A calendar entry not yet notified is assessed as the activity it plans: the entry's
+    ``case`` is the message's, not the activity's, on either path."""
+    from csbm.procedures.prior_notification import record_activities
+
+    entry = {"name": "Planned", "conducting_states": ["PL"], "host_state": "PL",
+             "start": "2022-09-24T00:00:00Z", "forces": {"troops": 14000}, "case": "p1"}
+    scenario = scenario_from_data({"events": [
+        {"at": "2021-11-10T00:00Z", "type": "calendar", "from": "PL",
+         "body": {"year": 2022, "activities": [entry]}}]})
+    clock = datetime(2022, 1, 1, tzinfo=UTC)
+    for events in (list(scenario.events), _without_models(scenario.events)):
+        (found,) = record_activities(events, scenario.context, clock)
+        assert type(found) is NotifiedActivity and "case" not in found.model_dump()
+        assert found.in_annual_calendar is True and found.forces.troops == 14000
+        shown = replay(events, scenario.context, clock).case("p1")
+        assert shown.state == "planned" and shown.details["activity"] == "Planned"
