@@ -39,10 +39,11 @@ so the scenario reader, the projection of a log, the node's receive check and th
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, PrivateAttr
+from pydantic import BaseModel, ConfigDict
 
 from csbm.domain.states import is_participating_state
 from csbm.errors import InputError, Problem
@@ -52,9 +53,11 @@ from csbm.procedures.registry import by_kind, message_kinds, message_schemas, va
 __all__ = [
     "MESSAGE_KEYS",
     "RESERVED_PREFIX",
+    "Checked",
     "Message",
     "MessageError",
     "check_payload",
+    "checked_message",
     "from_event",
     "message_from_file_data",
     "message_from_payload",
@@ -97,17 +100,6 @@ class Message(BaseModel):
     to: tuple[str, ...] = (ALL,)
     case: str | None = None
     body: dict[str, Any]
-    _parsed: tuple[dict[str, Any], BaseModel] | None = PrivateAttr(default=None)
-    """``(body, model)``: the model ``body`` was validated into by :func:`message_problems`
-    (None when the message was made otherwise); :func:`to_event` hands it to the measures
-    while ``body`` is still that very object."""
-
-    def __eq__(self, other: object) -> bool:
-        """Two messages are equal when their fields are (the carried model is a cache)."""
-        if not isinstance(other, Message):
-            return NotImplemented
-        mine = (self.type, self.to, self.case, self.body)
-        return mine == (other.type, other.to, other.case, other.body)
 
 
     @property
@@ -170,6 +162,30 @@ def _case(raw: Any, path: str, problems: list[Problem]) -> str | None:
     return label
 
 
+@dataclass(frozen=True, slots=True)
+class Checked:
+    """A message as :func:`checked_message` validated it: the fields a :class:`Message`
+    holds, and ``model``, the model its body was validated into. :meth:`event` hands that
+    model to the measures with the event (``Event.parsed``), so the body is validated once
+    on the way from a file to the procedures (issue 10's performance constraint)."""
+
+    type: str
+    to: tuple[str, ...]
+    case: str | None
+    body: dict[str, Any]
+    model: BaseModel
+
+    def message(self) -> Message:
+        return Message(type=self.type, to=self.to, case=self.case, body=self.body)
+
+    def event(self, at: datetime, sender: str, seq: int = 0) -> Event:
+        """The procedure event of this message sent by ``sender`` at ``at`` (log position
+        ``seq``), as :func:`to_event` makes it, carrying the validated body model."""
+        return Event(at=at, type=self.type, sender=sender, recipients=self.to,
+                     case=self.case or "", body=self.body, seq=seq,
+                     parsed=(self.body, self.model))
+
+
 def message_problems(
     data: Any, path: str = "", *, extra_keys: Collection[str] = ()
 ) -> tuple[Message | None, list[Problem]]:
@@ -178,6 +194,15 @@ def message_problems(
     ``extra_keys`` are fields the caller reads itself (a scenario's ``at``, ``from``,
     ``note``; a message file's ``message_id``); any other unknown field is refused.
     """
+    checked, problems = checked_message(data, path, extra_keys=extra_keys)
+    return (None, problems) if checked is None else (checked.message(), [])
+
+
+def checked_message(
+    data: Any, path: str = "", *, extra_keys: Collection[str] = ()
+) -> tuple[Checked | None, list[Problem]]:
+    """:func:`message_problems` without building the :class:`Message`: the validated
+    fields and body model (None when refused), and every problem."""
     if not isinstance(data, Mapping):
         return None, [Problem(path or "(message)", "a message is a mapping {type, to, case, body}")]
     problems: list[Problem] = []
@@ -204,11 +229,9 @@ def message_problems(
                 problems.extend(exc.problems or [Problem(_at(path, "body"), exc.message)])
     recipients = _recipients(data.get("to", ALL), _at(path, "to"), problems)
     case = _case(data.get("case"), _at(path, "case"), problems)
-    if problems or body is None or not isinstance(kind, str):
+    if problems or body is None or parsed is None or not isinstance(kind, str):
         return None, problems
-    message = Message(type=kind, to=recipients, case=case, body=body)
-    message._parsed = None if parsed is None else (message.body, parsed)
-    return message, []
+    return Checked(kind, recipients, case, body, parsed), []
 
 
 def validate_message(data: Any, path: str = "", *, extra_keys: Collection[str] = ()) -> Message:
@@ -273,9 +296,6 @@ def check_payload(payload: Mapping[str, Any], recipients: Sequence[str]) -> None
 
 def to_event(message: Message, at: datetime, sender: str, seq: int = 0) -> Event:
     """The procedure event of ``message`` sent by ``sender`` at ``at`` (log position ``seq``)."""
-    parsed = message._parsed
-    if parsed is not None and parsed[0] is not message.body:
-        parsed = None  # a copy with another body: validated again where it is used
     return Event(
         at=at,
         type=message.type,
@@ -284,21 +304,17 @@ def to_event(message: Message, at: datetime, sender: str, seq: int = 0) -> Event
         case=message.case or "",
         body=message.body,
         seq=seq,
-        parsed=parsed,
     )
 
 
 def from_event(event: Event) -> Message:
     """The message an event carries (its body was validated when the event was made)."""
-    message = Message(
+    return Message(
         type=event.type,
         to=event.recipients,
         case=event.case or None,
         body=dict(event.body),
     )
-    if event.parsed is not None and event.parsed[0] is event.body:
-        message._parsed = (message.body, event.parsed[1])
-    return message
 
 
 def message_schema() -> dict[str, Any]:

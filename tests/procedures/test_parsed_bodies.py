@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 from pydantic import BaseModel
 
-from csbm.message import to_event, validate_message
+from csbm.message import checked_message, to_event, validate_message
 from csbm.procedures._activity import NotifiedActivity, PlannedActivity
 from csbm.procedures.base import Event
 from csbm.procedures.prior_notification import MEASURE as PRIOR
@@ -107,11 +107,16 @@ def _notification(start: str) -> dict[str, Any]:
     }
 
 
+def _event(start: str) -> Event:
+    checked, problems = checked_message(_notification(start))
+    assert checked is not None and not problems
+    return checked.event(datetime(2021, 8, 1, tzinfo=UTC), "PL", 1)
+
+
 def test_a_bare_date_leaves_no_assumption_in_the_carried_activity() -> None:
     """A bare date is read as 00:00 UTC; the body carries the instant, so the activity the
     measure sees has no assumption left, as when the body is read again."""
-    message = validate_message(_notification("2021-09-14"))
-    event = to_event(message, datetime(2021, 8, 1, tzinfo=UTC), "PL", 1)
+    event = _event("2021-09-14")
     model = event.model_of(NotificationBody)
     assert model is not None
     assert model.activity.assumed == ()
@@ -120,20 +125,24 @@ def test_a_bare_date_leaves_no_assumption_in_the_carried_activity() -> None:
 
 
 def test_a_replaced_body_is_validated_again_not_taken_from_the_stale_model() -> None:
-    message = validate_message(_notification("2021-09-14T00:00:00Z"))
-    event = to_event(message, datetime(2021, 8, 1, tzinfo=UTC), "PL", 1)
+    event = _event("2021-09-14T00:00:00Z")
     assert event.model_of(NotificationBody) is not None
     other = dataclasses.replace(event, body={"activity": {"name": "Other"}})
     assert other.model_of(NotificationBody) is None  # the model belongs to the old body
     assert event.model_of(NotifiedActivity) is None  # nor is it another kind's model
 
 
-def test_a_message_copied_with_another_body_carries_no_model() -> None:
+def test_an_event_from_a_message_carries_no_model_and_is_validated_where_used() -> None:
+    checked, _ = checked_message(_notification("2021-09-14T00:00:00Z"))
+    assert checked is not None
     message = validate_message(_notification("2021-09-14T00:00:00Z"))
-    copied = message.model_copy(update={"body": {"activity": {"name": "Other"}}})
-    event = to_event(copied, datetime(2021, 8, 1, tzinfo=UTC), "PL", 1)
-    assert event.parsed is None
-    assert event.model_of(NotificationBody) is None
+    assert message == checked.message()
+    event = to_event(message, datetime(2021, 8, 1, tzinfo=UTC), "PL", 1)
+    assert event.parsed is None and event.model_of(NotificationBody) is None
+    fast = replay([checked.event(event.at, "PL", 1)], scenario_from_data({"events": []}).context)
+    slow = replay([event], scenario_from_data({"events": []}).context)
+    assert result_json(fast) == result_json(slow)
+    assert fast.case("n1").state == "notified"
 
 
 def test_a_hand_made_event_with_a_bad_body_is_still_refused() -> None:
@@ -143,16 +152,9 @@ def test_a_hand_made_event_with_a_bad_body_is_still_refused() -> None:
     assert [f.kind for f in result.findings] == ["malformed"]
 
 
-def test_a_message_equals_the_same_fields_whatever_model_it_carries() -> None:
-    from csbm.message import Message, from_event
-
-    checked = validate_message({"type": "aemi", "body": {"year": 2021, "nil": True}})
-    by_hand = Message(type="aemi", body=dict(checked.body))
-    assert checked == by_hand and by_hand._parsed is None
-    assert checked != Message(type="aemi", body={"year": 2022, "nil": True})
-    event = to_event(checked, datetime(2021, 12, 15, tzinfo=UTC), "PL", 1)
-    again = to_event(from_event(event), event.at, "PL", 1)
-    assert again == event and again.parsed is not None  # the round trip keeps the model
+def test_a_refused_message_gives_no_parts() -> None:
+    checked, problems = checked_message({**_notification("2021-09-14"), "to": "XX"})
+    assert checked is None and [p.path for p in problems] == ["to"]
 
 
 def test_a_planned_activity_reaches_the_engine_without_its_case_label() -> None:

@@ -182,7 +182,7 @@ class Event:
         default=None, compare=False, repr=False
     )
     """``(body, model)``: the model the body was validated into when the event was made
-    from a validated message (``csbm.message.to_event``), so that a measure does not
+    from a validated message (``csbm.message.Checked.event``), so that a measure does not
     validate it a second time (:meth:`model_of`). It holds only while ``body`` is that
     very object: an event whose body is replaced (``dataclasses.replace``) falls back to
     validating the new body."""

@@ -28,7 +28,7 @@ from csbm._batch import cyclic_gc_paused
 from csbm.domain.states import PARTICIPATING_STATES, is_participating_state
 from csbm.domain.time import InstantError, parse_instant
 from csbm.errors import CsbmError, InputError, NotFoundError, Problem
-from csbm.message import message_problems, to_event
+from csbm.message import checked_message
 from csbm.procedures.base import Context, Event, check_instant
 from csbm.reader import parse_document, read_document
 from csbm.rules.loader import load_pack
@@ -188,7 +188,7 @@ def _event(raw: Any, index: int, problems: list[Problem]) -> Event | None:
     if not isinstance(raw, dict):
         problems.append(Problem(path, "an event is a mapping {at, type, from, to, case, body}"))
         return None
-    message, found = message_problems(raw, path, extra_keys=_SCENARIO_KEYS)
+    message, found = checked_message(raw, path, extra_keys=_SCENARIO_KEYS)
     problems.extend(found)
     at: datetime | None = None
     if "at" not in raw:
@@ -201,7 +201,7 @@ def _event(raw: Any, index: int, problems: list[Problem]) -> Event | None:
     sender = _sender(raw.get("from"), f"{path}.from", problems)
     if message is None or at is None or sender is None:
         return None
-    return to_event(message, at, sender, index)
+    return message.event(at, sender, index)
 
 
 def _sender(raw: Any, path: str, problems: list[Problem]) -> str | None:
