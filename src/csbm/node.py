@@ -16,6 +16,7 @@ import contextlib
 import errno
 import json
 import os
+import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -286,6 +287,7 @@ class Node:
         self._anchor: Anchor | None = None
         #: peer -> (last receipt index read, largest size seen): :meth:`peer_seen_size`
         self._seen: dict[str, tuple[int, int]] = {}
+        self._receiving = threading.Lock()
 
     @classmethod
     def open(cls, data: Path | None = None, db: str | None = None) -> Node:
@@ -536,7 +538,12 @@ class Node:
             check = check_payload
         envelope = parse_envelope(delivery.envelope)
         check(envelope.message, envelope.recipients)
-        return accept_delivery(self.store, self.key, self.directory_of_keys(), delivery, at)
+        # One receive at a time in this process: the same delivery arriving twice at once
+        # (a retry racing the original) must find the first one logged and get its
+        # receipt back, not sign a second receipt (accept_delivery's duplicate check
+        # runs before its write transaction).
+        with self._receiving:
+            return accept_delivery(self.store, self.key, self.directory_of_keys(), delivery, at)
 
     def receive_batch(self, batch: DeliveryBatch, at: datetime) -> list[Envelope]:
         """Receive every delivery of a batch in order; the receipts, one per delivery. The

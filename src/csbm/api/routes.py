@@ -18,7 +18,7 @@ from typing import Annotated, Any
 import structlog
 from fastapi import APIRouter, Body, Depends, Query, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from starlette.concurrency import run_in_threadpool
 
 from csbm.accounts.policy import Action, Forbidden, Unauthenticated, require
@@ -372,3 +372,29 @@ def relayed_message(
         raise NotFoundError("this node is not a hub", code="hub.not_hub")
     _ = peer
     return status_service.relay_of(site, message_id)
+
+
+class Acknowledgements(BaseModel):
+    """The messages to all a node asks the hub about (at most 100 at once)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    message_ids: Annotated[
+        list[Annotated[str, StringConstraints(min_length=1, max_length=36)]],
+        Field(max_length=100),
+    ]
+
+
+@hub_router.post("/api/v1/hub/acknowledgements", responses=_PEER)
+def acknowledgements(request: Request, peer: PeerDep, wanted: Acknowledgements) -> dict[str, Any]:
+    """Who has acknowledged each of several messages to all (the ones the hub relays;
+    unknown ids are left out): what a node's worker asks in one request for every
+    message it waits on, instead of one request per message (issue 11, item 9)."""
+    site = site_of(request)
+    if not isinstance(site, Hub):
+        raise NotFoundError("this node is not a hub", code="hub.not_hub")
+    _ = peer
+    found = []
+    for message_id in dict.fromkeys(wanted.message_ids):
+        found += status_service.relayed(site, message_id)
+    return {"messages": [m.to_json() for m in found]}

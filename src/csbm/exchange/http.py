@@ -15,6 +15,7 @@ Endpoints (see :mod:`csbm.api` and docs/network.md)::
     GET  /api/v1/log/consistency?from&to       a consistency proof
     GET  /api/v1/log/deliveries/{id}?from=N    a fresh delivery of one message
     GET  /api/v1/hub/messages/{id}             on a hub: who has acknowledged
+    POST /api/v1/hub/acknowledgements          on a hub: the same for many messages
 """
 
 from __future__ import annotations
@@ -160,6 +161,23 @@ class HttpClient:
         if not isinstance(answer, dict):
             raise Unreachable(base_url, "the answer is not a JSON object")
         return answer
+
+
+    def hub_acknowledgements(
+        self, base_url: str, message_ids: Sequence[str], at: datetime
+    ) -> dict[str, dict[str, Any]]:
+        """The hub's account of several messages to all at once: message id -> who
+        acknowledged, with receipts (ids the hub does not hold are absent)."""
+        answer = self.request("POST", base_url, "/api/v1/hub/acknowledgements", at,
+                              document={"message_ids": list(message_ids)})  # fmt: skip
+        items = answer.get("messages") if isinstance(answer, dict) else None
+        if not isinstance(items, list):
+            raise Unreachable(base_url, "the answer holds no messages")
+        return {
+            str(m["message_id"]): m
+            for m in items
+            if isinstance(m, dict) and isinstance(m.get("message_id"), str)
+        }
 
 
 def receipt_of(answer: dict[str, Any]) -> bytes:

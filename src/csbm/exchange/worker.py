@@ -14,22 +14,25 @@ A node's worker, for each row that is due:
   is verified and logged (``done``). A ``delivery.stale_view`` or ``stale_checkpoint``
   refusal names the size the peer last saw: the delivery is rebuilt from it at once.
 - to the hub (a message to all): POSTed to the hub (``relayed``); then the hub is asked
-  who has acknowledged, and each receipt is verified and logged, until every node the hub
-  relays to has acknowledged (``done``).
+  who has acknowledged -- one request for every message that waits -- and each receipt
+  is verified and logged, until every node the hub relays to has acknowledged (``done``).
 
 A hub's worker POSTs each stored delivery to its registered node and keeps the verified
 receipt; on a stale view it fetches a fresh delivery from the sender's node.
 
-Every failed attempt is retried after ``base × 2^attempts`` (capped at ``cap``, ±20 %
-jitter) and recorded (``last_error``), and logged with structlog.
+The rows of one destination are attempted in order, several destinations at once
+(:func:`in_parallel`). Every failed attempt is retried after ``base × 2^attempts``
+(capped at ``cap``, ±20 % jitter) and recorded (``last_error``), and logged with structlog.
 """
 
 from __future__ import annotations
 
+import base64
 import json
 import random
 import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -41,6 +44,7 @@ from csbm.exchange.wire import delivery_from_json, delivery_to_json
 from csbm.hub import HUB, Hub
 from csbm.ledger.keys import stamp
 from csbm.node import Node
+from csbm.store.outbox import PENDING, OutboxRow
 
 log = structlog.get_logger("csbm.worker")
 
@@ -49,6 +53,9 @@ RELAYED = "relayed"
 REFUSED = "refused"
 #: Refusals that name the size to prove from: rebuild the delivery and retry at once.
 STALE = ("delivery.stale_view", "delivery.stale_checkpoint")
+#: How often one attempt rebuilds a stale delivery before it waits for its next turn (the
+#: peer's view may move on between the rebuild and the post when others deliver to it).
+STALE_RETRIES = 3
 
 
 @dataclass(frozen=True)
@@ -70,6 +77,32 @@ def _stale_size(exc: PeerRefusal) -> int | None:
         return None
     value = exc.problems[0].value
     return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+#: At most this many destinations are served at once by one worker.
+PARALLEL = 8
+
+
+def in_parallel(rows: list[OutboxRow], attempt: Callable[[OutboxRow], None]) -> None:
+    """``attempt`` each row: the rows of one destination one after the other, in outbox
+    order (a node verifies one delivery against the view the one before left), several
+    destinations at once (threads, at most :data:`PARALLEL`): a slow or dead node does not
+    hold up the others, and a hub fans out to many nodes in the time of a few."""
+    groups: dict[str, list[OutboxRow]] = {}
+    for row in rows:
+        groups.setdefault(row.destination, []).append(row)
+
+    def run(group: list[OutboxRow]) -> None:
+        for row in group:
+            attempt(row)
+
+    if len(groups) <= 1:
+        for group in groups.values():
+            run(group)
+        return
+    with ThreadPoolExecutor(min(PARALLEL, len(groups)), thread_name_prefix="csbm-out") as pool:
+        for done in [pool.submit(run, g) for g in groups.values()]:
+            done.result()
 
 
 class Worker:
@@ -123,23 +156,36 @@ class NodeDelivery:
 
     def __call__(self, at: datetime) -> int:
         rows = self.node.outbox_due(at)
-        for row in rows:
+        waiting = [r for r in rows if r.destination == HUB and r.status == RELAYED]
+        if waiting:
             try:
-                if row.destination == HUB:
-                    self._hub(row.id, row.message_id, row.status, row.attempts, at)
-                else:
-                    self._peer(row.id, row.message_id, row.destination, at)
+                self._collect(waiting, at)
             except CsbmError as exc:
-                reason = exc.lines()[0] if exc.lines() else exc.message
-                log.warning(
-                    "delivery.retry", message_id=row.message_id, to=row.destination,
-                    attempts=row.attempts + 1, code=exc.code, reason=reason,
-                )  # fmt: skip
-                self.node.outbox_mark(
-                    row.id, attempted=True, error=f"{exc.code}: {reason}",
-                    next_attempt_at=stamp(at + self.backoff.delay(row.attempts)),
-                )  # fmt: skip
+                for row in waiting:
+                    self._retry(row, exc, at)
+        rest = [r for r in rows if not (r.destination == HUB and r.status == RELAYED)]
+        in_parallel(rest, lambda row: self._one(row, at))
         return len(rows)
+
+    def _one(self, row: OutboxRow, at: datetime) -> None:
+        try:
+            if row.destination == HUB:
+                self._relay(row.id, row.message_id, at)
+            else:
+                self._peer(row.id, row.message_id, row.destination, at)
+        except CsbmError as exc:
+            self._retry(row, exc, at)
+
+    def _retry(self, row: OutboxRow, exc: CsbmError, at: datetime) -> None:
+        reason = exc.lines()[0] if exc.lines() else exc.message
+        log.warning(
+            "delivery.retry", message_id=row.message_id, to=row.destination,
+            attempts=row.attempts + 1, code=exc.code, reason=reason,
+        )  # fmt: skip
+        self.node.outbox_mark(
+            row.id, attempted=True, error=f"{exc.code}: {reason}",
+            next_attempt_at=stamp(at + self.backoff.delay(row.attempts)),
+        )  # fmt: skip
 
     def _url(self, state: str) -> str:
         peer = self.node.peer(state)
@@ -153,56 +199,75 @@ class NodeDelivery:
     def _peer(self, row_id: int, message_id: str, state: str, at: datetime) -> None:
         url = self._url(state)
         delivery = self.node.delivery_for(message_id, self.node.peer_seen_size(state), at)
-        try:
-            answer = self.client.post_delivery(url, delivery, at)
-        except PeerRefusal as exc:
-            size = _stale_size(exc)
-            if size is None:
-                raise
-            log.info("delivery.stale_view", message_id=message_id, to=state, prove_from=size)
-            delivery = self.node.delivery_for(message_id, size, at)
-            answer = self.client.post_delivery(url, delivery, at)
+        for rebuilt in range(STALE_RETRIES + 1):
+            try:
+                answer = self.client.post_delivery(url, delivery, at)
+                break
+            except PeerRefusal as exc:
+                size = _stale_size(exc)
+                if size is None or rebuilt == STALE_RETRIES:
+                    raise
+                log.info("delivery.stale_view", message_id=message_id, to=state, prove_from=size)
+                delivery = self.node.delivery_for(message_id, size, at)
         index = self.node.record_receipt(receipt_of(answer))
         self.node.outbox_mark(row_id, status=DONE, attempted=True, done_at=stamp(at))
         log.info("delivery.done", message_id=message_id, to=state, receipt_index=index)
 
-    def _hub(self, row_id: int, message_id: str, status: str, attempts: int, at: datetime) -> None:
+    def _relay(self, row_id: int, message_id: str, at: datetime) -> None:
+        """A message to all, to the hub (which answers 202 once it holds it)."""
         url = self._url(HUB)
-        if status != RELAYED:
-            delivery = self.node.delivery_for(message_id, 0, at)
-            answer = self.client.post_delivery(url, delivery, at)
-            log.info("delivery.relayed", message_id=message_id, to=answer.get("relayed_to"))
-            self.node.outbox_mark(
-                row_id, status=RELAYED, attempted=True,
-                next_attempt_at=stamp(at + self.backoff.delay(0)),
-            )  # fmt: skip
-            return
-        doc = self.client.hub_message(url, message_id, at)
-        waiting = 0
-        known = self.node.received_receipts(message_id)
-        import base64
+        delivery = self.node.delivery_for(message_id, 0, at)
+        answer = self.client.post_delivery(url, delivery, at)
+        log.info("delivery.relayed", message_id=message_id, to=answer.get("relayed_to"))
+        self.node.outbox_mark(
+            row_id, status=RELAYED, attempted=True,
+            next_attempt_at=stamp(at + self.backoff.delay(0)),
+        )  # fmt: skip
 
-        for item in doc.get("recipients") or []:
-            if not isinstance(item, dict):
+    def _collect(self, rows: list[OutboxRow], at: datetime) -> None:
+        """Ask the hub, in one request, who has acknowledged the messages to all that
+        wait (``relayed``); log each new receipt; a message is ``done`` when every node
+        the hub relays it to has acknowledged."""
+        url = self._url(HUB)
+        docs = self.client.hub_acknowledgements(url, [r.message_id for r in rows], at)
+        for row in rows:
+            doc = docs.get(row.message_id)
+            if doc is None:  # the hub lost it (a restored hub): relay it again
+                self.node.outbox_mark(
+                    row.id, status=PENDING, attempted=True, error="the hub does not hold it",
+                    next_attempt_at=stamp(at),
+                )  # fmt: skip
                 continue
-            state, raw = item.get("state"), item.get("receipt")
-            if not isinstance(raw, str):
-                waiting += 1
-                continue
-            if state in known:
-                continue
-            try:
-                self.node.record_receipt(base64.b64decode(raw))
-            except CsbmError as exc:  # e.g. a State whose key this node does not hold
-                log.warning("receipt.refused", message_id=message_id, by=state, code=exc.code)
-        if waiting:
-            self.node.outbox_mark(
-                row_id, attempted=True, error=f"waiting for {waiting} receipt(s) at the hub",
-                next_attempt_at=stamp(at + self.backoff.delay(attempts)),
-            )  # fmt: skip
-        else:
-            self.node.outbox_mark(row_id, status=DONE, attempted=True, done_at=stamp(at))
-            log.info("delivery.done", message_id=message_id, to=HUB)
+            waiting = progress = 0
+            known = self.node.received_receipts(row.message_id)
+            for item in doc.get("recipients") or []:
+                if not isinstance(item, dict):
+                    continue
+                state, raw = item.get("state"), item.get("receipt")
+                if not isinstance(raw, str):
+                    waiting += item.get("status") != REFUSED
+                    continue
+                if state in known:
+                    continue
+                try:
+                    self.node.record_receipt(base64.b64decode(raw))
+                    progress += 1
+                except CsbmError as exc:  # e.g. a State whose key this node does not hold
+                    log.warning(
+                        "receipt.refused", message_id=row.message_id, by=state, code=exc.code
+                    )
+            if waiting:
+                # while receipts come in, ask again soon; when none came, back off
+                self.node.outbox_mark(
+                    row.id, attempted=not progress,
+                    error=f"waiting for {waiting} receipt(s) at the hub",
+                    next_attempt_at=stamp(
+                        at + self.backoff.delay(0 if progress else row.attempts)
+                    ),
+                )  # fmt: skip
+            else:
+                self.node.outbox_mark(row.id, status=DONE, attempted=True, done_at=stamp(at))
+                log.info("delivery.done", message_id=row.message_id, to=HUB)
 
 
 class HubFanOut:
@@ -215,20 +280,22 @@ class HubFanOut:
 
     def __call__(self, at: datetime) -> int:
         rows = self.hub.due(at)
-        for row in rows:
-            try:
-                self._relay(row.id, row.message_id, row.destination, row.sender, row.payload, at)
-            except CsbmError as exc:
-                reason = exc.lines()[0] if exc.lines() else exc.message
-                log.warning(
-                    "relay.retry", message_id=row.message_id, to=row.destination,
-                    attempts=row.attempts + 1, code=exc.code, reason=reason,
-                )  # fmt: skip
-                self.hub.mark(
-                    row.id, attempted=True, error=f"{exc.code}: {reason}",
-                    next_attempt_at=stamp(at + self.backoff.delay(row.attempts)),
-                )  # fmt: skip
+        in_parallel(rows, lambda row: self._one(row, at))
         return len(rows)
+
+    def _one(self, row: OutboxRow, at: datetime) -> None:
+        try:
+            self._relay(row.id, row.message_id, row.destination, row.sender, row.payload, at)
+        except CsbmError as exc:
+            reason = exc.lines()[0] if exc.lines() else exc.message
+            log.warning(
+                "relay.retry", message_id=row.message_id, to=row.destination,
+                attempts=row.attempts + 1, code=exc.code, reason=reason,
+            )  # fmt: skip
+            self.hub.mark(
+                row.id, attempted=True, error=f"{exc.code}: {reason}",
+                next_attempt_at=stamp(at + self.backoff.delay(row.attempts)),
+            )  # fmt: skip
 
     def _relay(
         self,
@@ -244,16 +311,17 @@ class HubFanOut:
             self.hub.mark(row_id, status=REFUSED, error="the node is no longer registered")
             return
         delivery = delivery_from_json(json.loads(payload or "{}"))
-        try:
-            answer = self.client.post_delivery(peer.url, delivery, at)
-        except PeerRefusal as exc:
-            size = _stale_size(exc)
-            origin = self.hub.peer(sender)
-            if size is None or origin is None:
-                raise
-            delivery = self.client.fetch_delivery(origin.url, message_id, size, at)
-            self.hub.mark(row_id, payload=json.dumps(delivery_to_json(delivery)))
-            answer = self.client.post_delivery(peer.url, delivery, at)
+        for rebuilt in range(STALE_RETRIES + 1):
+            try:
+                answer = self.client.post_delivery(peer.url, delivery, at)
+                break
+            except PeerRefusal as exc:
+                size = _stale_size(exc)
+                origin = self.hub.peer(sender)
+                if size is None or origin is None or rebuilt == STALE_RETRIES:
+                    raise
+                delivery = self.client.fetch_delivery(origin.url, message_id, size, at)
+                self.hub.mark(row_id, payload=json.dumps(delivery_to_json(delivery)))
         raw = receipt_of(answer)
         self.hub.check_receipt_for(row_id, state, message_id, raw)
         self.hub.mark(row_id, status=DONE, attempted=True, receipt=raw, done_at=stamp(at))

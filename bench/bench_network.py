@@ -1,0 +1,392 @@
+"""The network end to end (issue 11, item 9): messages per second from send to receipt
+back, and the send -> receipt latency (p50, p95), for one pair of nodes and for the hub
+fanning a message to all out to 56 nodes; each against the ledger's raw durable append
+rate measured in the same run.
+
+- **Baseline**: the raw durable append rate -- ``Node.append_message`` (sign, append, one
+  durable SQLite commit) one message after the other, in this process.
+- **Pair**: two ``csbm serve`` processes (LT -> BY) on 127.0.0.1, each with its SQLite
+  log. A signing officer's ``POST /api/v1/messages`` to LT; the time until BY's signed
+  receipt is in LT's log (read from LT's database every millisecond). Latency: messages
+  one at a time; throughput: a burst sent by four clients at once, until every receipt
+  is back. Target: p95 < 100 ms.
+- **Fan-out**: the sender (LT) and the hub are ``csbm serve`` processes; the 56 receiving
+  nodes are **in-process servers**: one process runs 56 uvicorn servers (one app, one
+  SQLite log and one port each) on one event loop (56 processes would need ~3.5 GB on
+  this machine). A message to all from LT; the time until the hub holds all 56 receipts,
+  and until LT's log holds them. Target: the hub's fan-out rate (messages to all, each
+  to 56 nodes, per second) >= 0.3 x the raw append rate of 56 messages (raw rate / 56).
+
+Run: ``python -m bench --only bench_network [--quick]`` (quick: 8 nodes, fewer messages).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from csbm.domain.states import PARTICIPATING_STATES
+from csbm.domain.time import now
+from csbm.node import Node, init_node
+
+NAME = "network"
+PAIR_P95_TARGET_MS = 100.0
+FANOUT_RATIO_TARGET = 0.3
+FANOUT_NODES = 56
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def _raw_append_rate(root: Path, n: int) -> dict[str, Any]:
+    """Messages per second, each signed and appended in its own durable commit."""
+    node = init_node("EE", now(), data=root / "raw")
+    try:
+        payload = {"kind": "ch3.request", "case": "raw", "body": {}}
+        node.append_message(payload, ["LT"], now())  # warm up
+        started = time.perf_counter()
+        for _ in range(n):
+            node.append_message(payload, ["LT"], now())
+        seconds = time.perf_counter() - started
+    finally:
+        node.close()
+    return {"messages": n, "seconds": round(seconds, 3), "per_second": round(n / seconds, 1)}
+
+
+# -- servers
+
+
+def _serve(data: Path, port: int, log: Path) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "CSBM_LANG": "en"}
+    with log.open("ab") as out:
+        return subprocess.Popen(
+            [sys.executable, "-m", "csbm", "serve", "--data", str(data), "--port", str(port),
+             "--exit-after", "900", "--exit-with-parent"],
+            stdout=out, stderr=subprocess.STDOUT, env=env,
+        )  # fmt: skip
+
+
+def _wait_up(url: str, timeout: float = 120.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(url + "/.well-known/csbm", timeout=1.0).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.05)
+    raise RuntimeError(f"{url} did not come up")
+
+
+def _port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _known(data: Path) -> dict[str, Any]:
+    from csbm.hub import Hub, is_hub
+
+    site: Any = Hub.open(data) if is_hub(data) else Node.open(data)
+    try:
+        key = site.key
+        return {"state": site.state, "key": key.verifier_key, "key_id": key.key_id,
+                "fingerprint": key.fingerprint}  # fmt: skip
+    finally:
+        site.close()
+
+
+def _pin(site: Any, state: str, url: str, doc: dict[str, Any]) -> None:
+    """``csbm peer add`` without the network: the well-known document read from disk."""
+    from csbm.services.peers import add_peer
+
+    add_peer(site, state, url, doc["fingerprint"], now() - timedelta(minutes=1),
+             lambda _url: doc)  # fmt: skip
+
+
+def _officer(data: Path) -> str:
+    from csbm.accounts.policy import parse_role
+    from csbm.services.users import add_user
+
+    with Node.open(data) as node:
+        added = add_user(node, "officer", parse_role("signing_officer"), now(), "bench",
+                         token=True)  # fmt: skip
+    assert added.token is not None
+    return added.token
+
+
+def _db(data: Path) -> Path:
+    return data / "ledger.sqlite3"
+
+
+def _receipts(db: sqlite3.Connection, message_id: str) -> int:
+    row = db.execute(
+        "SELECT count(*) FROM receipts WHERE direction='received' AND message_id=?",
+        (message_id,),
+    ).fetchone()
+    return int(row[0])
+
+
+def _send(client: httpx.Client, url: str, token: str, to: str, case: str) -> str:
+    answer = client.post(
+        url + "/api/v1/messages",
+        json={"type": "ch3.request", "to": to, "case": case, "body": {}},
+        headers={"authorization": f"Bearer {token}"},
+    )
+    answer.raise_for_status()
+    return str(answer.json()["message_id"])
+
+
+def _until(db: sqlite3.Connection, message_id: str, count: int, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while _receipts(db, message_id) < count:
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"no {count} receipts for {message_id} in {timeout} s")
+        time.sleep(0.001)
+
+
+def _pair(root: Path, n: int, burst: int) -> dict[str, Any]:
+    lt_dir, by_dir = root / "pair-LT", root / "pair-BY"
+    for code, d in (("LT", lt_dir), ("BY", by_dir)):
+        init_node(code, now() - timedelta(minutes=1), data=d).close()
+    ports = {"LT": _port(), "BY": _port()}
+    docs = {"LT": _known(lt_dir), "BY": _known(by_dir)}
+    with Node.open(lt_dir) as lt:
+        _pin(lt, "BY", f"http://127.0.0.1:{ports['BY']}", docs["BY"])
+    with Node.open(by_dir) as by:
+        _pin(by, "LT", f"http://127.0.0.1:{ports['LT']}", docs["LT"])
+    token = _officer(lt_dir)
+    procs = [_serve(d, ports[c], root / f"pair-{c}.log") for c, d in
+             (("LT", lt_dir), ("BY", by_dir))]  # fmt: skip
+    url = f"http://127.0.0.1:{ports['LT']}"
+    try:
+        for c in ports:
+            _wait_up(f"http://127.0.0.1:{ports[c]}")
+        db = sqlite3.connect(_db(lt_dir))
+        latencies: list[float] = []
+        with httpx.Client(timeout=30.0, trust_env=False) as client:
+            for i in range(5):  # warm up
+                _until(db, _send(client, url, token, "BY", f"warm-{i}"), 1)
+            for i in range(n):
+                started = time.perf_counter()
+                mid = _send(client, url, token, "BY", f"pair-{i}")
+                _until(db, mid, 1)
+                latencies.append((time.perf_counter() - started) * 1000)
+        ids: list[str] = []
+        lock = threading.Lock()
+
+        def sender(k: int) -> None:
+            with httpx.Client(timeout=30.0, trust_env=False) as client:
+                for i in range(k, burst, 4):
+                    mid = _send(client, url, token, "BY", f"burst-{i}")
+                    with lock:
+                        ids.append(mid)
+
+        started = time.perf_counter()
+        threads = [threading.Thread(target=sender, args=(k,)) for k in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        for mid in ids:
+            _until(db, mid, 1, timeout=120)
+        burst_seconds = time.perf_counter() - started
+        db.close()
+    finally:
+        for p in procs:
+            p.terminate()
+        for p in procs:
+            p.wait(30)
+    return {
+        "processes": "two csbm serve processes (LT -> BY), SQLite",
+        "messages": n,
+        "latency_ms_p50": round(statistics.median(latencies), 1),
+        "latency_ms_p95": round(_percentile(latencies, 0.95), 1),
+        "sequential_per_second": round(n / (sum(latencies) / 1000), 1),
+        "burst": burst,
+        "burst_per_second": round(burst / burst_seconds, 1),
+    }
+
+
+# -- the fan-out
+
+
+def farm(parent: int, exit_after: float, items: list[str]) -> None:
+    """Serve the nodes ``DIR:PORT`` in this process: one uvicorn server each, one event
+    loop, until the parent ends or ``exit_after`` seconds pass."""
+    import asyncio
+
+    import uvicorn
+
+    from csbm.api import Settings, create_app
+
+    async def main() -> None:
+        servers = []
+        for item in items:
+            data, _, port = item.rpartition(":")
+            app = create_app(Settings(data=Path(data), port=int(port), poll=1.0))
+            config = uvicorn.Config(app, host="127.0.0.1", port=int(port),
+                                    log_level="warning", lifespan="on")  # fmt: skip
+            server = uvicorn.Server(config)
+            servers.append(server)
+        tasks = [asyncio.create_task(s.serve()) for s in servers]
+        started = time.monotonic()
+        while os.getppid() == parent and time.monotonic() - started < exit_after:
+            await asyncio.sleep(0.3)
+        for s in servers:
+            s.should_exit = True
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    asyncio.run(main())
+
+
+def _fanout(root: Path, nodes: int, messages: int) -> dict[str, Any]:
+    from csbm.hub import Hub, init_hub
+
+    codes = [s.code for s in PARTICIPATING_STATES if s.code != "LT"][:nodes]
+    at = now() - timedelta(minutes=1)
+    lt_dir, hub_dir = root / "fan-LT", root / "fan-hub"
+    init_node("LT", at, data=lt_dir).close()
+    init_hub(at, hub_dir).close()
+    dirs = {c: root / f"fan-{c}" for c in codes}
+    for c, d in dirs.items():
+        init_node(c, at, data=d).close()
+    ports = {name: _port() for name in ("LT", "hub", *codes)}
+    url = {name: f"http://127.0.0.1:{p}" for name, p in ports.items()}
+    docs = {"LT": _known(lt_dir), "hub": _known(hub_dir)}
+    docs |= {c: _known(d) for c, d in dirs.items()}
+    with Node.open(lt_dir) as lt:
+        _pin(lt, "hub", url["hub"], docs["hub"])
+        for c in codes:
+            _pin(lt, c, url[c], docs[c])
+    with Hub.open(hub_dir) as hub:
+        _pin(hub, "LT", url["LT"], docs["LT"])
+        for c in codes:
+            _pin(hub, c, url[c], docs[c])
+    for d in dirs.values():
+        with Node.open(d) as node:
+            _pin(node, "LT", url["LT"], docs["LT"])
+            _pin(node, "hub", url["hub"], docs["hub"])
+    token = _officer(lt_dir)
+    procs = [
+        _serve(lt_dir, ports["LT"], root / "fan-LT.log"),
+        _serve(hub_dir, ports["hub"], root / "fan-hub.log"),
+        subprocess.Popen(
+            [sys.executable, "-m", "bench.bench_network", "farm", str(os.getpid()), "900",
+             *(f"{d}:{ports[c]}" for c, d in dirs.items())],
+            cwd=ROOT, stdout=(root / "farm.log").open("ab"), stderr=subprocess.STDOUT,
+        ),
+    ]  # fmt: skip
+    try:
+        for name in url:
+            _wait_up(url[name])
+        lt_db = sqlite3.connect(_db(lt_dir))
+        hub_db = sqlite3.connect(hub_dir / "hub.sqlite3")
+        at_hub: list[float] = []
+        at_sender: list[float] = []
+        with httpx.Client(timeout=30.0, trust_env=False) as client:
+            _until(lt_db, _send(client, url["LT"], token, "all", "fan-warm"), nodes, 300)
+            for i in range(messages):
+                started = time.perf_counter()
+                mid = _send(client, url["LT"], token, "all", f"fan-{i}")
+                hub_done = None
+                deadline = time.monotonic() + 300
+                while _receipts(lt_db, mid) < nodes:
+                    if hub_done is None:
+                        (done,) = hub_db.execute(
+                            "SELECT count(*) FROM outbox WHERE message_id=? AND status='done'",
+                            (mid,),
+                        ).fetchone()
+                        if done == nodes:
+                            hub_done = time.perf_counter() - started
+                    if time.monotonic() > deadline:
+                        raise RuntimeError("the fan-out did not complete")
+                    time.sleep(0.002)
+                total = time.perf_counter() - started
+                at_hub.append(hub_done if hub_done is not None else total)
+                at_sender.append(total)
+        lt_db.close()
+        hub_db.close()
+    finally:
+        for p in procs:
+            p.terminate()
+        for p in procs:
+            p.wait(60)
+    return {
+        "processes": f"sender and hub: csbm serve processes; the {nodes} receiving nodes: "
+        "in-process uvicorn servers in one process (one event loop), each its own SQLite log",
+        "nodes": nodes,
+        "messages": messages,
+        "hub_all_receipts_s_p50": round(statistics.median(at_hub), 3),
+        "hub_all_receipts_s_p95": round(_percentile(at_hub, 0.95), 3),
+        "sender_all_receipts_s_p50": round(statistics.median(at_sender), 3),
+        "sender_all_receipts_s_p95": round(_percentile(at_sender, 0.95), 3),
+        "hub_fanouts_per_second": round(1 / statistics.mean(at_hub), 3),
+        "end_to_end_fanouts_per_second": round(1 / statistics.mean(at_sender), 3),
+        "deliveries_per_second": round(nodes / statistics.mean(at_hub), 1),
+    }
+
+
+def run(quick: bool = False) -> dict[str, Any]:
+    root = Path(tempfile.mkdtemp(prefix="csbm-bench-network-"))
+    try:
+        raw = _raw_append_rate(root, 100 if quick else 300)
+        pair = _pair(root, 30 if quick else 100, 40 if quick else 200)
+        nodes = 8 if quick else FANOUT_NODES
+        fan = _fanout(root, nodes, 3 if quick else 6)
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+    raw_rate = raw["per_second"]
+    pair["ratio_to_raw_append"] = round(pair["burst_per_second"] / raw_rate, 3)
+    raw_of_n = raw_rate / fan["nodes"]  # "the raw append rate of 56 messages"
+    fan["raw_append_of_n_per_second"] = round(raw_of_n, 3)
+    fan["ratio_to_raw_append_of_n"] = round(fan["hub_fanouts_per_second"] / raw_of_n, 3)
+    fan["end_to_end_ratio_to_raw_append_of_n"] = round(
+        fan["end_to_end_fanouts_per_second"] / raw_of_n, 3
+    )
+    met = (
+        pair["latency_ms_p95"] < PAIR_P95_TARGET_MS
+        and fan["ratio_to_raw_append_of_n"] >= FANOUT_RATIO_TARGET
+    )
+    return {
+        "name": NAME,
+        "quick": quick,
+        "raw_append": raw,
+        "pair": pair,
+        "fanout": fan,
+        "targets": {"pair_p95_ms": PAIR_P95_TARGET_MS, "fanout_ratio": FANOUT_RATIO_TARGET},
+        "targets_met": met,
+        "summary": (
+            f"raw append {raw_rate}/s; pair p50 {pair['latency_ms_p50']} ms, p95 "
+            f"{pair['latency_ms_p95']} ms, burst {pair['burst_per_second']}/s "
+            f"({pair['ratio_to_raw_append']}x raw); fan-out to {fan['nodes']}: hub "
+            f"{fan['hub_all_receipts_s_p50']} s p50 = {fan['ratio_to_raw_append_of_n']}x raw "
+            f"of {fan['nodes']}, sender {fan['sender_all_receipts_s_p50']} s p50"
+        ),
+    }
+
+
+if __name__ == "__main__":
+    if len(sys.argv) > 1 and sys.argv[1] == "farm":
+        farm(int(sys.argv[2]), float(sys.argv[3]), sys.argv[4:])
+    else:
+        import json
+
+        print(json.dumps(run(quick="--quick" in sys.argv), indent=2))
