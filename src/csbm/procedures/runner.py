@@ -243,9 +243,12 @@ class Live:
                 findings.extend(cases[label].refusals)
             for view in shown.cases:
                 case = cases[view.case]
-                view = view.with_history(case.history)
-                extra = tuple(case.refusals) + _deadline_findings(view)
-                view = dataclasses.replace(view, findings=tuple(view.findings) + extra)
+                extra = _deadline_findings(view)
+                if case.refusals or extra:
+                    extra = (*view.findings, *case.refusals, *extra)
+                    view = dataclasses.replace(view, history=tuple(case.history), findings=extra)
+                else:
+                    view = view.with_history(case.history)
                 findings.extend(view.findings)
                 views.append(view)
         views.sort(key=lambda v: (v.history[0].at if v.history else clock, v.case))
