@@ -40,6 +40,7 @@ from datetime import date
 from typing import TYPE_CHECKING
 
 from csbm.domain.activity import Activity
+from csbm.i18n import N_, phrase
 from csbm.rules.pack import RulePack
 
 if TYPE_CHECKING:
@@ -164,21 +165,25 @@ class _Context:
 def _period(pack: RulePack, day: date) -> tuple[bool, bool, str]:
     """(inside the period, provisionally, why) for an activity starting on ``day``."""
     if pack.terminated is not None and day >= pack.terminated:
-        return False, False, f"terminated on {pack.terminated.isoformat()}"
+        return False, False, phrase(N_("terminated on {day}"), day=pack.terminated.isoformat())
     if pack.in_force is not None:
         if day < pack.in_force:
-            return False, False, f"not yet in force (in force from {pack.in_force.isoformat()})"
-        return True, False, "in force on the start date"
+            return False, False, phrase(N_("not yet in force (in force from {day})"),
+                                        day=pack.in_force.isoformat())  # fmt: skip
+        return True, False, phrase(N_("in force on the start date"))
     if pack.signed is not None:
         if day < pack.signed:
-            return False, False, f"not yet signed (signed {pack.signed.isoformat()})"
+            return False, False, phrase(N_("not yet signed (signed {day})"),
+                                        day=pack.signed.isoformat())  # fmt: skip
         return (
             True,
             True,
-            f"signed {pack.signed.isoformat()}, date of entry into force unknown: "
-            "taken as in force",
-        )
-    return True, True, "dates of signature and entry into force unknown: taken as in force"
+            phrase(N_("signed {day}, date of entry into force unknown: taken as in force"),
+                   day=pack.signed.isoformat()),
+        )  # fmt: skip
+    return True, True, phrase(
+        N_("dates of signature and entry into force unknown: taken as in force")
+    )
 
 
 def _decide(ctx: _Context, pack: RulePack, forced: bool) -> PackDecision:
@@ -190,7 +195,8 @@ def _decide(ctx: _Context, pack: RulePack, forced: bool) -> PackDecision:
         return _multilateral(ctx, pack, forced, provisional, period_note)
     if activity.host_state not in pack.parties:
         return PackDecision(
-            pack, False, f"host State {activity.host_state} is not a party; {period_note}"
+            pack, False, phrase(N_("host State {state} is not a party; {period}"),
+                                state=activity.host_state, period=period_note),
         )
     return _bilateral(ctx, pack, forced, provisional, period_note)
 
@@ -198,21 +204,33 @@ def _decide(ctx: _Context, pack: RulePack, forced: bool) -> PackDecision:
 def _multilateral(
     ctx: _Context, pack: RulePack, forced: bool, provisional: bool, period_note: str
 ) -> PackDecision:
-    head = "forced with --regime" if forced else "multilateral"
-    if forced or not ctx.has_area:
-        note = "" if forced else "; area not given, zone of application not checked"
-        return PackDecision(pack, True, f"{head}; {period_note}{note}", provisional=provisional)
+    head = phrase(N_("forced with --regime")) if forced else phrase(N_("multilateral"))
+    if forced:
+        reason = phrase(N_("{head}; {period}"), head=head, period=period_note)
+        return PackDecision(pack, True, reason, provisional=provisional)
+    if not ctx.has_area:
+        return PackDecision(
+            pack, True,
+            phrase(N_("{head}; {period}; area not given, zone of application not checked"),
+                   head=head, period=period_note),
+            provisional=provisional,
+        )  # fmt: skip
     verdict = ctx.zone().classify(ctx.area())
     if verdict.inside is False:
-        return PackDecision(pack, False, f"outside the zone of application ({verdict.reason})")
+        return PackDecision(pack, False, phrase(N_("outside the zone of application ({reason})"),
+                                                reason=verdict.reason))  # fmt: skip
     if verdict.inside is None:
         return PackDecision(
-            pack, True, f"{head}; {period_note}; zone of application open ({verdict.reason})",
+            pack, True,
+            phrase(N_("{head}; {period}; zone of application open ({reason})"),
+                   head=head, period=period_note, reason=verdict.reason),
             provisional=True,
         )  # fmt: skip
     return PackDecision(
-        pack, True, f"{head}; {period_note}; {verdict.reason}", provisional=provisional
-    )
+        pack, True, phrase(N_("{head}; {period}; {reason}"), head=head, period=period_note,
+                           reason=verdict.reason),
+        provisional=provisional,
+    )  # fmt: skip
 
 
 def _distances(ctx: _Context, pack: RulePack) -> tuple[BorderDistance, ...]:
@@ -234,7 +252,11 @@ def _bilateral(
     ctx: _Context, pack: RulePack, forced: bool, provisional: bool, period_note: str
 ) -> PackDecision:
     host = ctx.activity.host_state
-    head = "forced with --regime" if forced else f"host State {host} is a party"
+    head = (
+        phrase(N_("forced with --regime"))
+        if forced
+        else phrase(N_("host State {state} is a party"), state=host)
+    )
     zone = pack.border_zone
     distances = _distances(ctx, pack) if zone is not None or forced else ()
 
@@ -242,18 +264,21 @@ def _bilateral(
         return PackDecision(pack, applies, why, distances, provisional or maybe)
 
     if zone is None:
-        return decision(True, f"{head}; {period_note}; the pack has no border zone")
+        return decision(True, phrase(N_("{head}; {period}; the pack has no border zone"),
+                                     head=head, period=period_note))  # fmt: skip
     if forced:
-        return decision(True, f"{head}; {period_note}")
+        return decision(True, phrase(N_("{head}; {period}"), head=head, period=period_note))
     if not ctx.has_area:
         return decision(
-            False, "area not given: cannot tell whether the activity is in the border zone "
-            "(give its area, or force the pack with --regime)",
+            False, phrase(N_("area not given: cannot tell whether the activity is in the border "
+                             "zone (give its area, or force the pack with --regime)")),
         )  # fmt: skip
     if not distances:
         return decision(
-            True, f"{head}; {period_note}; no common border with the other party in the "
-            f"boundary dataset ({ctx.boundaries().source})", maybe=True,
+            True, phrase(N_("{head}; {period}; no common border with the other party in the "
+                            "boundary dataset ({source})"),
+                         head=head, period=period_note, source=ctx.boundaries().source),
+            maybe=True,
         )  # fmt: skip
     nearest = min(distances, key=lambda d: d.km)
     tol = nearest.tolerance_km
@@ -261,29 +286,36 @@ def _bilateral(
         width = zone.width_km
         if nearest.km <= width:
             edge = nearest.km > width - tol
-            note = " (near the edge, within the dataset's tolerance)" if edge else ""
-            return decision(
-                True, f"{head}; {period_note}; within the {width:g} km border zone{note}"
-            )
+            template = (
+                N_("{head}; {period}; within the {width:g} km border zone (near the edge, "
+                   "within the dataset's tolerance)")
+                if edge
+                else N_("{head}; {period}; within the {width:g} km border zone")
+            )  # fmt: skip
+            return decision(True, phrase(template, head=head, period=period_note, width=width))
         if nearest.km <= width + tol:
             return decision(
-                True, f"{head}; {period_note}; at the edge of the {width:g} km border zone, "
-                f"within the dataset's tolerance", maybe=True,
+                True, phrase(N_("{head}; {period}; at the edge of the {width:g} km border zone, "
+                                "within the dataset's tolerance"),
+                             head=head, period=period_note, width=width),
+                maybe=True,
             )  # fmt: skip
-        return decision(False, f"outside the {width:g} km border zone")
+        return decision(False, phrase(N_("outside the {width:g} km border zone"), width=width))
     screen = pack.option(SCREEN_OPTION)
     if screen is None:
         return decision(
-            False, f"border zone width unknown (border_zone.width_km is null) and no "
-            f"{SCREEN_OPTION} option; force with --regime",
+            False, phrase(N_("border zone width unknown (border_zone.width_km is null) and no "
+                             "{option} option; force with --regime"), option=SCREEN_OPTION),
         )  # fmt: skip
     if nearest.km <= float(screen) + tol:
         return decision(
-            True, f"{head}; {period_note}; border zone width unknown (fill in "
-            f"border_zone.width_km from the agreement): within the {float(screen):g} km "
-            f"screening distance (analyst setting)", maybe=True,
+            True, phrase(N_("{head}; {period}; border zone width unknown (fill in "
+                            "border_zone.width_km from the agreement): within the {screen:g} "
+                            "km screening distance (analyst setting)"),
+                         head=head, period=period_note, screen=float(screen)),
+            maybe=True,
         )  # fmt: skip
     return decision(
-        False, f"border zone width unknown; beyond the {float(screen):g} km screening "
-        f"distance (analyst setting)",
+        False, phrase(N_("border zone width unknown; beyond the {screen:g} km screening "
+                         "distance (analyst setting)"), screen=float(screen)),
     )  # fmt: skip

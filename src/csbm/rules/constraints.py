@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from csbm.domain.activity import Activity
+from csbm.i18n import N_, phrase
 from csbm.rules.evaluate import criteria_met
 from csbm.rules.model import ConstraintResult
 from csbm.rules.pack import LimitSpec, Rule, RulePack
@@ -148,7 +149,7 @@ def _three_years(
                     rule=rule.id,
                     paragraph=rule.paragraph,
                     state=code,
-                    window="fixed three-year blocks: anchor year unknown",
+                    window=phrase(N_("fixed three-year blocks: anchor year unknown")),
                     count=len(items),
                     limit=spec.max_count,
                     status="unknown",
@@ -198,9 +199,10 @@ def _concurrent(rule: Rule, code: str, items: list[_Item]) -> list[ConstraintRes
             _result(
                 rule,
                 code,
-                f"at the same time from {items[max(g, key=lambda i: items[i].start)].start.date()}",
+                phrase(N_("at the same time from {day}"),
+                       day=items[max(g, key=lambda i: items[i].start)].start.date().isoformat()),
                 [items[i] for i in g],
             )
             for g in broken
         ]
-    return [_result(rule, code, "at the same time (peak)", [items[i] for i in peak])]
+    return [_result(rule, code, phrase(N_("at the same time (peak)")), [items[i] for i in peak])]

@@ -15,15 +15,40 @@ from collections.abc import Iterable
 
 from csbm.domain.activity import FORCE_FIELDS, Activity
 from csbm.domain.time import iso
+from csbm.i18n import N_, Phrase, phrase
 from csbm.rules.evaluate import criteria_met
 from csbm.rules.model import OBSERVATION_INVITATION, PRIOR_NOTIFICATION, Finding, Obligation
 from csbm.rules.obligations import CompiledPack, ThresholdTest, test_thresholds
 from csbm.rules.pack import RulePack, ThresholdSpec
 
 _MEASURE_WORDS = {
-    PRIOR_NOTIFICATION: "notification",
-    OBSERVATION_INVITATION: "observation",
+    PRIOR_NOTIFICATION: N_("notification"),
+    OBSERVATION_INVITATION: N_("observation"),
 }
+
+FORCE_WORDS = {
+    "troops": N_("troops"),
+    "battle_tanks": N_("battle tanks"),
+    "acv": N_("acv"),
+    "artillery": N_("artillery"),
+    "fixed_wing_sorties": N_("fixed wing sorties"),
+    "helicopters": N_("helicopters"),
+    "amphibious_troops": N_("amphibious troops"),
+    "airborne_troops": N_("airborne troops"),
+}
+"""The force criteria's names as the messages show them (message ids)."""
+
+OBLIGATION_WORDS = {
+    "prior_notification": N_("prior notification"),
+    "observation_invitation": N_("observation invitation"),
+    "annual_calendar": N_("annual calendar"),
+    "advance_communication": N_("advance communication"),
+}
+
+
+def force_word(name: str) -> str:
+    """A force criterion's name as a message id (``battle_tanks`` -> ``battle tanks``)."""
+    return FORCE_WORDS.get(name, name.replace("_", " "))
 
 
 def violations(
@@ -38,8 +63,19 @@ def violations(
         if strength == "right":
             continue
         due = iso(ob.due) if ob.due else "its time limit"
-        what = ob.kind.replace("_", " ")
-        message = f"{what} due {due} was missed" + (f" ({ob.note})" if ob.note else "")
+        what = OBLIGATION_WORDS.get(ob.kind, ob.kind.replace("_", " "))
+        if ob.due is None:
+            message: Phrase = (
+                phrase(N_("{what!t} due by its time limit was missed ({note})"),
+                       what=what, note=ob.note)
+                if ob.note
+                else phrase(N_("{what!t} due by its time limit was missed"), what=what)
+            )  # fmt: skip
+        elif ob.note:
+            message = phrase(N_("{what!t} due {due} was missed ({note})"),
+                             what=what, due=due, note=ob.note)  # fmt: skip
+        else:
+            message = phrase(N_("{what!t} due {due} was missed"), what=what, due=due)
         out.append(
             Finding(
                 rule=ob.rule,
@@ -62,19 +98,23 @@ def gate_violation(compiled: CompiledPack, activity: Activity) -> list[Finding]:
     above, _ = criteria_met(gate.spec.criteria, gate.spec.comparison, activity.forces)
     if not above:
         return []
-    missing = []
-    if activity.communicated_two_years_ahead is False:
-        missing.append("communicated two years ahead")
-    if activity.in_annual_calendar is False:
-        missing.append("in the annual calendar")
-    if not missing:
+    not_ahead = activity.communicated_two_years_ahead is False
+    not_listed = activity.in_annual_calendar is False
+    if not (not_ahead or not_listed):
         return []
+    if not_ahead and not_listed:
+        template = N_("above {criteria:or} but not communicated two years ahead nor in the "
+                      "annual calendar")  # fmt: skip
+    elif not_ahead:
+        template = N_("above {criteria:or} but not communicated two years ahead")
+    else:
+        template = N_("above {criteria:or} but not in the annual calendar")
     return [
         Finding(
             rule=gate.id,
             kind="violation",
             severity="high",
-            message=f"above {_criteria_text(gate.spec)} but not " + " nor ".join(missing),
+            message=phrase(template, criteria=criteria_phrases(gate.spec.criteria)),
             pack=compiled.pack.id,
             activities=(activity.name,),
         )
@@ -107,9 +147,11 @@ def near_thresholds(
                             rule=rule.id,
                             kind="near_threshold",
                             severity="info",
-                            message=(
-                                f"{name.replace('_', ' ')} {value:,} is {below:,} "
-                                f"({below / limit:.1%}) below the {word} threshold {limit:,}"
+                            message=phrase(
+                                N_("{criterion!t} {value:,} is {below:,} ({fraction:.1%}) "
+                                   "below the {measure!t} threshold {limit:,}"),
+                                criterion=force_word(name), value=value, below=below,
+                                fraction=below / limit, measure=word, limit=limit,
                             ),
                             pack=compiled.pack.id,
                             activities=(activity.name,),
@@ -143,9 +185,10 @@ def inconsistencies(
                             rule="NOTIF_CONTENT",
                             kind="inconsistency",
                             severity="medium",
-                            message=(
-                                f"{name.replace('_', ' ')}: declared {a:,}, but {decl.source} "
-                                f"declares {b:,}"
+                            message=phrase(
+                                N_("{field!t}: declared {declared:,}, but {source} declares "
+                                   "{other:,}"),
+                                field=force_word(name), declared=a, source=decl.source, other=b,
                             ),
                             pack=compiled.pack.id,
                             activities=(activity.name,),
@@ -170,14 +213,15 @@ def inconsistencies(
                             rule=observed_test.rules_met[0],
                             kind="inconsistency",
                             severity="medium",
-                            message=(
-                                f"{decl.source} observed figures at the {word} threshold "
-                                f"({', '.join(observed_test.criteria_met)}); the declared "
-                                + (
-                                    "figures stay below it"
-                                    if declared_test.met is False
-                                    else "figures do not show it (not given)"
-                                )
+                            message=phrase(
+                                N_("{source} observed figures at the {measure!t} threshold "
+                                   "({criteria!t}); the declared figures stay below it")
+                                if declared_test.met is False
+                                else N_("{source} observed figures at the {measure!t} "
+                                        "threshold ({criteria!t}); the declared figures do "
+                                        "not show it (not given)"),
+                                source=decl.source, measure=word,
+                                criteria=[force_word(c) for c in observed_test.criteria_met],
                             ),
                             pack=compiled.pack.id,
                             activities=(activity.name,),
@@ -198,7 +242,9 @@ def inconsistencies(
                     rule=ob.rule,
                     kind="inconsistency",
                     severity="medium",
-                    message="observation-level forces declared, and no observers invited",
+                    message=phrase(
+                        N_("observation-level forces declared, and no observers invited")
+                    ),
                     pack=ob.pack,
                     activities=(activity.name,),
                 )
@@ -206,7 +252,10 @@ def inconsistencies(
     return out
 
 
-def _criteria_text(spec: ThresholdSpec) -> str:
-    return " or ".join(
-        f"{k.replace('_', ' ')} {v:,}" for k, v in spec.criteria.items() if v is not None
-    )
+def criteria_phrases(criteria: dict[str, int | None]) -> list[Phrase]:
+    """Each criterion with its figure (``troops 13,000``), to be joined by the message."""
+    return [
+        phrase(N_("{criterion!t} {value:,}"), criterion=force_word(k), value=v)
+        for k, v in criteria.items()
+        if v is not None
+    ]

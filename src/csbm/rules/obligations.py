@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from csbm.domain.activity import Activity, ActivityKind
+from csbm.i18n import N_, Phrase, phrase
 from csbm.rules.deadlines import date_limit_reading
 from csbm.rules.evaluate import (
     annual_due,
@@ -150,30 +151,30 @@ def _status(
         if done_at <= due:
             return "met", None
         late = done_at - due
-        return "missed", f"done {_span(late)} late"
+        return "missed", phrase(N_("done {span} late"), span=_span(late))
     if done is True:
         if due is None:
             return "met", None
-        return ("met", "done; when is not known") if done_at is None else ("met", None)
+        return ("met", phrase(N_("done; when is not known"))) if done_at is None else ("met", None)
     if due is None:
         if done is False:
-            return "unknown", "not done; the time limit is unknown"
-        return "unknown", "the time limit is unknown: fill in from the text"
+            return "unknown", phrase(N_("not done; the time limit is unknown"))
+        return "unknown", phrase(N_("the time limit is unknown: fill in from the text"))
     if at < due:
         return "open", None
     if done is False:
         return "missed", None
-    return "unknown", "not known whether it was done"
+    return "unknown", phrase(N_("not known whether it was done"))
 
 
-def _span(delta: object) -> str:
+def _span(delta: object) -> Phrase:
     from datetime import timedelta
 
     assert isinstance(delta, timedelta)
     hours = delta.total_seconds() / 3600
     if hours < 48:
-        return f"{hours:g} h"
-    return f"{hours / 24:g} days"
+        return phrase(N_("{hours:g} h"), hours=hours)
+    return phrase(N_("{days:g} days"), days=hours / 24)
 
 
 def _owners(activity: Activity) -> tuple[str, ...]:
@@ -250,7 +251,7 @@ def _notification(
     if not periods:
         yield _obligation(
             compiled, PRIOR_NOTIFICATION, owners, triggered[0], "unknown",
-            triggered=triggered, note="unknown: no notice period in the pack",
+            triggered=triggered, note=phrase(N_("unknown: no notice period in the pack")),
         )  # fmt: skip
         return
     for rule in periods:
@@ -258,25 +259,26 @@ def _notification(
         due = period_due(rule.spec, activity.start)
         if test.met is None:
             status: ObligationStatus = "unknown"
-            note: str | None = "unknown: " + _unknown_reason(compiled, test)
+            note: str | None = phrase(N_("unknown: {reason}"),
+                                      reason=_unknown_reason(compiled, test))  # fmt: skip
         else:
             status, note = _status(activity.was_notified, activity.notified_at, due, at)
         if due is None and test.met is not None:
-            note = "unknown: fill in the notice period from the agreement"
+            note = phrase(N_("unknown: fill in the notice period from the agreement"))
         yield _obligation(
             compiled, PRIOR_NOTIFICATION, owners, rule, status,
             due=due, triggered=triggered, note=note,
         )  # fmt: skip
 
 
-def _unknown_reason(compiled: CompiledPack, test: ThresholdTest) -> str:
+def _unknown_reason(compiled: CompiledPack, test: ThresholdTest) -> Phrase:
     for rule in test.rules:
         if rule.id in test.unknown_rules and not rule.known:
-            return (
-                f"{rule.id} has no agreed figure in pack {compiled.pack.id}: "
-                "fill in from the agreement"
-            )
-    return "the figures this threshold needs are not known"
+            return phrase(
+                N_("{rule} has no agreed figure in pack {pack}: fill in from the agreement"),
+                rule=rule.id, pack=compiled.pack.id,
+            )  # fmt: skip
+    return phrase(N_("the figures this threshold needs are not known"))
 
 
 def _observation(
@@ -299,21 +301,22 @@ def _observation(
         if long_enough is False:
             yield ob(
                 rule, "not_applicable",
-                note=f"lasts {activity.duration_hours or 0:g} h: not {rule.spec.comparison} "
-                f"{rule.spec.hours or 0:g} h",
+                note=phrase(N_("lasts {hours:g} h: not {comparison} {limit:g} h"),
+                            hours=activity.duration_hours or 0, comparison=rule.spec.comparison,
+                            limit=rule.spec.hours or 0),
             )  # fmt: skip
             return
         if long_enough is None:
             unknown_end = activity.end is None
             yield ob(
                 rule, "unknown",
-                note="unknown: the end of the activity is not known"
-                if unknown_end else "unknown: duration limit not known",
+                note=phrase(N_("unknown: the end of the activity is not known"))
+                if unknown_end else phrase(N_("unknown: duration limit not known")),
             )  # fmt: skip
             return
     periods = compiled.select("periods", OBSERVATION_INVITATION, activity.kind)
     if test.met is None:
-        note = "unknown: " + _unknown_reason(compiled, test)
+        note = phrase(N_("unknown: {reason}"), reason=_unknown_reason(compiled, test))
         if not periods:
             yield ob(triggered[0], "unknown", note=note)
             return
@@ -327,11 +330,12 @@ def _observation(
         if invited:
             yield ob(test.rules_met[0], "met")
         elif invited is False and activity.end is not None and at >= activity.end:
-            yield ob(test.rules_met[0], "missed", note="no invitation by the end of the activity")
+            late = phrase(N_("no invitation by the end of the activity"))
+            yield ob(test.rules_met[0], "missed", note=late)
         else:
             yield ob(
                 test.rules_met[0], "unknown",
-                note="unknown: the pack gives no time limit for this invitation",
+                note=phrase(N_("unknown: the pack gives no time limit for this invitation")),
             )  # fmt: skip
         return
     for rule in periods:
@@ -348,7 +352,9 @@ def _calendar(compiled: CompiledPack, activity: Activity, at: datetime) -> Itera
         if activity.kind == ActivityKind.ALERT:
             yield _obligation(
                 compiled, ANNUAL_CALENDAR, owners, rule, "not_applicable",
-                note="an activity without advance notice cannot be in the calendar (¶~65)",
+                note=phrase(
+                    N_("an activity without advance notice cannot be in the calendar (¶~65)")
+                ),
             )  # fmt: skip
             continue
         due = annual_due(rule.spec, activity.start.year, compiled.date_limit)

@@ -23,11 +23,13 @@ from collections.abc import Callable, Sequence
 from datetime import timedelta
 
 from csbm.domain.activity import FORCE_FIELDS, Activity, Forces
+from csbm.i18n import N_, phrase
+from csbm.rules.findings import force_word
 from csbm.rules.model import OBSERVATION_INVITATION, PRIOR_NOTIFICATION, Finding
 from csbm.rules.obligations import CompiledPack, test_thresholds
 
 _LISTED = 12
-_WORDS = {PRIOR_NOTIFICATION: "notification", OBSERVATION_INVITATION: "observation"}
+_WORDS = {PRIOR_NOTIFICATION: N_("notification"), OBSERVATION_INVITATION: N_("observation")}
 
 AloneTest = Callable[[Activity, str], bool | None]
 
@@ -138,9 +140,10 @@ def _check(compiled: CompiledPack, group: list[Activity], met_alone: AloneTest) 
         if not summed.met:
             continue
         names = [a.name for a in group]
-        shown = ", ".join(names[:_LISTED])
+        shown: str = ", ".join(names[:_LISTED])
         if len(names) > _LISTED:
-            shown += f" and {len(names) - _LISTED} more"
+            shown = phrase(N_("{names} and {more} more"), names=names[:_LISTED],
+                           more=len(names) - _LISTED)  # fmt: skip
         states = sorted({s for a in group for s in a.conducting_states})
         sums = {c: total.get(c) for c in summed.criteria_met}
         last = max(a.last_instant for a in group)
@@ -149,12 +152,16 @@ def _check(compiled: CompiledPack, group: list[Activity], met_alone: AloneTest) 
                 rule=summed.rules_met[0],
                 kind="possible_split",
                 severity="medium",
-                message=(
-                    f"{len(group)} activities of {'+'.join(states)} overlapping or adjacent "
-                    f"({group[0].start.date()} – {last.date()}) reach "
-                    f"the {word} threshold together ("
-                    + ", ".join(f"{k.replace('_', ' ')} {v:,}" for k, v in sums.items())
-                    + f"), none alone: {shown}"
+                message=phrase(
+                    N_("{count} activities of {states} overlapping or adjacent ({first} – "
+                       "{last}) reach the {measure!t} threshold together ({sums}), none "
+                       "alone: {shown}"),
+                    count=len(group), states="+".join(states),
+                    first=group[0].start.date().isoformat(), last=last.date().isoformat(),
+                    measure=word,
+                    sums=[phrase(N_("{criterion!t} {value:,}"), criterion=force_word(k), value=v)
+                          for k, v in sums.items()],
+                    shown=shown,
                 ),
                 pack=compiled.pack.id,
                 activities=tuple(names),
