@@ -1,4 +1,13 @@
-"""``csbm demo``: the main job on the embedded default (SQLite, no set-up).
+"""``csbm demo``: the live demo network, or (``--once``) the offline tour.
+
+``csbm demo [--data DIR] [--reset] [--port-base N]`` brings up on 127.0.0.1 a hub and a
+node per State (UA, BY, RU, LT, LV, EE, PL), each its own ``csbm serve`` process and
+SQLite database under DIR (default ``.csbm-demo``), loaded by sending the public cases
+through the real exchange, prints each node's URL and logins, and serves until Ctrl-C
+(:mod:`csbm.demo.live`). A second run starts the same network again; ``--reset`` starts
+clean.
+
+``csbm demo --once`` is the tour for scripts, on the embedded default (SQLite, no set-up):
 
 1. the assessment of the bundled public cases (Zapad-2017, the February 2014 alert
    activity, Union Resolve 2022, an activity near the Belarus–Ukraine border);
@@ -100,6 +109,60 @@ def _check_data(data: Path | None) -> None:
         )
 
 
+LIVE_FOLDER = Path(".csbm-demo")
+"""Where the live demo keeps its nodes unless ``--data`` says otherwise."""
+
+
+def _once(examples: Path, data: Path | None, tz: str | None) -> None:
+    """The offline tour (``--once``): assess, replay, the in-process network."""
+    zone = user_zone(tz)
+    _check_data(data)  # before anything is printed: a refusal leaves stdout empty
+    packs, forced = load_regime(None)
+    clock = wall_clock()
+    _heading(_("1. Assessment of the public cases"))
+    for name in ACTIVITY_FILES:
+        path = examples / name
+        console.print(
+            "\n[bold underline]" + _("Example: {path}").format(path=path) + "[/bold underline]"
+        )
+        result = assess(parse_activities(read_input(path), str(path)), packs, clock, forced)
+        _print_human(result, [], tz)
+
+    from csbm.cli.replay import _print_timeline
+
+    _heading(_("2. Chapter III, February 2022, replayed"))
+    scenario = load_scenario(examples / SCENARIO)
+    _print_timeline(scenario.title, replay_loaded(scenario).result, zone)
+
+    _heading(_("3. The same messages through a demo network (SQLite, one log per State)"))
+    base = data or Path(tempfile.mkdtemp(prefix="csbm-demo-"))
+    try:
+        with Progress(
+            TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+            TextColumn("{task.fields[step]}"), console=console, transient=False,
+        ) as progress:  # fmt: skip
+            task = progress.add_task(_("messages"), total=len(scenario.events), step="")
+
+            def step(text: str) -> None:
+                progress.update(task, advance=1, step=text)
+
+            report, _result = run_network(scenario, base / "network", step)
+        _print_network(report)
+        if data is not None:
+            console.print(_("The nodes are kept in {path}").format(path=base / "network"))
+        if not report.logs_agree_with_scenario or not all(
+            n.audit.ok and n.agrees_with_scenario for n in report.nodes
+        ):
+            raise typer.Exit(code=1)
+    finally:
+        if data is None:
+            shutil.rmtree(base, ignore_errors=True)
+
+
+def _say(text: str) -> None:
+    typer.echo(text)  # plain lines, never wrapped: a password is copied from them
+
+
 def register(app: typer.Typer) -> None:
     @app.command("demo")
     @handles_errors
@@ -108,50 +171,36 @@ def register(app: typer.Typer) -> None:
             Path("examples"), "--examples", help="Folder of example files."
         ),
         data: Path | None = typer.Option(
-            None, "--data", help="Keep the demo network's nodes here (default: a temporary folder)."
+            None,
+            "--data",
+            help="The live demo's folder (default .csbm-demo); with --once, keep the tour's "
+            "nodes here (default: a temporary folder).",
+        ),
+        once: bool = typer.Option(
+            False,
+            "--once",
+            help="The offline tour for scripts: assess, replay, in-process network.",
+        ),
+        reset: bool = typer.Option(
+            False, "--reset", help="Remove the live demo's folder and start clean."
+        ),
+        port_base: int | None = typer.Option(
+            None,
+            "--port-base",
+            help="The hub's port, the nodes on the next ones (default 8470; 0: free ports).",
         ),
         tz: str | None = typer.Option(None, "--tz", help="Show times in this zone as well as UTC."),
     ) -> None:
-        """Assess the public cases, replay February 2022, run them through a demo network."""
-        zone = user_zone(tz)
-        _check_data(data)  # before anything is printed: a refusal leaves stdout empty
-        packs, forced = load_regime(None)
-        clock = wall_clock()
-        _heading(_("1. Assessment of the public cases"))
-        for name in ACTIVITY_FILES:
-            path = examples / name
-            console.print(
-                "\n[bold underline]" + _("Example: {path}").format(path=path) + "[/bold underline]"
-            )
-            result = assess(parse_activities(read_input(path), str(path)), packs, clock, forced)
-            _print_human(result, [], tz)
+        """Run the live demo network until Ctrl-C (or, with --once, the offline tour)."""
+        if once:
+            for flag, given in (("--reset", reset), ("--port-base", port_base is not None)):
+                if given:
+                    raise InputError(
+                        "live demo only",
+                        [Problem(flag, "only for the live demo, not --once", None)],
+                    )
+            _once(examples, data, tz)
+            return
+        from csbm.demo.live import run
 
-        from csbm.cli.replay import _print_timeline
-
-        _heading(_("2. Chapter III, February 2022, replayed"))
-        scenario = load_scenario(examples / SCENARIO)
-        _print_timeline(scenario.title, replay_loaded(scenario).result, zone)
-
-        _heading(_("3. The same messages through a demo network (SQLite, one log per State)"))
-        base = data or Path(tempfile.mkdtemp(prefix="csbm-demo-"))
-        try:
-            with Progress(
-                TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                TextColumn("{task.fields[step]}"), console=console, transient=False,
-            ) as progress:  # fmt: skip
-                task = progress.add_task(_("messages"), total=len(scenario.events), step="")
-
-                def step(text: str) -> None:
-                    progress.update(task, advance=1, step=text)
-
-                report, _result = run_network(scenario, base / "network", step)
-            _print_network(report)
-            if data is not None:
-                console.print(_("The nodes are kept in {path}").format(path=base / "network"))
-            if not report.logs_agree_with_scenario or not all(
-                n.audit.ok and n.agrees_with_scenario for n in report.nodes
-            ):
-                raise typer.Exit(code=1)
-        finally:
-            if data is None:
-                shutil.rmtree(base, ignore_errors=True)
+        run(data or LIVE_FOLDER, examples, _say, reset=reset, port_base=port_base)
