@@ -57,35 +57,25 @@ class ReplayResult:
         return [d for c in self.cases for d in c.deadlines]
 
 
-class _Seen:
-    """Messages seen, each with a number, found again by their fingerprint: what makes two
-    messages the same message (instant, kind, sender, recipients and the body's text;
-    bodies are validated, so their keys are ordered).
+def _head(event: Event) -> tuple[Any, ...]:
+    """A message's fingerprint but its body: instant, kind, sender, recipients."""
+    return (event.at, event.type, event.sender, event.recipients)
 
-    The body's text (the costly part of a fingerprint) is made only when two messages
-    share everything else: most never do. ``key`` adds what else must match (the log
-    position, for a message received twice)."""
 
-    __slots__ = ("_by",)
-
-    def __init__(self) -> None:
-        self._by: dict[tuple[Any, ...], list[tuple[Event, int]]] = {}
-
-    @staticmethod
-    def _key(event: Event, key: tuple[Any, ...]) -> tuple[Any, ...]:
-        return (*key, event.at, event.type, event.sender, event.recipients)
-
-    def get(self, event: Event, key: tuple[Any, ...] = ()) -> int | None:
-        found = self._by.get(self._key(event, key))
-        if found:
+def _match(found: list[tuple[Event, int]], event: Event) -> int | None:
+    """The number of the message of ``found`` (which share ``event``'s head) that is the
+    same message as ``event``: same body text (bodies are validated, so their keys are
+    ordered). The text, the costly part of a fingerprint, is made only here: when two
+    messages share everything else, which most never do."""
+    text: str | None = None
+    for other, number in found:
+        if other.body is event.body:
+            return number
+        if text is None:
             text = repr(event.body)
-            for other, number in found:
-                if repr(other.body) == text:
-                    return number
-        return None
-
-    def add(self, event: Event, number: int, key: tuple[Any, ...] = ()) -> None:
-        self._by.setdefault(self._key(event, key), []).append((event, number))
+        if repr(other.body) == text:
+            return number
+    return None
 
 
 @dataclass
@@ -96,22 +86,27 @@ class _Case:
     state: Any = None
     history: list[HistoryEntry] = field(default_factory=list)
     refusals: list[Finding] = field(default_factory=list)
-    seen: _Seen = field(default_factory=_Seen)
+    seen: dict[tuple[Any, ...], list[tuple[Event, int]]] = field(default_factory=dict)
 
     def reset(self) -> None:
         self.state = self.measure.initial(self.label)
         self.history = []
         self.refusals = []
-        self.seen = _Seen()
+        self.seen = {}
 
-    def step(self, event: Event, ctx: Context) -> None:
-        earlier = self.seen.get(event)
+    def step(self, event: Event, ctx: Context, head: tuple[Any, ...] | None = None) -> None:
+        head = head if head is not None else _head(event)
+        found = self.seen.get(head)
+        earlier = _match(found, event) if found is not None else None
         try:
             if earlier is not None:
                 raise Refusal(f"duplicate of message #{earlier}; changes nothing",
                               kind="duplicate")
             self.state = self.measure.apply(self.state, event, ctx)
-            self.seen.add(event, event.seq)
+            if found is None:
+                self.seen[head] = [(event, event.seq)]
+            else:
+                found.append((event, event.seq))
             self.history.append(_entry(event, True, None))
         except Refusal as refusal:
             self.history.append(_entry(event, False, refusal.reason))
@@ -163,7 +158,7 @@ class Live:
             watchers = observers() if registry is None else {}
         self._watchers = watchers
         self._cases: dict[tuple[str, str], _Case] = {}
-        self._received = _Seen()
+        self._received: dict[tuple[Any, ...], list[tuple[Event, int]]] = {}
         self._unplaced: list[tuple[Event, str]] = []
         self.count = 0
 
@@ -172,9 +167,15 @@ class Live:
         measure = self._registry.get(event.type)
         if measure is None:
             raise InputError(f"no procedure consumes message kind {event.type!r}")
-        if self._received.get(event, (event.seq,)) is not None:
-            return
-        self._received.add(event, event.seq, (event.seq,))
+        head = _head(event)
+        key = (event.seq, head)
+        found = self._received.get(key)
+        if found is None:
+            self._received[key] = [(event, event.seq)]
+        elif _match(found, event) is not None:
+            return  # the same log entry again
+        else:
+            found.append((event, event.seq))
         self.count += 1
         for watcher in self._watchers.get(event.type, ()):
             for label, seen in watcher.observe(event):
@@ -184,9 +185,10 @@ class Live:
         except Refusal as refusal:
             self._unplaced.append((event, refusal.reason))
             return
-        self._place(measure, label, event)
+        self._place(measure, label, event, head)
 
-    def _place(self, measure: Procedure[Any], label: str, event: Event) -> None:
+    def _place(self, measure: Procedure[Any], label: str, event: Event,
+               head: tuple[Any, ...] | None = None) -> None:
         """Put ``event`` in the case ``label`` of ``measure``: applied when it comes in
         order, the case folded again when it does not."""
         key = (measure.name, label)
@@ -197,7 +199,7 @@ class Live:
             self._cases[key] = case
         if not case.events or case.events[-1].order <= event.order:
             case.events.append(event)
-            case.step(event, self.ctx)
+            case.step(event, self.ctx, head)
         else:
             case.events.append(event)
             case.events.sort(key=lambda e: e.order)
