@@ -232,3 +232,16 @@ def test_the_replay_bench_year_is_a_valid_scenario_with_notifications() -> None:
     ctx = Context(packs=scenario.context.packs, participants=tuple(CODES))
     result = replay(scenario.events, ctx, t("2022-01-01"))
     assert sum(c.procedure == "prior_notification" for c in result.cases) > 50
+
+
+def test_a_case_state_evolves_as_dataclasses_replace_does() -> None:
+    import dataclasses
+
+    from csbm.procedures.prior_notification import NotificationState
+
+    state = NotificationState(case="a14", state="PL", last_at=t("2014-08-01"))
+    changes: dict[str, Any] = {"notified_at": t("2014-08-20"), "last_at": t("2014-08-20")}
+    assert state.evolve(changes) == dataclasses.replace(state, **changes)
+    assert state.last_at == t("2014-08-01")  # the state itself is unchanged
+    with pytest.raises(TypeError):
+        state.evolve({"no_such_field": 1})

@@ -52,7 +52,7 @@ here: each notification is its own activity.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 from datetime import datetime
 from typing import Any, ClassVar
 
@@ -184,6 +184,13 @@ class NotificationState:
     invited_at: datetime | None = None
     last_at: datetime | None = None
 
+    def evolve(self, changes: Mapping[str, Any]) -> NotificationState:
+        """``dataclasses.replace(self, **changes)``, made for the one message in three that
+        changes a case (issue 10's performance constraint)."""
+        values = {name: getattr(self, name) for name in _STATE_FIELDS}
+        values.update(changes)
+        return NotificationState(**values)
+
     @property
     def shown(self) -> bool:
         """A case with a notification or a calendar entry (not only observed messages)."""
@@ -194,6 +201,9 @@ class NotificationState:
         if self.current is not None:
             return self.current
         return self.calendar[-1].activity if self.calendar else None
+
+
+_STATE_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(NotificationState))
 
 
 # ------------------------------------------------------------------ the measure
@@ -244,7 +254,8 @@ class PriorNotification(Procedure[NotificationState]):
             changes = self._amendment(state, event)
         else:
             changes = self._cancellation(state, event)
-        return replace(state, last_at=event.at, **changes)
+        changes["last_at"] = event.at
+        return state.evolve(changes)
 
     # -- messages
 
@@ -599,8 +610,10 @@ class _Book:
         last = s.amendments[-1]
         for measure, word in _WORDS.items():
             before = test_thresholds(compiled, measure, s.notified)
+            if not before.met:
+                continue
             after = test_thresholds(compiled, measure, s.current)
-            if before.met and after.met is False:
+            if after.met is False:
                 kinds.add(measure)
                 rule = before.rules_met[0]
                 findings.append(Finding(
