@@ -224,6 +224,7 @@ def test_the_replay_bench_year_is_a_valid_scenario_with_notifications() -> None:
     """bench_replay.synthetic_year: no empty case label (refused since issue 9), and its
     notification variant replays with prior-notification cases."""
     from bench.bench_replay import CODES, synthetic_year
+
     from csbm.procedures.scenario import scenario_from_data
 
     raw = synthetic_year(600, notifications=1 / 3)
