@@ -10,11 +10,12 @@ rate measured in the same run.
   receipt is in LT's log (read from LT's database every millisecond). Latency: messages
   one at a time; throughput: a burst sent by four clients at once, until every receipt
   is back. Target: p95 < 100 ms.
-- **Fan-out**: the sender (LT) and the hub are ``csbm serve`` processes; the 56 receiving
-  nodes are **in-process servers**: one process runs 56 uvicorn servers (one app, one
-  SQLite log and one port each) on one event loop (56 processes would need ~3.5 GB on
-  this machine). A message to all from LT; the time until the hub holds all 56 receipts,
-  and until LT's log holds them. Target: the hub's fan-out rate (messages to all, each
+- **Fan-out**: the sender (LT), the hub and the 56 receiving nodes are each a ``csbm
+  serve`` **process** with its own SQLite log (the figure held against the target); then
+  again with the 56 nodes as **in-process servers** (one process running 56 uvicorn
+  servers on one event loop, one app, log and port each), for comparison. A message to
+  all from LT; the time until the hub holds all 56 receipts, and until LT's log holds
+  them. Target: the hub's fan-out rate (messages to all, each
   to 56 nodes, per second) >= 0.3 x the raw append rate of 56 messages (raw rate / 56).
 
 Run: ``python -m bench --only bench_network [--quick]`` (quick: 8 nodes, fewer messages).
@@ -71,8 +72,10 @@ def _raw_append_rate(root: Path, n: int) -> dict[str, Any]:
 # -- servers
 
 
-def _serve(data: Path, port: int, log: Path) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "CSBM_LANG": "en"}
+def _serve(
+    data: Path, port: int, log: Path, env: dict[str, str] | None = None
+) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "CSBM_LANG": "en", **(env or {})}
     with log.open("ab") as out:
         return subprocess.Popen(
             [sys.executable, "-m", "csbm", "serve", "--data", str(data), "--port", str(port),
@@ -257,11 +260,12 @@ def farm(parent: int, exit_after: float, items: list[str]) -> None:
     asyncio.run(main())
 
 
-def _fanout(root: Path, nodes: int, messages: int) -> dict[str, Any]:
+def _fanout(root: Path, nodes: int, messages: int, processes: bool) -> dict[str, Any]:
     from csbm.hub import Hub, init_hub
 
     codes = [s.code for s in PARTICIPATING_STATES if s.code != "LT"][:nodes]
     at = now() - timedelta(minutes=1)
+    root.mkdir(parents=True, exist_ok=True)
     lt_dir, hub_dir = root / "fan-LT", root / "fan-hub"
     init_node("LT", at, data=lt_dir).close()
     init_hub(at, hub_dir).close()
@@ -288,15 +292,19 @@ def _fanout(root: Path, nodes: int, messages: int) -> dict[str, Any]:
     procs = [
         _serve(lt_dir, ports["LT"], root / "fan-LT.log"),
         _serve(hub_dir, ports["hub"], root / "fan-hub.log"),
-        subprocess.Popen(
+    ]
+    if processes:  # one csbm serve each; their idle workers poll once a second
+        procs += [_serve(d, ports[c], root / f"fan-{c}.log", {"CSBM_POLL": "1"})
+                  for c, d in dirs.items()]  # fmt: skip
+    else:
+        procs.append(subprocess.Popen(
             [sys.executable, "-m", "bench.bench_network", "farm", str(os.getpid()), "900",
              *(f"{d}:{ports[c]}" for c, d in dirs.items())],
             cwd=ROOT, stdout=(root / "farm.log").open("ab"), stderr=subprocess.STDOUT,
-        ),
-    ]  # fmt: skip
+        ))  # fmt: skip
     try:
         for name in url:
-            _wait_up(url[name])
+            _wait_up(url[name], timeout=600)
         lt_db = sqlite3.connect(_db(lt_dir))
         hub_db = sqlite3.connect(hub_dir / "hub.sqlite3")
         at_hub: list[float] = []
@@ -330,8 +338,14 @@ def _fanout(root: Path, nodes: int, messages: int) -> dict[str, Any]:
         for p in procs:
             p.wait(60)
     return {
-        "processes": f"sender and hub: csbm serve processes; the {nodes} receiving nodes: "
-        "in-process uvicorn servers in one process (one event loop), each its own SQLite log",
+        "processes": (
+            f"sender, hub and the {nodes} receiving nodes: each its own csbm serve process "
+            "and SQLite log"
+            if processes
+            else f"sender and hub: csbm serve processes; the {nodes} receiving nodes: "
+            "in-process uvicorn servers in one process (one event loop), each its own "
+            "SQLite log"
+        ),
         "nodes": nodes,
         "messages": messages,
         "hub_all_receipts_s_p50": round(statistics.median(at_hub), 3),
@@ -350,7 +364,8 @@ def run(quick: bool = False) -> dict[str, Any]:
         raw = _raw_append_rate(root, 100 if quick else 300)
         pair = _pair(root, 30 if quick else 100, 40 if quick else 200)
         nodes = 8 if quick else FANOUT_NODES
-        fan = _fanout(root, nodes, 3 if quick else 6)
+        fan = _fanout(root / "processes", nodes, 3 if quick else 8, processes=True)
+        farm_fan = _fanout(root / "in-process", nodes, 3 if quick else 8, processes=False)
     finally:
         shutil.rmtree(root, ignore_errors=True)
     raw_rate = raw["per_second"]
@@ -360,6 +375,9 @@ def run(quick: bool = False) -> dict[str, Any]:
     fan["ratio_to_raw_append_of_n"] = round(fan["hub_fanouts_per_second"] / raw_of_n, 3)
     fan["end_to_end_ratio_to_raw_append_of_n"] = round(
         fan["end_to_end_fanouts_per_second"] / raw_of_n, 3
+    )
+    farm_fan["ratio_to_raw_append_of_n"] = round(
+        farm_fan["hub_fanouts_per_second"] / raw_of_n, 3
     )
     met = (
         pair["latency_ms_p95"] < PAIR_P95_TARGET_MS
@@ -371,6 +389,7 @@ def run(quick: bool = False) -> dict[str, Any]:
         "raw_append": raw,
         "pair": pair,
         "fanout": fan,
+        "fanout_in_process": farm_fan,
         "targets": {"pair_p95_ms": PAIR_P95_TARGET_MS, "fanout_ratio": FANOUT_RATIO_TARGET},
         "targets_met": met,
         "summary": (

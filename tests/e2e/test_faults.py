@@ -121,7 +121,9 @@ class Network:
 
     def restart(self, name: str) -> None:
         old = self.servers[name]
-        self.servers[name] = start(old.data, port=old.port, exit_after=240, env=ENV)
+        self.servers[name] = start(
+            old.data, port=old.port, exit_after=240, env=ENV, ready_timeout=60
+        )
 
     def stop(self) -> None:
         for server in self.servers.values():
@@ -174,7 +176,9 @@ def build(root: Path, nodes: tuple[str, ...], pg: tuple[str, ...], proxy: bool) 
         from csbm.services.users import add_user
 
         prints = {name: fingerprint(root / name) for name in names}
-        at = now() - timedelta(minutes=1)  # the keys were valid before they were pinned
+        # to the whole second: the servers stamp receipts to the second (wall_clock), and a
+        # key pinned at .231 would not yet be valid for a receipt stamped .000 of that second
+        at = now().replace(microsecond=0)
         for code in nodes:
             with Node.open(root / code) as node:
                 for other in names:
@@ -567,7 +571,7 @@ def test_refusals_each_with_its_reason(calm: Network, tmp_path: Path) -> None:
         ee = init_node("EE", now(), data=tmp_path / "EE")
         try:
             with Node.open(root / "BY") as by:
-                by.add_peer_key("EE", ee.key.verifier_key, now() - timedelta(minutes=1))
+                by.add_peer_key("EE", ee.key.verifier_key, now() - timedelta(minutes=1), at=now())
                 by.revoke(ee.key.key_id, now(), "compromised")
             before = _stored(root / "BY")
             to_all = ee.append_message(

@@ -104,9 +104,11 @@ ReaderDep = Annotated[str | None, Depends(reader_of)]
 
 
 @shared_router.get("/.well-known/csbm", tags=["network"])
-def well_known(request: Request) -> dict[str, Any]:
+async def well_known(request: Request) -> dict[str, Any]:
     """This node's State (or ``hub``), its public key, key id and fingerprint: what
-    ``csbm peer add`` fetches and pins (compare the fingerprint out of band)."""
+    ``csbm peer add`` fetches and pins (compare the fingerprint out of band). Served on
+    the event loop (no database, the key is read once): it answers even when every
+    worker thread waits on the database, so a restarted node is seen to be up."""
     return peer_service.well_known(site_of(request))
 
 
