@@ -81,7 +81,7 @@ def threshold_met(
     removes the criteria it qualifies: every criterion (``all_criteria``) or the equipment
     ones only (``equipment_only``, the default reading). An unknown organisation meets it.
     """
-    criteria = dict(spec.criteria)
+    criteria = spec.criteria  # read, never changed: a narrower one is a new dict
     if (
         spec.organisation_condition
         and organisation == Organisation.BELOW

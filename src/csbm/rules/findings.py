@@ -175,10 +175,12 @@ def inconsistencies(
     tests: dict[str, ThresholdTest] | None = None,
 ) -> list[Finding]:
     out: list[Finding] = []
+    declared = activity.forces.__dict__
     for decl in activity.declarations:
         if decl.kind == "declared":
+            other = decl.forces.__dict__
             for name in FORCE_FIELDS:
-                a, b = activity.forces.get(name), decl.forces.get(name)
+                a, b = declared[name], other[name]
                 if a is not None and b is not None and a != b:
                     out.append(
                         Finding(
