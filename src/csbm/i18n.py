@@ -99,7 +99,12 @@ class Phrase(str):
 
     def __new__(cls, template: str, params: Mapping[str, Any] | None = None) -> Phrase:
         values = dict(params or {})
-        self = super().__new__(cls, _Formatter(None).format(template, **values))
+        english = _english(template)
+        if english is not None and all(type(v) in _PLAIN for v in values.values()):
+            text = english.format_map(values)  # the same text, without string.Formatter
+        else:
+            text = _Formatter(None).format(template, **values)
+        self = super().__new__(cls, text)
         self.template = template
         self.params = values
         return self
@@ -178,6 +183,27 @@ def _unplain(value: Any) -> Any:
 
 
 _JOINERS = {"or": " or ", "and": " and ", "": ", "}
+
+_PLAIN = (str, int, float)
+"""Parameter types the English text formats exactly as ``str.format`` does."""
+
+
+@cache
+def _english(template: str) -> str | None:
+    """``template`` for ``str.format`` in English: ``!t`` dropped (an English word is its
+    own message id), so that a phrase whose parameters are plain text and numbers is made
+    without :class:`_Formatter` (10⁵ findings in a replay: issue 10's performance
+    constraint); None when a field joins a list (``{xs:or}``)."""
+    out: list[str] = []
+    for literal, name, spec, conversion in string.Formatter().parse(template):
+        out.append(literal.replace("{", "{{").replace("}", "}}"))
+        if name is None:
+            continue
+        if spec in ("or", "and"):
+            return None
+        kept = f"!{conversion}" if conversion and conversion != "t" else ""
+        out.append("{" + name + kept + (f":{spec}" if spec else "") + "}")
+    return "".join(out)
 
 
 class _Formatter(string.Formatter):
