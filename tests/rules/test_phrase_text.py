@@ -59,6 +59,7 @@ def test_a_bad_template_fails_as_before(template: str, params: dict[str, Any],
 
 def test_every_phrase_of_a_synthetic_year_reads_as_the_phrase_formatter_makes_it() -> None:
     from bench.bench_replay import synthetic_year
+
     from csbm.procedures.scenario import scenario_from_data
 
     scenario = scenario_from_data({"events": synthetic_year(2000, seed=5, notifications=0.4)})
