@@ -99,8 +99,11 @@ class Phrase(str):
 
     def __new__(cls, template: str, params: Mapping[str, Any] | None = None) -> Phrase:
         values = dict(params or {})
-        english = _english(template)
-        if english is not None and all(type(v) in _PLAIN for v in values.values()):
+        english, specced = _english(template)
+        if english is not None and all(
+            type(v) in _PLAIN or (type(v) is Phrase and k not in specced)
+            for k, v in values.items()
+        ):
             text = english.format_map(values)  # the same text, without string.Formatter
         else:
             text = _Formatter(None).format(template, **values)
@@ -189,21 +192,25 @@ _PLAIN = (str, int, float)
 
 
 @cache
-def _english(template: str) -> str | None:
+def _english(template: str) -> tuple[str | None, frozenset[str]]:
     """``template`` for ``str.format`` in English: ``!t`` dropped (an English word is its
-    own message id), so that a phrase whose parameters are plain text and numbers is made
-    without :class:`_Formatter` (10⁵ findings in a replay: issue 10's performance
-    constraint); None when a field joins a list (``{xs:or}``)."""
+    own message id), so that a phrase whose parameters are plain text, numbers and phrases
+    (in a field without a format) is made without :class:`_Formatter` (10⁵ findings in a
+    replay: issue 10's performance constraint); None when a field joins a list
+    (``{xs:or}``). With it, the names of the fields that have a format."""
     out: list[str] = []
+    specced: set[str] = set()
     for literal, name, spec, conversion in string.Formatter().parse(template):
         out.append(literal.replace("{", "{{").replace("}", "}}"))
         if name is None:
             continue
         if spec in ("or", "and"):
-            return None
+            return None, frozenset()
+        if spec:
+            specced.add(name)
         kept = f"!{conversion}" if conversion and conversion != "t" else ""
         out.append("{" + name + kept + (f":{spec}" if spec else "") + "}")
-    return "".join(out)
+    return "".join(out), frozenset(specced)
 
 
 class _Formatter(string.Formatter):

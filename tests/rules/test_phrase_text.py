@@ -35,6 +35,8 @@ def _slow(template: str, params: dict[str, Any]) -> str:
     ("{states}", {"states": ("PL", "LT")}),
     ("{inner} then", {"inner": phrase("{a:,}", a=1000)}),  # a phrase as a parameter
     ("{flag}", {"flag": True}),
+    ("{head}; {period}", {"head": phrase("{a!t}", a="x"), "period": phrase("{n:,}", n=2000)}),
+    ("[{inner:>12}]", {"inner": phrase("{a}", a="padded")}),  # a format on a phrase
 ])
 def test_the_english_text_is_the_phrase_formatters(template: str,
                                                    params: dict[str, Any]) -> None:
