@@ -18,8 +18,11 @@ $(STAMP): requirements.lock pyproject.toml $(wildcard src/csbm/locales/*/LC_MESS
 
 venv: $(STAMP)
 
+# The live demo network on 127.0.0.1 until Ctrl-C (README, "The live demo"); e.g.
+# `make demo DEMO_ARGS=--reset` starts clean, `DEMO_ARGS=--once` runs the offline tour.
+DEMO_ARGS ?=
 demo: $(STAMP)
-	$(BIN)/csbm demo
+	$(BIN)/csbm demo $(DEMO_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench
@@ -45,8 +48,8 @@ soak: $(STAMP)
 
 # Re-extract the messages and merge them into the OSCE-language catalogues.
 messages: $(STAMP)
-	$(BIN)/pybabel extract -F babel.cfg -k _ -k N_ --no-location -o src/csbm/locales/csbm.pot --project csbm src
-	$(BIN)/pybabel update -i src/csbm/locales/csbm.pot -d src/csbm/locales -D csbm
+	$(BIN)/pybabel extract -F babel.cfg -k _ -k N_ -o src/csbm/locales/csbm.pot --project csbm src
+	$(BIN)/pybabel update --no-fuzzy-matching -i src/csbm/locales/csbm.pot -d src/csbm/locales -D csbm
 	$(BIN)/pybabel compile -d src/csbm/locales -D csbm
 
 clean:

@@ -175,7 +175,10 @@ def _answers(url: str) -> bool:
 
 
 def _port_free(port: int) -> bool:
+    """Whether a server can listen on ``port`` (as uvicorn binds: with SO_REUSEADDR, so a
+    port a stopped demo left in TIME_WAIT is free)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             s.bind(("127.0.0.1", port))
         except OSError:
@@ -280,15 +283,22 @@ def _password(length: int = 16) -> str:
     return "".join(secrets.choice(PASSWORD_ALPHABET) for _i in range(length))
 
 
-def build(layout: Layout, start: datetime, at: datetime) -> None:
-    """Make the hub and the nodes (dated ``start``) and their accounts (dated ``at``)."""
-    from csbm.services.users import add_user
-
+def build(layout: Layout, start: datetime) -> None:
+    """Make the hub and the nodes, dated ``start`` (``csbm init``)."""
     layout.folder.mkdir(parents=True, exist_ok=True)
     layout.save()  # first: the folder is a demo folder from now on (--reset removes it)
     init_hub(start, data=layout.data(HUB)).close()
     for state in STATES:
-        with init_node(state, start, data=layout.data(state)) as node:
+        init_node(state, start, data=layout.data(state)).close()
+
+
+def add_accounts(layout: Layout, at: datetime) -> None:
+    """On each node a signing officer, a drafter and a reader with random passwords
+    (``csbm user add``), dated ``at``; kept in ``demo.json``."""
+    from csbm.services.users import add_user
+
+    for state in STATES:
+        with Node.open(layout.data(state)) as node:
             logins = []
             for suffix, role in ROLES:
                 login = Login(f"{state.lower()}-{suffix}", role.value, _password())
@@ -390,7 +400,8 @@ class Servers:
         self.layout = layout
         self.running: list[Running] = []
 
-    def start(self, ready_timeout: float = 60.0) -> None:
+    def launch(self) -> None:
+        """Start every server (not waiting for them: see :meth:`wait_ready`)."""
         for site in self.layout.sites:
             log = self.layout.folder / f"{site}.serve.log"
             argv = [
@@ -403,6 +414,9 @@ class Servers:
                     start_new_session=True,
                 )  # fmt: skip
             self.running.append(Running(site, process, log))
+
+    def wait_ready(self, ready_timeout: float = 90.0) -> None:
+        """Wait until every server answers at ``/.well-known/csbm``."""
         deadline = time.monotonic() + ready_timeout
         waiting = list(self.running)
         while waiting:
@@ -506,9 +520,13 @@ def run(
                 start = messages[0].at - timedelta(days=1)
                 say(_("Making the hub and the nodes of {states} in {folder}…").format(
                     states=", ".join(STATES), folder=layout.folder))  # fmt: skip
-                build(layout, start, wall_clock())
+                build(layout, start)
             say(_("Starting {n} servers…").format(n=len(layout.sites)))
-            servers.start()
+            servers.launch()
+            if not layout.loaded:  # while the servers start
+                say(_("Adding the accounts…"))
+                add_accounts(layout, wall_clock())
+            servers.wait_ready()
             if not layout.loaded:
                 pins = pin_peers(layout, start)
                 say(_("{n} peers pinned by fingerprint.").format(n=pins))
