@@ -189,6 +189,11 @@ def _replay_rows(n: int, work: Path) -> list[dict[str, Any]]:
     return rows
 
 
+def _floor_text(row: dict[str, Any]) -> str:
+    floor = row.get("yaml_compose_seconds")
+    return "" if floor is None else f"; libyaml compose alone {floor} s"
+
+
 def _floor(fmt: str, path: Path) -> dict[str, Any]:
     """For a YAML file, libyaml's composing time of it (the floor under any YAML reader
     that builds on PyYAML's C composer, as ``csbm.reader`` does)."""
@@ -230,13 +235,13 @@ def run(quick: bool = False) -> dict[str, Any]:
             f"assess {n:,}: "
             + ", ".join(
                 f"{r['command'].split()[2]} {r['seconds']} s/{r['peak_mb']} MB "
-                f"(×{r['ratio_to_engine']} engine)"
+                f"(×{r['ratio_to_engine']} engine{_floor_text(r)})"
                 for r in assess_rows
             )
             + f"; replay {replay_rows[0]['items']:,}: "
             + ", ".join(
                 f"{r['command'].split()[2]} {r['seconds']} s/{r['peak_mb']} MB "
-                f"(×{r['ratio_to_engine']} engine)"
+                f"(×{r['ratio_to_engine']} engine{_floor_text(r)})"
                 for r in replay_rows
             )
             + f"; --help {help_row['seconds']} s"
