@@ -143,12 +143,10 @@ def say(text: str | None, lang: str | None = None) -> str:
 
 
 def phrase_json(text: str | None) -> tuple[str | None, dict[str, Any]]:
-    """``(message_id, params)`` of a text for JSON: a fixed text is its own id, without
-    parameters; a parameter that is a phrase is ``{"message_id", "params"}``."""
-    if text is None:
-        return None, {}
+    """``(message_id, params)`` of a text for JSON (``(None, {})`` for a text that is not a
+    :class:`Phrase`); a parameter that is a phrase is ``{"message_id", "params"}``."""
     if not isinstance(text, Phrase):
-        return str(text), {}
+        return None, {}
     return text.template, {k: _plain(v) for k, v in text.params.items()}
 
 

@@ -77,7 +77,7 @@ def _print_human(result: Assessment, extra_assumed: list[str], tz: str | None) -
                 if app.provisional
                 else _("pack {pack}: {reason}")
             )
-            line = "  " + template.format(pack=app.pack.id, reason=app.reason)
+            line = "  " + template.format(pack=app.pack.id, reason=_(app.reason))
             for d in app.distances:
                 pair = f"{d.states[0]}–{d.states[1]}"
                 line += "; " + _("{pair} border {km} km (±{tolerance})").format(
@@ -90,7 +90,7 @@ def _print_human(result: Assessment, extra_assumed: list[str], tz: str | None) -
             console.print(
                 "  [dim]"
                 + _("not applied: {pack} — {reason}").format(
-                    pack=decision.pack.id, reason=decision.reason
+                    pack=decision.pack.id, reason=_(decision.reason)
                 )
                 + "[/dim]",
                 highlight=False,
@@ -111,7 +111,7 @@ def _print_human(result: Assessment, extra_assumed: list[str], tz: str | None) -
                 table.add_row(
                     f"{ob.rule}\n[dim]{ob.pack}[/dim]",
                     ob.paragraph or "",
-                    kind + (f"\n[dim]{ob.note}[/dim]" if ob.note else ""),
+                    kind + (f"\n[dim]{_(ob.note)}[/dim]" if ob.note else ""),
                     both(ob.due, zone),
                     f"[{style}]{_(ob.status.replace('_', ' '))}[/{style}]",
                 )
@@ -138,7 +138,8 @@ def _print_findings(findings: tuple[Finding, ...]) -> None:
     for f in findings:
         colour = colours.get(f.severity, "")
         console.print(
-            f"  [{colour}]{_(f.kind.replace('_', ' '))}[/{colour}] [dim]{f.rule}[/dim] {f.message}",
+            f"  [{colour}]{_(f.kind.replace('_', ' '))}[/{colour}] [dim]{f.rule}[/dim] "
+            f"{_(f.message)}",
             highlight=False,
         )
 

@@ -66,7 +66,7 @@ def register(app: typer.Typer) -> None:
                 status = _("overdue") if d.status == "missed" else _(d.status)
                 style = STATUS_STYLE.get(d.status, "")
                 paragraph = f"\n[dim]¶{d.paragraph}[/dim]" if d.paragraph else ""
-                note = f"\n[dim]{escape(d.note)}[/dim]" if d.note else ""
+                note = f"\n[dim]{escape(_(d.note))}[/dim]" if d.note else ""
                 table.add_row(
                     both(d.due, zone),
                     f"[{style}]{status}[/{style}]",
@@ -82,5 +82,5 @@ def register(app: typer.Typer) -> None:
             for f in findings:
                 para = f" ¶{f.paragraph}" if f.paragraph else ""
                 console.print(f"  {_(f.kind.replace('_', ' '))} {f.rule or ''}{para} "
-                              f"{f.case or ''}: {f.message}", markup=False, highlight=False)
+                              f"{f.case or ''}: {_(f.message)}", markup=False, highlight=False)
         print_refused(replayed.refused)

@@ -98,7 +98,7 @@ def _print_timeline(title: str | None, result: ReplayResult, zone: tzinfo) -> No
                     f"[{style}]{_(d.status)}[/{style}]" if style else _(d.status),
                     both(d.met_at, zone) if d.met_at else "",
                     ", ".join(d.owed_by),
-                    d.note or "",
+                    _(d.note) if d.note else "",
                 )
             console.print(table)
     if result.quotas:
@@ -118,7 +118,7 @@ def _print_timeline(title: str | None, result: ReplayResult, zone: tzinfo) -> No
                 str(q.used),
                 "?" if q.limit is None else str(q.limit),
                 "?" if q.remaining is None else str(q.remaining),
-                q.note or "",
+                _(q.note) if q.note else "",
             )
         console.print(table)
     if result.findings:
@@ -128,7 +128,7 @@ def _print_timeline(title: str | None, result: ReplayResult, zone: tzinfo) -> No
             where = f"{f.rule} ¶{f.paragraph} " if f.rule and f.paragraph else ""
             console.print(f"  [yellow]{f.kind}[/yellow] {where}{f.case or ''}: ", end="",
                           markup=True, highlight=False)
-            console.print(f.message, markup=False, highlight=False)
+            console.print(_(f.message), markup=False, highlight=False)
 
 
 def register(app: typer.Typer) -> None:

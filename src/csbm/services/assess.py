@@ -25,6 +25,7 @@ from pydantic import Field
 from csbm.domain.activity import Activity
 from csbm.domain.activity_file import activities_from_data
 from csbm.errors import InputError, Problem
+from csbm.i18n import phrase_json
 from csbm.procedures.prior_notification import record_activities
 from csbm.procedures.scenario import scenario_from_data
 from csbm.reader import read_document
@@ -82,6 +83,10 @@ class AssessmentFinding(Document):
     pack: str
     activities: list[str]
     details: dict[str, Any]
+    message_id: str | None = None
+    """The message's template (its id in the catalogues): ``message`` is it in English;
+    a client renders it in another language from the id and ``params`` (csbm.i18n)."""
+    params: dict[str, Any] = Field(default_factory=dict)
 
 
 class AssessedActivity(Document):
@@ -202,20 +207,24 @@ def assess_activities(
 
 
 def _finding(f: Finding) -> dict[str, Any]:
+    message_id, params = phrase_json(f.message)
     return {
         "rule": f.rule,
         "kind": f.kind,
         "severity": f.severity,
-        "message": f.message,
+        "message": str(f.message),
         "pack": f.pack,
         "activities": list(f.activities),
         "details": f.details,
+        "message_id": message_id,
+        "params": params,
     }
 
 
 def _owed(ob: Obligation) -> dict[str, Any]:
     """The fields of :meth:`Owed.of_obligation`, as data (validated in one pass, in Rust,
     with the rest of the activity's document: ten times faster than building models)."""
+    note_id, note_params = phrase_json(ob.note)
     return {
         "rule": ob.rule,
         "paragraph": ob.paragraph,
@@ -227,6 +236,8 @@ def _owed(ob: Obligation) -> dict[str, Any]:
         "owed_to": [ob.owed_to] if ob.owed_to else [],
         "triggered_by": list(ob.triggered_by),
         "note": ob.note,
+        "note_id": note_id,
+        "note_params": note_params,
     }
 
 

@@ -17,6 +17,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
 
 from csbm.domain.time import iso
+from csbm.i18n import phrase_from_json, phrase_json, say
 from csbm.procedures.base import Deadline, Finding, HistoryEntry, QuotaView
 from csbm.rules.model import Obligation
 
@@ -62,9 +63,17 @@ class Owed(Document):
     owed_to: list[str]
     triggered_by: list[str] = Field(default_factory=list)
     note: str | None = None
+    note_id: str | None = None
+    """The note's template (its id in the catalogues); ``note`` is it in English."""
+    note_params: dict[str, Any] = Field(default_factory=dict)
+
+    def note_text(self, lang: str) -> str:
+        """The note in ``lang`` (empty when there is none)."""
+        return say(phrase_from_json(self.note_id, self.note_params, self.note or ""), lang)
 
     @classmethod
     def of_deadline(cls, d: Deadline) -> Owed:
+        note_id, note_params = phrase_json(d.note)
         return cls(
             rule=d.rule,
             paragraph=d.paragraph,
@@ -76,10 +85,13 @@ class Owed(Document):
             owed_by=list(d.owed_by),
             owed_to=list(d.owed_to),
             note=d.note,
+            note_id=note_id,
+            note_params=note_params,
         )
 
     @classmethod
     def of_obligation(cls, ob: Obligation) -> Owed:
+        note_id, note_params = phrase_json(ob.note)
         return cls(
             rule=ob.rule,
             paragraph=ob.paragraph,
@@ -91,6 +103,8 @@ class Owed(Document):
             owed_to=[ob.owed_to] if ob.owed_to else [],
             triggered_by=list(ob.triggered_by),
             note=ob.note,
+            note_id=note_id,
+            note_params=note_params,
         )
 
 
@@ -103,11 +117,21 @@ class FindingDocument(Document):
     paragraph: str | None
     seq: int | None
     states: list[str]
+    message_id: str | None = None
+    """The message's template (its id in the catalogues): ``message`` is it in English;
+    a client renders it in another language from the id and ``params`` (csbm.i18n)."""
+    params: dict[str, Any] = Field(default_factory=dict)
 
     @classmethod
     def of(cls, f: Finding) -> FindingDocument:
-        return cls(kind=f.kind, message=f.message, case=f.case, at=f.at, rule=f.rule,
-                   paragraph=f.paragraph, seq=f.seq, states=list(f.states))  # fmt: skip
+        message_id, params = phrase_json(f.message)
+        return cls(kind=f.kind, message=str(f.message), case=f.case, at=f.at, rule=f.rule,
+                   paragraph=f.paragraph, seq=f.seq, states=list(f.states),
+                   message_id=message_id, params=params)  # fmt: skip
+
+    def text(self, lang: str) -> str:
+        """The message in ``lang``."""
+        return say(phrase_from_json(self.message_id, self.params, self.message), lang)
 
 
 class QuotaDocument(Document):
