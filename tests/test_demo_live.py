@@ -152,10 +152,13 @@ def test_the_live_demo_network(tmp_path: Path) -> None:
         }  # fmt: skip
         ua_types = {m["type"] for m in get("UA", "/api/v1/inbox")["messages"]}
         assert {"calendar", "notification", "incident.clarification_request"} <= ua_types
+        receipts = 0
         for state in STATES:
             status = get(state, "/api/v1/status")
             assert status["outbox_depth"] == 0
             assert all(not m["waiting_for"] for m in status["sent"]), state
+            receipts += sum(len(m["receipts"]) for m in status["sent"])
+        assert receipts == 67  # 10 messages to all x 6 nodes, 7 to named States
 
         # UA's signing officer signs in to the workbench (the sign-in form, CSRF)
         with httpx.Client(base_url=url["UA"], timeout=30) as browser:
