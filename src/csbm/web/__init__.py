@@ -10,9 +10,32 @@ page set. ``tile_url`` (optional) adds a tile layer under the borders of the map
 
 from __future__ import annotations
 
+import threading
+
 from fastapi import FastAPI
 
-__all__ = ["install"]
+__all__ = ["install", "warm_up"]
+
+_warming: list[threading.Thread] = []
+
+
+def warm_up() -> threading.Thread:
+    """Load, once per process and in the background, what the first map page and the
+    first composer check of an area would otherwise load while a user waits (seconds):
+    the vendored borders, the zone of application, the map's borders GeoJSON."""
+    if not _warming:
+
+        def load() -> None:
+            from csbm.geo.zone import zone_of_application
+            from csbm.services.map import borders_geojson
+
+            zone_of_application()
+            borders_geojson()
+
+        thread = threading.Thread(target=load, name="csbm-web-warm-up", daemon=True)
+        _warming.append(thread)
+        thread.start()
+    return _warming[0]
 
 
 def install(app: FastAPI, tile_url: str | None = None) -> None:
@@ -26,3 +49,4 @@ def install(app: FastAPI, tile_url: str | None = None) -> None:
     app.include_router(static)
     app.include_router(pages)
     app.include_router(twins)
+    warm_up()

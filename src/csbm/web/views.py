@@ -187,11 +187,11 @@ PRINT_EXTRA = (
 )
 
 
-def _print(page: Page) -> Response:
-    from html import escape
-
+def _official_form(page: Page) -> tuple[str, str]:
+    """The notification's official form as an HTML document in the page's language, and
+    the message id."""
     from csbm.forms import notice_from_data, notification_form, render_html
-    from csbm.web.i18n import localiser, translation
+    from csbm.web.i18n import localiser
 
     message_id = page.request.path_params["message_id"]
     doc = _message_doc(page, message_id)
@@ -205,7 +205,15 @@ def _print(page: Page) -> Response:
     if doc.case is not None:
         data["case"] = doc.case
     form = notification_form(notice_from_data(data))
-    html = render_html(form, localiser(page.lang))
+    return render_html(form, localiser(page.lang)), message_id
+
+
+def _print(page: Page) -> Response:
+    from html import escape
+
+    from csbm.web.i18n import translation
+
+    html, message_id = _official_form(page)
     t = translation(page.lang).gettext
     extra = PRINT_EXTRA.format(
         back=escape(f"/web/messages/{message_id}"), back_label=escape(t("Back to the message")),
@@ -213,6 +221,24 @@ def _print(page: Page) -> Response:
     )  # fmt: skip
     html = html.replace("</main>", extra + "</main>", 1)
     return HTMLResponse(html, headers=SECURITY_HEADERS)
+
+
+def _print_pdf(page: Page) -> Response:
+    from csbm.forms.pdf import html_to_pdf
+
+    html, message_id = _official_form(page)
+    name = "".join(c for c in message_id if c.isalnum())[:16] or "notification"
+    return Response(
+        html_to_pdf(html), media_type="application/pdf",
+        headers={**SECURITY_HEADERS,
+                 "Content-Disposition": f'inline; filename="notification-{name}.pdf"'},
+    )  # fmt: skip
+
+
+@router.get("/messages/{message_id}/print.pdf")
+async def print_pdf(request: Request) -> Response:
+    """The official form as PDF, printed by headless Chromium (:mod:`csbm.forms.pdf`)."""
+    return await run(request, _print_pdf, NEEDS["message"])
 
 
 @router.get("/messages/{message_id}/print")
