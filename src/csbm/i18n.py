@@ -267,11 +267,11 @@ class _Translated:
 
 @cache
 def _locale(lang: str) -> Any:
-    from babel import Locale
+    from babel import Locale, UnknownLocaleError
 
     try:
         return Locale.parse("en_GB" if lang == "en" else lang)
-    except (ValueError, LookupError):
+    except (ValueError, LookupError, UnknownLocaleError):  # an unknown language: English
         return Locale.parse("en_GB")
 
 
