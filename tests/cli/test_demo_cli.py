@@ -100,6 +100,11 @@ def test_live_demo_refuses_a_port_in_use(tmp_path: Path) -> None:
     assert not (tmp_path / "d").exists()
 
 
+def test_the_live_demo_refuses_the_tours_zone(tmp_path: Path) -> None:
+    _refused(_csbm("demo", "--data", str(tmp_path / "d"), "--tz", "Europe/Kyiv"), "--tz")
+    assert not (tmp_path / "d").exists()
+
+
 @pytest.mark.parametrize("flag", [("--reset",), ("--port-base", "0")])
 def test_once_refuses_the_live_demos_flags(flag: tuple[str, ...]) -> None:
     _refused(_csbm("demo", "--once", *flag), flag[0])

@@ -201,6 +201,8 @@ def register(app: typer.Typer) -> None:
                     )
             _once(examples, data, tz)
             return
+        if tz is not None:
+            raise InputError("--once only", [Problem("--tz", "only for --once", tz)])
         from csbm.demo.live import run
 
         run(data or LIVE_FOLDER, examples, _say, reset=reset, port_base=port_base)
