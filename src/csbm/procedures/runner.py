@@ -24,6 +24,7 @@ from typing import Any
 from csbm._batch import cyclic_gc_paused
 from csbm.domain.time import iso
 from csbm.errors import InputError
+from csbm.i18n import N_, phrase
 from csbm.procedures.base import (
     CaseView,
     Context,
@@ -289,10 +290,12 @@ def _deadline_findings(view: CaseView) -> tuple[Finding, ...]:
         owed = ", ".join(d.owed_by) or "?"
         if d.met_at is not None:
             hours = (d.met_at - d.due).total_seconds() / 3600
-            text = f"{d.rule}{para}: done {hours:.1f} h late by {owed} (due {iso(d.due)})"
+            text = phrase(N_("{rule}{para}: done {hours:.1f} h late by {owed} (due {due})"),
+                          rule=d.rule, para=para, hours=hours, owed=owed, due=iso(d.due))
             kind = "late"
         else:
-            text = f"{d.rule}{para}: not done by {owed}; due {iso(d.due)}"
+            text = phrase(N_("{rule}{para}: not done by {owed}; due {due}"),
+                          rule=d.rule, para=para, owed=owed, due=iso(d.due))
             kind = "missed"
         out.append(Finding(kind=kind, message=text, case=view.case, at=d.due, rule=d.rule,
                            paragraph=d.paragraph, states=d.owed_by))
