@@ -245,6 +245,10 @@ class Hub:
     def relay_rows(self, message_id: str | None = None) -> list[OutboxRow]:
         return _outbox.rows(self.store, message_id)
 
+    def relay_rows_of(self, message_ids: list[str]) -> list[OutboxRow]:
+        """The relay rows of several messages, in one query."""
+        return _outbox.rows_of(self.store, message_ids)
+
     def due(self, at: datetime, limit: int = 100) -> list[OutboxRow]:
         return _outbox.due(self.store, stamp(at), limit)
 
@@ -254,12 +258,23 @@ class Hub:
     def mark(self, row_id: int, **values: object) -> None:
         _outbox.mark(self.store, row_id, **values)  # type: ignore[arg-type]
 
+    def mark_done(self, done: list[tuple[int, bytes, str]]) -> None:
+        """Record several receipts at once, ``(row id, receipt, done at)``: one commit for
+        a whole fan-out step instead of one per node."""
+        _outbox.mark_done(self.store, done)
+
     def check_receipt_for(
-        self, row_id: int, state: str, message_id: str, raw: bytes
+        self,
+        row_id: int,
+        state: str,
+        message_id: str,
+        raw: bytes,
+        directory: KeyDirectory | None = None,
     ) -> Envelope:
         """A receipt from ``state`` for ``message_id``, verified (``row_id``: the relay
-        row it answers, named in the refusal)."""
-        receipt = verify_envelope(raw, self.directory_of_keys())
+        row it answers, named in the refusal; ``directory``: the key directory, when the
+        caller read it once for many receipts)."""
+        receipt = verify_envelope(raw, directory or self.directory_of_keys())
         body = receipt.body if isinstance(receipt.body, dict) else {}
         if (
             receipt.kind != KIND_RECEIPT

@@ -94,10 +94,12 @@ def csbm_many(*commands: Sequence[str]) -> None:
             raise AssertionError(f"csbm {' '.join(args)} exited {process.returncode}: {err}")
 
 
-def start_many(datas: Sequence[Path], **kwargs: Any) -> list[Server]:
+def start_many(
+    datas: Sequence[Path], *, ready_timeout: float = 30.0, **kwargs: Any
+) -> list[Server]:
     """Start several servers at once (their start-up overlaps); wait for all."""
     launched = [_launch(d, **kwargs) for d in datas]
-    return [_ready(server) for server in launched]
+    return [_ready(server, ready_timeout) for server in launched]
 
 
 def start(

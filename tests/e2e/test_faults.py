@@ -64,7 +64,7 @@ NODES = ("LT", "LV", "EE", "PL")
 ON_PG = ("PL", "hub")
 #: How long faults and kills go on (seconds), at most; then the network must settle.
 FAULT_WINDOW = 40.0
-SETTLE = 100.0
+SETTLE = 240.0
 PROBLEM = "application/problem+json"
 
 
@@ -122,7 +122,7 @@ class Network:
     def restart(self, name: str) -> None:
         old = self.servers[name]
         self.servers[name] = start(
-            old.data, port=old.port, exit_after=240, env=ENV, ready_timeout=60
+            old.data, port=old.port, exit_after=600, env=ENV, ready_timeout=60
         )
 
     def stop(self) -> None:
@@ -134,7 +134,7 @@ class Network:
 
 
 #: The test servers' settings: quick retries, a small clock skew.
-ENV = {"CSBM_RETRY_BASE": "0.05", "CSBM_RETRY_CAP": "0.4", "CSBM_POLL": "0.05", "CSBM_SKEW": "60"}
+ENV = {"CSBM_RETRY_BASE": "0.05", "CSBM_RETRY_CAP": "0.4", "CSBM_POLL": "0.2", "CSBM_SKEW": "60"}
 
 
 def build(root: Path, nodes: tuple[str, ...], pg: tuple[str, ...], proxy: bool) -> Network:
@@ -152,7 +152,7 @@ def build(root: Path, nodes: tuple[str, ...], pg: tuple[str, ...], proxy: bool) 
                 args += ["--db", urls[name]]
             commands.append(args)
         csbm_many(*commands)
-        launched = start_many([root / n for n in names], exit_after=240, env=ENV)
+        launched = start_many([root / n for n in names], exit_after=600, env=ENV, ready_timeout=90)
         network.servers = dict(zip(names, launched, strict=True))
         if proxy:
             network.proxied = {name: free_port() for name in names}
@@ -166,7 +166,7 @@ def build(root: Path, nodes: tuple[str, ...], pg: tuple[str, ...], proxy: bool) 
                     *routes,
                     f"--faults-on={root / 'faults-on'}",
                     f"--stats={root / 'proxy.json'}",
-                    "--exit-after=240",
+                    "--exit-after=600",
                 ],
                 stdout=subprocess.DEVNULL,
                 stderr=(root / "proxy.log").open("wb"),

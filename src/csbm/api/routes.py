@@ -390,13 +390,23 @@ class Acknowledgements(BaseModel):
 @hub_router.post("/api/v1/hub/acknowledgements", responses=_PEER)
 def acknowledgements(request: Request, peer: PeerDep, wanted: Acknowledgements) -> dict[str, Any]:
     """Who has acknowledged each of several messages to all (the ones the hub relays;
-    unknown ids are left out): what a node's worker asks in one request for every
-    message it waits on, instead of one request per message (issue 11, item 9)."""
+    unknown ids are left out): each node the hub relays it to, with its status and
+    receipt. What a node's worker asks, in one request and one query, for every message
+    it waits on, instead of one request per message (issue 11, item 9)."""
     site = site_of(request)
     if not isinstance(site, Hub):
         raise NotFoundError("this node is not a hub", code="hub.not_hub")
     _ = peer
-    found = []
-    for message_id in dict.fromkeys(wanted.message_ids):
-        found += status_service.relayed(site, message_id)
-    return {"messages": [m.to_json() for m in found]}
+    grouped: dict[str, list[dict[str, Any]]] = {}
+    for row in site.relay_rows_of(list(dict.fromkeys(wanted.message_ids))):
+        grouped.setdefault(row.message_id, []).append(
+            {
+                "state": row.destination,
+                "status": row.status,
+                "receipt": None if row.receipt is None else base64.b64encode(row.receipt).decode(),
+                "acknowledged_at": row.done_at,
+            }
+        )
+    return {
+        "messages": [{"message_id": mid, "recipients": items} for mid, items in grouped.items()]
+    }

@@ -42,7 +42,7 @@ from csbm.errors import CsbmError
 from csbm.exchange.http import HttpClient, PeerRefusal, receipt_of
 from csbm.exchange.wire import delivery_from_json, delivery_to_json
 from csbm.hub import HUB, Hub
-from csbm.ledger.keys import stamp
+from csbm.ledger.keys import KeyDirectory, stamp
 from csbm.node import Node
 from csbm.store.outbox import PENDING, OutboxRow
 
@@ -280,12 +280,34 @@ class HubFanOut:
 
     def __call__(self, at: datetime) -> int:
         rows = self.hub.due(at)
-        in_parallel(rows, lambda row: self._one(row, at))
+        if not rows:
+            return 0
+        directory = self.hub.directory_of_keys()
+        done: list[tuple[int, bytes, str]] = []
+        try:
+            in_parallel(rows, lambda row: self._one(row, at, directory, done))
+        finally:
+            self.hub.mark_done(done)
+        by_id = {row.id: row for row in rows}
+        for row_id, _raw, _at in done:
+            log.info("relay.done", message_id=by_id[row_id].message_id,
+                     to=by_id[row_id].destination)  # fmt: skip
         return len(rows)
 
-    def _one(self, row: OutboxRow, at: datetime) -> None:
+    def _one(
+        self,
+        row: OutboxRow,
+        at: datetime,
+        directory: KeyDirectory,
+        done: list[tuple[int, bytes, str]],
+    ) -> None:
         try:
-            self._relay(row.id, row.message_id, row.destination, row.sender, row.payload, at)
+            raw = self._relay(row.id, row.message_id, row.destination, row.sender, row.payload,
+                              at)  # fmt: skip
+            if raw is not None:
+                self.hub.check_receipt_for(row.id, row.destination, row.message_id, raw,
+                                           directory)  # fmt: skip
+                done.append((row.id, raw, stamp(at)))
         except CsbmError as exc:
             reason = exc.lines()[0] if exc.lines() else exc.message
             log.warning(
@@ -305,11 +327,13 @@ class HubFanOut:
         sender: str,
         payload: str | None,
         at: datetime,
-    ) -> None:
+    ) -> bytes | None:
+        """POST the stored delivery to the node (rebuilt from the sender's node when
+        stale); the node's receipt, verified and recorded by the caller."""
         peer = self.hub.peer(state)
         if peer is None:
             self.hub.mark(row_id, status=REFUSED, error="the node is no longer registered")
-            return
+            return None
         delivery = delivery_from_json(json.loads(payload or "{}"))
         for rebuilt in range(STALE_RETRIES + 1):
             try:
@@ -322,7 +346,4 @@ class HubFanOut:
                     raise
                 delivery = self.client.fetch_delivery(origin.url, message_id, size, at)
                 self.hub.mark(row_id, payload=json.dumps(delivery_to_json(delivery)))
-        raw = receipt_of(answer)
-        self.hub.check_receipt_for(row_id, state, message_id, raw)
-        self.hub.mark(row_id, status=DONE, attempted=True, receipt=raw, done_at=stamp(at))
-        log.info("relay.done", message_id=message_id, to=state)
+        return receipt_of(answer)

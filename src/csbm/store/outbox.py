@@ -193,6 +193,15 @@ def rows(
         return [_row(r) for r in conn.execute(query).all()]
 
 
+def rows_of(store: LedgerStore, message_ids: Sequence[str]) -> list[OutboxRow]:
+    """The rows of several messages, in one query (oldest first)."""
+    if not message_ids:
+        return []
+    query = select(outbox).where(outbox.c.message_id.in_(list(message_ids))).order_by(outbox.c.id)
+    with store.read() as conn:
+        return [_row(r) for r in conn.execute(query).all()]
+
+
 def depth(store: LedgerStore) -> int:
     """How many rows still wait (pending or relayed)."""
     with store.read() as conn:
@@ -233,6 +242,25 @@ def mark(
         values["payload"] = payload
     with store.write() as txn:
         txn.conn.execute(update(outbox).where(outbox.c.id == row_id).values(**values))
+
+
+def mark_done(store: LedgerStore, done: Sequence[tuple[int, bytes, str]]) -> None:
+    """Mark several rows ``done`` with their receipts, ``(row id, receipt, done at)``, in
+    one transaction (the hub's fan-out: one commit per step, not one per node). A crash
+    before the commit loses nothing but the record: the row is relayed again, and the
+    node answers a duplicate with the receipt it signed the first time."""
+    if not done:
+        return
+    with store.write() as txn:
+        for row_id, receipt, at in done:
+            txn.conn.execute(
+                update(outbox)
+                .where(outbox.c.id == row_id)
+                .values(
+                    status=DONE, attempts=outbox.c.attempts + 1, last_error=None,
+                    receipt=receipt, done_at=at,
+                )
+            )  # fmt: skip
 
 
 # -- peers
