@@ -11,7 +11,8 @@ What :func:`run` does, in order (each step is what an operator does with the com
 2. **Accounts** (``csbm user add``): on each node a signing officer, a drafter and a
    reader (``ua-officer``, ``ua-drafter``, ``ua-reader``) with random passwords (16
    characters), kept in the folder's ``demo.json`` (mode 0600) and printed.
-3. **Servers** (``csbm serve --data DIR --port N --exit-with-parent``): one process each,
+3. **Servers** (``csbm serve --data DIR --host 127.0.0.1 --port N --exit-with-parent``,
+   whatever ``CSBM_HOST`` says): one process each,
    in its own session (Ctrl-C reaches the demo, which stops each server by SIGTERM in
    turn); ``--exit-with-parent`` ends a server whose demo died without stopping it.
 4. **Peers** (``csbm peer add STATE URL --fingerprint FP``): every node pins every other
@@ -406,7 +407,8 @@ class Servers:
             log = self.layout.folder / f"{site}.serve.log"
             argv = [
                 sys.executable, "-m", "csbm", "serve", "--data", str(self.layout.data(site)),
-                "--port", str(self.layout.ports[site]), "--exit-with-parent", *SERVE_FLAGS,
+                "--host", "127.0.0.1", "--port", str(self.layout.ports[site]),
+                "--exit-with-parent", *SERVE_FLAGS,
             ]  # fmt: skip
             with log.open("ab") as out:
                 process = subprocess.Popen(
