@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, tzinfo
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, Query
+from fastapi import APIRouter, Body, Depends, Query, Request
 
 from csbm.accounts.policy import Action
 from csbm.accounts.records import Account
@@ -24,9 +24,9 @@ from csbm.services.cases import ProceduresDocument, procedures
 from csbm.services.compose import PreviewDocument, preview
 from csbm.services.map import MapDocument, activity_map
 from csbm.services.record import RecordDocument, record
-from csbm.services.replay import replay_node
 from csbm.services.today import TodayDocument, today
 from csbm.web.pages import zone_of
+from csbm.web.replays import replayed
 
 router = APIRouter(prefix="/api/v1/workbench", tags=["workbench"])
 
@@ -56,42 +56,46 @@ def _zone(raw: str | None) -> tzinfo:
 
 @router.get("/today", responses=_PROBLEMS)
 def today_twin(
-    _account: Reader, node: NodeDep, at: ClockDep, zone: str | None = None,
+    request: Request, _account: Reader, node: NodeDep, at: ClockDep, zone: str | None = None,
     offset: Offset = 0, limit: Limit = 50, received_offset: Offset = 0,
     received_limit: Limit = 20, sent_offset: Offset = 0, sent_limit: Limit = 20,
 ) -> TodayDocument:  # fmt: skip
     """The *Today* page's document."""
-    return today(node, replay_node(node, at), at, _zone(zone), offset=offset, limit=limit,
+    replay = replayed(request.app.state, node, at)
+    return today(node, replay, at, _zone(zone), offset=offset, limit=limit,
                  received_offset=received_offset, received_limit=received_limit,
                  sent_offset=sent_offset, sent_limit=sent_limit)  # fmt: skip
 
 
 @router.get("/map", responses=_PROBLEMS)
 def map_twin(
-    _account: Reader, node: NodeDep, at: ClockDep,
+    request: Request, _account: Reader, node: NodeDep, at: ClockDep,
     year: Annotated[int | None, Query(ge=1900, le=2999)] = None, state: str | None = None,
 ) -> MapDocument:  # fmt: skip
     """The *Map* page's document (the borders: ``/web/geo/borders.json``)."""
-    return activity_map(replay_node(node, at), node_context().packs, year=year, state=state)
+    replay = replayed(request.app.state, node, at)
+    return activity_map(replay, node_context().packs, year=year, state=state)
 
 
 @router.get("/calendar", responses=_PROBLEMS)
 def calendar_twin(
-    _account: Reader, node: NodeDep, at: ClockDep,
+    request: Request, _account: Reader, node: NodeDep, at: ClockDep,
     year: Annotated[int | None, Query(ge=1900, le=2999)] = None, state: str | None = None,
 ) -> CalendarDocument:  # fmt: skip
     """The *Calendar* page's document (default year: the clock's)."""
-    return calendar(replay_node(node, at), node_context().packs, year or at.year, state)
+    replay = replayed(request.app.state, node, at)
+    return calendar(replay, node_context().packs, year or at.year, state)
 
 
 @router.get("/procedures", responses=_PROBLEMS)
 def procedures_twin(
-    _account: Reader, node: NodeDep, at: ClockDep, zone: str | None = None,
+    request: Request, _account: Reader, node: NodeDep, at: ClockDep, zone: str | None = None,
     procedure: str | None = None, party: str | None = None, offset: Offset = 0,
     limit: Limit = 20, quotas_offset: Offset = 0, quotas_limit: Limit = 50,
 ) -> ProceduresDocument:  # fmt: skip
     """The *Procedures* page's document."""
-    return procedures(replay_node(node, at), _zone(zone), procedure=procedure, party=party,
+    replay = replayed(request.app.state, node, at)
+    return procedures(replay, _zone(zone), procedure=procedure, party=party,
                       offset=offset, limit=limit, quotas_offset=quotas_offset,
                       quotas_limit=quotas_limit)  # fmt: skip
 

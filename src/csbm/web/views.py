@@ -26,11 +26,11 @@ __all__ = ["parse_body_text"]
 
 
 def _today(page: Page) -> Response:
-    from csbm.services.replay import replay_node
     from csbm.services.today import today
+    from csbm.web.replays import replayed
 
     doc = today(
-        page.node, replay_node(page.node, page.at), page.at, page.zone,
+        page.node, replayed(page.request.app.state, page.node, page.at), page.at, page.zone,
         offset=page.number("offset", 0), limit=page.number("limit", 50, 1, 500),
         received_offset=page.number("received_offset", 0),
         received_limit=page.number("received_limit", 20, 1, 500),
@@ -57,11 +57,11 @@ def _year(page: Page) -> int | None:
 def _map(page: Page) -> Response:
     from csbm.projection import node_context
     from csbm.services.map import activity_map
-    from csbm.services.replay import replay_node
+    from csbm.web.replays import replayed
 
     doc = activity_map(
-        replay_node(page.node, page.at), node_context().packs, year=_year(page),
-        state=page.param("state") or None,
+        replayed(page.request.app.state, page.node, page.at), node_context().packs,
+        year=_year(page), state=page.param("state") or None,
     )  # fmt: skip
     data = {"activities": [a.to_json() for a in doc.activities],
             "zones": [z.to_json() for z in doc.zones]}  # fmt: skip
@@ -94,10 +94,10 @@ async def borders() -> Response:
 def _calendar(page: Page) -> Response:
     from csbm.projection import node_context
     from csbm.services.calendar import calendar
-    from csbm.services.replay import replay_node
+    from csbm.web.replays import replayed
 
     year = _year(page) or page.at.year
-    doc = calendar(replay_node(page.node, page.at), node_context().packs, year,
+    doc = calendar(replayed(page.request.app.state, page.node, page.at), node_context().packs, year,
                    page.param("state") or None)  # fmt: skip
     return page.render("calendar.html", doc=doc, current="calendar")
 
@@ -113,10 +113,10 @@ async def calendar_page(request: Request) -> Response:
 
 def _procedures(page: Page) -> Response:
     from csbm.services.cases import procedures
-    from csbm.services.replay import replay_node
+    from csbm.web.replays import replayed
 
     doc = procedures(
-        replay_node(page.node, page.at), page.zone,
+        replayed(page.request.app.state, page.node, page.at), page.zone,
         procedure=page.param("procedure") or None, party=page.param("party") or None,
         offset=page.number("offset", 0), limit=page.number("limit", 20, 1, 500),
         quotas_offset=page.number("quotas_offset", 0),
