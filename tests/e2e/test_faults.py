@@ -453,11 +453,14 @@ def check_network(root: Path, planned: list[Planned]) -> None:
             assert cases[a][p.case] == mine, f"seed {SEED}: {a} rebuilds {p.case} otherwise"
 
 
-def _comparable(case: dict[str, Any]) -> dict[str, Any]:
-    """A rebuilt case without what is local to the node that rebuilt it: ``seq``, the
-    event's place in that node's own stream of events."""
-    history = [{k: v for k, v in h.items() if k != "seq"} for h in case.get("history", [])]
-    return {**case, "history": history}
+def _comparable(value: Any) -> Any:
+    """A rebuilt case without what is local to the node that rebuilt it: ``seq``, an
+    event's place in that node's own stream of events (in its history and findings)."""
+    if isinstance(value, dict):
+        return {k: _comparable(v) for k, v in value.items() if k != "seq"}
+    if isinstance(value, list):
+        return [_comparable(v) for v in value]
+    return value
 
 
 # -- refusals, each with its reason
