@@ -96,12 +96,29 @@ def _wait_up(url: str, timeout: float = 120.0) -> None:
     raise RuntimeError(f"{url} did not come up")
 
 
-def _port() -> int:
+def _ports(names: list[str]) -> dict[str, int]:
+    """A free port for each name, all held at once while chosen (no two the same)."""
     import socket
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    held = []
+    try:
+        for _ in names:
+            sock = socket.socket()
+            sock.bind(("127.0.0.1", 0))
+            held.append(sock)
+        return {name: int(sock.getsockname()[1]) for name, sock in zip(names, held, strict=True)}
+    finally:
+        for sock in held:
+            sock.close()
+
+
+def _check_up(url: str, state: str, process: subprocess.Popen[bytes] | None) -> None:
+    """The server at ``url`` is up and is ``state`` (not another process that took the
+    port first)."""
+    _wait_up(url, timeout=600)
+    doc = httpx.get(url + "/.well-known/csbm", timeout=10.0).json()
+    if doc.get("state") != state or (process is not None and process.poll() is not None):
+        raise RuntimeError(f"{url} is not {state}'s node (its port was taken): run again")
 
 
 def _known(data: Path) -> dict[str, Any]:
@@ -169,7 +186,7 @@ def _pair(root: Path, n: int, burst: int) -> dict[str, Any]:
     lt_dir, by_dir = root / "pair-LT", root / "pair-BY"
     for code, d in (("LT", lt_dir), ("BY", by_dir)):
         init_node(code, now() - timedelta(minutes=1), data=d).close()
-    ports = {"LT": _port(), "BY": _port()}
+    ports = _ports(["LT", "BY"])
     docs = {"LT": _known(lt_dir), "BY": _known(by_dir)}
     with Node.open(lt_dir) as lt:
         _pin(lt, "BY", f"http://127.0.0.1:{ports['BY']}", docs["BY"])
@@ -180,8 +197,8 @@ def _pair(root: Path, n: int, burst: int) -> dict[str, Any]:
              (("LT", lt_dir), ("BY", by_dir))]  # fmt: skip
     url = f"http://127.0.0.1:{ports['LT']}"
     try:
-        for c in ports:
-            _wait_up(f"http://127.0.0.1:{ports[c]}")
+        for c, process in zip(ports, procs, strict=True):
+            _check_up(f"http://127.0.0.1:{ports[c]}", c, process)
         db = sqlite3.connect(_db(lt_dir))
         latencies: list[float] = []
         with httpx.Client(timeout=30.0, trust_env=False) as client:
@@ -272,7 +289,7 @@ def _fanout(root: Path, nodes: int, messages: int, processes: bool) -> dict[str,
     dirs = {c: root / f"fan-{c}" for c in codes}
     for c, d in dirs.items():
         init_node(c, at, data=d).close()
-    ports = {name: _port() for name in ("LT", "hub", *codes)}
+    ports = _ports(["LT", "hub", *codes])
     url = {name: f"http://127.0.0.1:{p}" for name, p in ports.items()}
     docs = {"LT": _known(lt_dir), "hub": _known(hub_dir)}
     docs |= {c: _known(d) for c, d in dirs.items()}
@@ -303,8 +320,8 @@ def _fanout(root: Path, nodes: int, messages: int, processes: bool) -> dict[str,
             cwd=ROOT, stdout=(root / "farm.log").open("ab"), stderr=subprocess.STDOUT,
         ))  # fmt: skip
     try:
-        for name in url:
-            _wait_up(url[name], timeout=600)
+        for i, name in enumerate(url):
+            _check_up(url[name], name, procs[i] if processes or i < 2 else None)
         lt_db = sqlite3.connect(_db(lt_dir))
         hub_db = sqlite3.connect(hub_dir / "hub.sqlite3")
         at_hub: list[float] = []
