@@ -50,6 +50,7 @@ soak: $(STAMP)
 messages: $(STAMP)
 	$(BIN)/pybabel extract -F babel.cfg -k _ -k N_ -o src/csbm/locales/csbm.pot --project csbm src
 	$(BIN)/pybabel update --no-fuzzy-matching -i src/csbm/locales/csbm.pot -d src/csbm/locales -D csbm
+	$(BIN)/python -c 'import sys; from babel.messages.pofile import read_po, write_po; p = sys.argv[1]; c = read_po(open(p, "rb"), locale="en"); [setattr(m, "string", m.string or m.id) for m in c if m.id]; write_po(open(p, "wb"), c, width=76)' src/csbm/locales/en/LC_MESSAGES/csbm.po
 	$(BIN)/pybabel compile -d src/csbm/locales -D csbm
 
 clean:
