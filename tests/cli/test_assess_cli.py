@@ -240,7 +240,7 @@ def test_rules_check_refuses_a_pack_whose_cases_disagree(tmp_path: Path) -> None
 
 
 def test_demo_runs_on_the_examples() -> None:
-    result = runner.invoke(app, ["demo", "--examples", str(EXAMPLES)])
+    result = runner.invoke(app, ["demo", "--once", "--examples", str(EXAMPLES)])
     assert result.exit_code == 0, result.stderr
     assert "Zapad-2017" in result.stdout and "Union Resolve 2022" in result.stdout
     assert "joint_meeting_held" in result.stdout
