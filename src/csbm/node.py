@@ -577,6 +577,39 @@ class Node:
         for chunk in self.store.iter_entries():
             yield from chunk
 
+    def entries_between(self, start: int, end: int) -> list[StoredEntry]:
+        """The entries with ``start <= index < end``, in log order (one query)."""
+        return self.store.entries(start, end)
+
+    def messages(
+        self,
+        *,
+        sender: str | None = None,
+        other_than: str | None = None,
+        from_index: int = 0,
+        newest_first: bool = True,
+        offset: int = 0,
+        limit: int = 50,
+    ) -> list[StoredEntry]:
+        """A window of the log's messages (no ``csbm.*`` entries), paged in SQL: see
+        :meth:`csbm.store.log.LedgerStore.message_entries`."""
+        return self.store.message_entries(
+            sender=sender, other_than=other_than, from_index=from_index,
+            newest_first=newest_first, offset=offset, limit=limit,
+        )  # fmt: skip
+
+    def message_counts(self) -> dict[tuple[str, str], int]:
+        """Entries per ``(sender, kind)`` (an SQL aggregate, kept per log size)."""
+        return self.store.message_counts()
+
+    def receipts_of(self, message_ids: Sequence[str], direction: str) -> list[dict[str, Any]]:
+        """The receipt rows (``issued`` or ``received``) of some messages, in log order."""
+        return self.store.receipts_of(message_ids, direction)
+
+    def receipts_since(self, receipt_index: int, direction: str) -> list[dict[str, Any]]:
+        """The receipt rows in one direction logged at ``receipt_index`` or later."""
+        return self.store.receipts_since(receipt_index, direction)
+
     def prove_inclusion(self, index: int, size: int | None = None) -> InclusionProof:
         """RFC 9162 §2.1.3 inclusion proof of the entry at ``index`` in the tree of ``size``."""
         return self.store.prove_inclusion(index, size)
@@ -798,6 +831,12 @@ class Node:
         from csbm.store import outbox
 
         return outbox.rows(self.store, message_id)
+
+    def outbox_rows_of(self, message_ids: Sequence[str]) -> list[OutboxRow]:
+        """The outbox rows of some messages, in one query (oldest first)."""
+        from csbm.store import outbox
+
+        return outbox.rows_of(self.store, message_ids)
 
     def outbox_depth(self) -> int:
         """How many deliveries still wait for a receipt."""

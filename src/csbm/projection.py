@@ -17,11 +17,13 @@ traceback (issue 9, item 1).
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from csbm.domain.time import InstantError, parse_instant
 from csbm.errors import CsbmError, InputError, Problem
+from csbm.ledger.records import StoredEntry
 from csbm.message import RESERVED_PREFIX, from_event, message_from_payload, to_event, to_payload
 from csbm.node import Node
 from csbm.procedures.base import Context, Event, check_instant
@@ -86,6 +88,24 @@ def events_from_log(node: Node, sent_only: bool = False) -> LogProjection:
     return LogProjection(tuple(events), tuple(refused))
 
 
+def project_entries(entries: Iterable[StoredEntry]) -> LogProjection:
+    """:func:`events_from_log` over some entries of a log (a range read as the log grows:
+    :mod:`csbm.web.replays` parses each entry once)."""
+    events: list[Event] = []
+    refused: list[RefusedEntry] = []
+    for entry in entries:
+        if entry.kind.startswith(RESERVED_PREFIX):
+            continue
+        try:
+            events.append(_event(entry.envelope, entry.sender, entry.index))
+        except CsbmError as exc:
+            reason = "; ".join(exc.lines())
+            refused.append(
+                RefusedEntry(entry.index, entry.message_id, entry.sender, entry.kind, reason)
+            )
+    return LogProjection(tuple(events), tuple(refused))
+
+
 def _event(raw: bytes, sender: str, index: int) -> Event:
     try:
         envelope = json.loads(raw)
@@ -116,4 +136,5 @@ __all__ = [
     "events_from_log",
     "message_for",
     "node_context",
+    "project_entries",
 ]

@@ -342,11 +342,15 @@ def test_hostile_content_is_escaped(served: Served) -> None:
 @pytest.mark.parametrize(
     ("path", "name", "build"),
     [
-        ("today", "rita", lambda n: today(n, replay_node(n, CLOCK), CLOCK, _zone(), limit=5)),
-        ("map", "rita", lambda n: activity_map(replay_node(n, CLOCK), node_context().packs)),
+        ("today", "rita", lambda n: today(n, replay_node(n, CLOCK), CLOCK, _zone(), limit=5,
+                                          log_size=n.size())),
+        ("map", "rita", lambda n: activity_map(replay_node(n, CLOCK), node_context().packs,
+                                               log_size=n.size())),
         ("calendar", "rita",
-         lambda n: calendar(replay_node(n, CLOCK), node_context().packs, 2014)),
-        ("procedures", "rita", lambda n: procedures(replay_node(n, CLOCK), _zone())),
+         lambda n: calendar(replay_node(n, CLOCK), node_context().packs, 2014,
+                            log_size=n.size())),
+        ("procedures", "rita", lambda n: procedures(replay_node(n, CLOCK), _zone(),
+                                                    log_size=n.size())),
         ("record", "audrey", lambda n: record(n, CLOCK, limit=5)),
     ],
 )

@@ -63,6 +63,9 @@ def create_app(settings: Settings, clock: Callable[[], datetime] | None = None) 
 
             app.state.node = site
             app.state.send = send_approved
+            from csbm.web.replays import warm  # the first replay, in the background
+
+            warm(app.state, site, tick())
         worker = _worker(site, settings, tick) if settings.worker else None
         app.state.worker = worker
         if worker is not None:
@@ -74,6 +77,9 @@ def create_app(settings: Settings, clock: Callable[[], datetime] | None = None) 
             if worker is not None:
                 worker.close()
                 worker.client.close()
+            replays = getattr(app.state, "web_replays", None)
+            if replays is not None:
+                replays.close()  # the background replay ends before the node closes
             site.close()
             log.info("stopped", state=site.state)
 

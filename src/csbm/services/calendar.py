@@ -18,6 +18,7 @@ from datetime import datetime
 from csbm.rules.pack import RulePack
 from csbm.services.documents import Document, FindingDocument, Instant
 from csbm.services.map import ActivityFeature, activities
+from csbm.services.memo import derived
 from csbm.services.replay import Replayed
 
 __all__ = ["CalendarDocument", "LimitCount", "Overlap", "StateYear", "calendar"]
@@ -82,6 +83,7 @@ class CalendarDocument(Document):
     state: str | None
     years: list[int]
     states: list[StateYear]
+    log_size: int | None = None
 
 
 def _meets(a: ActivityFeature, criteria: dict[str, int | None], comparison: str) -> bool:
@@ -128,12 +130,34 @@ def calendar(
     packs: Sequence[RulePack],
     year: int,
     state: str | None = None,
+    *,
+    log_size: int | None = None,
 ) -> CalendarDocument:
-    """The *Calendar* document of ``year`` (for ``state`` only, when given)."""
+    """The *Calendar* document of ``year`` (for ``state`` only, when given); made once per
+    projection, packs, year and State (:func:`csbm.services.memo.derived`). ``log_size``:
+    the size of the log the projection was made from (:mod:`csbm.web.replays`)."""
     code = state.strip().upper() if state else None
+    key = ("calendar", tuple(p.id for p in packs), year, code)
+    doc = derived(replayed, key, lambda: _calendar(replayed, packs, year, code))
+    return doc if log_size is None else doc.model_copy(update={"log_size": log_size})
+
+
+def _constraining(replayed: Replayed) -> list[FindingDocument]:
+    """The engine's findings of the constraining provisions (``CONSTR*``), once."""
+    result = replayed.result
+    return [
+        FindingDocument.of(f)
+        for f in list(result.findings) + [f for c in result.cases for f in c.findings]
+        if f.rule and f.rule.startswith("CONSTR")
+    ]
+
+
+def _calendar(
+    replayed: Replayed, packs: Sequence[RulePack], year: int, code: str | None
+) -> CalendarDocument:
     every = activities(replayed, packs)
     years = sorted({a.start.year for a in every if a.start is not None})
-    doc = replayed.document()
+    constraining = derived(replayed, "calendar.constraining", lambda: _constraining(replayed))
     limits = [
         (pack, rule)
         for pack in packs
@@ -161,15 +185,12 @@ def calendar(
                     count=len(met), cases=met,
                 )
             )
-        findings = [
-            f
-            for f in doc.findings + [f for c in doc.cases for f in c.findings]
-            if f.rule and f.rule.startswith("CONSTR") and who in f.states
-        ]
+        findings = [f for f in constraining if who in f.states]
         rows.append(
             StateYear(
                 state=who, year=year, bars=[_bar(a, year) for a in mine], limits=counts,
                 overlaps=_overlaps(mine), findings=findings,
             )
         )
-    return CalendarDocument(at=doc.at, year=year, state=code, years=years, states=rows)
+    return CalendarDocument(at=replayed.result.at, year=year, state=code, years=years,
+                            states=rows)  # fmt: skip

@@ -13,7 +13,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, tzinfo
 
+from csbm.procedures.base import CaseView, QuotaView
 from csbm.services.documents import Document, Instant, QuotaDocument
+from csbm.services.memo import derived
 from csbm.services.paging import PageInfo, check_window, window
 from csbm.services.replay import CaseDocument, Replayed
 
@@ -55,6 +57,7 @@ class ProceduresDocument(Document):
     cases_page: PageInfo
     quotas: list[QuotaDocument]
     quotas_page: PageInfo
+    log_size: int | None = None
 
 
 def timeline(case: CaseDocument, zone: tzinfo) -> list[TimelineStep]:
@@ -80,8 +83,28 @@ def timeline(case: CaseDocument, zone: tzinfo) -> list[TimelineStep]:
     return steps
 
 
-def _last(case: CaseDocument) -> datetime:
+def _last(case: CaseView) -> datetime:
     return max((h.at for h in case.history), default=datetime.min.replace(tzinfo=UTC))
+
+
+def _chosen(replayed: Replayed, procedure: str | None, who: str | None) -> list[CaseView]:
+    """The cases of a procedure and party, newest activity first (once per projection)."""
+
+    def make() -> list[CaseView]:
+        chosen = [
+            c
+            for c in replayed.result.cases
+            if (procedure is None or c.procedure == procedure)
+            and (who is None or any(who in codes for codes in c.parties.values()))
+        ]
+        chosen.sort(key=_last, reverse=True)
+        return chosen
+
+    return derived(replayed, ("procedures.cases", procedure, who), make)
+
+
+def _quota(q: QuotaView) -> tuple[str, int, str]:
+    return (q.state, q.year, q.rule)
 
 
 def procedures(
@@ -94,34 +117,34 @@ def procedures(
     limit: int = 20,
     quotas_offset: int = 0,
     quotas_limit: int = 50,
+    log_size: int | None = None,
 ) -> ProceduresDocument:
-    """The *Procedures* document of a replay (due times also in ``zone``)."""
+    """The *Procedures* document of a replay (due times also in ``zone``). The filtered
+    and ordered cases and quotas are made once per projection
+    (:func:`csbm.services.memo.derived`); only the windows shown become documents."""
     check_window(offset, limit)
     check_window(quotas_offset, quotas_limit, "quotas_")
-    doc = replayed.document()
-    names = sorted({c.procedure for c in doc.cases})
+    result = replayed.result
+    names = derived(replayed, "procedures.names",
+                    lambda: sorted({c.procedure for c in result.cases}))  # fmt: skip
     who = party.strip().upper() if party else None
-    chosen = [
-        c
-        for c in doc.cases
-        if (procedure is None or c.procedure == procedure)
-        and (who is None or any(who in codes for codes in c.parties.values()))
-    ]
-    chosen.sort(key=_last, reverse=True)
+    chosen = _chosen(replayed, procedure, who)
     shown, page = window(chosen, offset, limit)
-    cases = [
-        CaseWithClocks(**c.model_dump(by_alias=True), timeline=timeline(c, zone)) for c in shown
-    ]
-    quotas = sorted(doc.quotas, key=lambda q: (q.state, q.year, q.rule))
+    cases = []
+    for view in shown:
+        c = CaseDocument.of(view)
+        cases.append(CaseWithClocks(**c.model_dump(by_alias=True), timeline=timeline(c, zone)))
+    quotas = derived(replayed, "procedures.quotas", lambda: sorted(result.quotas, key=_quota))
     quota_rows, quota_page = window(quotas, quotas_offset, quotas_limit, "quotas_")
     return ProceduresDocument(
-        at=doc.at,
+        at=result.at,
         zone=str(zone),
         procedure=procedure,
         party=who,
         procedures=names,
         cases=cases,
         cases_page=page,
-        quotas=quota_rows,
+        quotas=[QuotaDocument.of(q) for q in quota_rows],
         quotas_page=quota_page,
+        log_size=log_size,
     )

@@ -69,6 +69,26 @@ def inbox(node: Node) -> InboxDocument:
     return InboxDocument(state=node.state, messages=out)
 
 
+def received_total(node: Node) -> int:
+    """How many messages other States sent this node (an SQL aggregate, see
+    :meth:`csbm.node.Node.message_counts`)."""
+    return sum(
+        n for (sender, kind), n in node.message_counts().items()
+        if sender != node.state and not is_reserved_kind(kind)
+    )  # fmt: skip
+
+
+def received_window(node: Node, offset: int, limit: int) -> list[InboxMessage]:
+    """The messages other States sent this node, newest first: ``limit`` from ``offset``
+    (paged in SQL), each with the index of the receipt this node signed for it."""
+    entries = node.messages(other_than=node.state, offset=offset, limit=limit)
+    issued = {
+        str(r["message_id"]): int(r["receipt_index"])
+        for r in node.receipts_of([e.message_id for e in entries], "issued")
+    }
+    return [_message(e.index, e.envelope, issued.get(e.message_id)) for e in entries]
+
+
 def message_for(node: Node, message_id: str, reader: str) -> tuple[InboxMessage, bytes]:
     """The message ``message_id`` as served to the State ``reader`` (or the hub, which
     is served only messages to all); :class:`Forbidden` when it is bilateral traffic

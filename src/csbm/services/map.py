@@ -27,6 +27,7 @@ from typing import Any
 from csbm.errors import CsbmError
 from csbm.rules.pack import RulePack
 from csbm.services.documents import Document, FindingDocument, Instant
+from csbm.services.memo import derived
 from csbm.services.replay import CaseDocument, Replayed
 
 __all__ = [
@@ -114,6 +115,7 @@ class MapDocument(Document):
     state: str | None
     activities: list[ActivityFeature]
     zones: list[BorderZoneFeature]
+    log_size: int | None = None
 
 
 def _area_of(case: CaseDocument) -> Any:
@@ -183,12 +185,18 @@ def thresholds(packs: Sequence[RulePack], kind: str | None, host: str | None,
 
 
 def activities(replayed: Replayed, packs: Sequence[RulePack]) -> list[ActivityFeature]:
-    """Every activity of the record (one per notification case), in start order."""
-    doc = replayed.document()
+    """Every activity of the record (one per notification case), in start order; made
+    once per projection and packs (:func:`csbm.services.memo.derived`)."""
+    key = ("map.activities", tuple(p.id for p in packs))
+    return derived(replayed, key, lambda: _activities(replayed, packs))
+
+
+def _activities(replayed: Replayed, packs: Sequence[RulePack]) -> list[ActivityFeature]:
     out: list[ActivityFeature] = []
-    for case in doc.cases:
-        if case.procedure != NOTIFICATION_PROCEDURE:
+    for view in replayed.result.cases:
+        if view.procedure != NOTIFICATION_PROCEDURE:
             continue
+        case = CaseDocument.of(view)
         d = case.details
         forces = d.get("forces") if isinstance(d.get("forces"), dict) else {}
         geometry: dict[str, Any] | None = None
@@ -240,20 +248,28 @@ def activity_map(
     *,
     year: int | None = None,
     state: str | None = None,
+    log_size: int | None = None,
 ) -> MapDocument:
     """The *Map* document: the activities (of ``year`` and ``state`` when given: the
-    notifying or host State) and the border zones of the bilateral packs."""
+    notifying or host State) and the border zones of the bilateral packs; made once per
+    projection, packs, year and State. ``log_size``: the size of the log the projection
+    was made from (:mod:`csbm.web.replays`)."""
     code = state.strip().upper() if state else None
-    rows = [
-        a
-        for a in activities(replayed, packs)
-        if (year is None or (a.start is not None and a.start.year == year))
-        and (code is None or code in (a.notifying_state, a.host_state))
-    ]
-    return MapDocument(
-        at=replayed.result.at, year=year, state=code, activities=rows,
-        zones=border_zones(packs),
-    )  # fmt: skip
+
+    def make() -> MapDocument:
+        rows = [
+            a
+            for a in activities(replayed, packs)
+            if (year is None or (a.start is not None and a.start.year == year))
+            and (code is None or code in (a.notifying_state, a.host_state))
+        ]
+        return MapDocument(
+            at=replayed.result.at, year=year, state=code, activities=rows,
+            zones=border_zones(packs),
+        )  # fmt: skip
+
+    doc = derived(replayed, ("map", tuple(p.id for p in packs), year, code), make)
+    return doc if log_size is None else doc.model_copy(update={"log_size": log_size})
 
 
 def border_zones(packs: Sequence[RulePack]) -> list[BorderZoneFeature]:

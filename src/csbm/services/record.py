@@ -3,7 +3,7 @@ entry, and the audit result -- the *Record* page of the workbench and its JSON t
 
 Source: issue 12, item 1 (*Record*: "the log, checkpoints, proofs and the audit result,
 for auditors"); RFC 9162 §2.1.3 (inclusion proofs); C2SP tlog-checkpoint (the signed
-note). The entries are read newest first, one window at a time (never the whole log);
+note). The entries are read newest first, one window in one query (never the whole log);
 the checkpoint is signed at the clock; the audit (:func:`csbm.services.ledger.verify`)
 reads the whole log and is run only when asked.
 """
@@ -14,6 +14,7 @@ from datetime import datetime
 
 from csbm.errors import InputError, Problem
 from csbm.ledger.envelope import parse_envelope
+from csbm.ledger.records import StoredEntry
 from csbm.node import Node
 from csbm.services.documents import Document, Instant
 from csbm.services.ledger import (
@@ -57,8 +58,7 @@ class RecordDocument(Document):
     audit: AuditSummary | None = None
 
 
-def _entry(node: Node, index: int) -> LogEntry:
-    stored = node.entry(index)
+def _entry(stored: StoredEntry) -> LogEntry:
     envelope = parse_envelope(stored.envelope)
     case = envelope.message.get("case") if isinstance(envelope.message, dict) else None
     return LogEntry(
@@ -86,13 +86,13 @@ def record(
         raise InputError(
             "no such entry", [Problem("proof_of", f"an index from 0 to {size - 1}", proof_of)]
         )
-    last = size - 1 - offset
-    indices = range(last, max(last - limit, -1), -1) if last >= 0 else range(0)
+    end = size - offset  # newest first: the window is [end - limit, end), reversed
+    shown = node.entries_between(max(end - limit, 0), end) if end > 0 else []
     return RecordDocument(
         state=node.state,
         at=at,
         size=size,
-        entries=[_entry(node, i) for i in indices],
+        entries=[_entry(e) for e in reversed(shown)],
         entries_page=info(offset, limit, size),
         checkpoint=checkpoint(node, at) if size else None,
         proof_of=proof_of,

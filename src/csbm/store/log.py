@@ -267,6 +267,7 @@ class LedgerStore:
     def __init__(self, engine: Engine, url: str | None = None) -> None:
         self.engine = engine
         self.url = url if url is not None else engine.url.render_as_string(hide_password=True)
+        self._counts: tuple[int, dict[tuple[str, str], int]] | None = None
 
     @classmethod
     def open(cls, url: str, *, create: bool = True) -> LedgerStore:
@@ -381,6 +382,86 @@ class LedgerStore:
                 return
             yield [_entry(r) for r in rows]
             pos = stop
+
+    def entries(self, start: int, end: int) -> list[StoredEntry]:
+        """The entries with ``start <= index < end``, in index order, in one query (a page
+        of the record reads its window so, never one entry per query)."""
+        t = schema.log_entries
+        if end <= start:
+            return []
+        with self.read() as conn:
+            rows = conn.execute(
+                select(t).where(t.c.idx >= start, t.c.idx < end).order_by(t.c.idx)
+            ).all()
+        return [_entry(r) for r in rows]
+
+    def message_entries(
+        self,
+        *,
+        sender: str | None = None,
+        other_than: str | None = None,
+        from_index: int = 0,
+        newest_first: bool = True,
+        offset: int = 0,
+        limit: int = 50,
+    ) -> list[StoredEntry]:
+        """A window of the log's messages -- its entries of a kind csbm does not write
+        itself (not ``csbm.*``: receipts, keys) -- sent by ``sender`` or by anyone but
+        ``other_than``, from the index ``from_index``, newest or oldest first: ``limit``
+        from ``offset``, in SQL (LIMIT/OFFSET)."""
+        t = schema.log_entries
+        query = select(t).where(_not_reserved(t), t.c.idx >= from_index)
+        if sender is not None:
+            query = query.where(t.c.sender == sender)
+        if other_than is not None:
+            query = query.where(t.c.sender != other_than)
+        order = t.c.idx.desc() if newest_first else t.c.idx
+        with self.read() as conn:
+            rows = conn.execute(query.order_by(order).limit(limit).offset(offset)).all()
+        return [_entry(r) for r in rows]
+
+    def message_counts(self) -> dict[tuple[str, str], int]:
+        """How many entries the log holds per ``(sender, kind)`` (one SQL aggregate over an
+        index), kept while the log keeps its size (entries never change)."""
+        size = self.size()
+        kept = self._counts
+        if kept is not None and kept[0] == size:
+            return kept[1]
+        from sqlalchemy import func
+
+        t = schema.log_entries
+        with self.read() as conn:
+            rows = conn.execute(
+                select(t.c.sender, t.c.kind, func.count()).where(t.c.idx < size)
+                .group_by(t.c.sender, t.c.kind)
+            ).all()  # fmt: skip
+        counts = {(str(s), str(k)): int(n) for s, k, n in rows}
+        self._counts = (size, counts)
+        return counts
+
+    def receipts_of(self, message_ids: Sequence[str], direction: str) -> list[dict[str, Any]]:
+        """The receipt rows of some messages in one ``direction``, in log order."""
+        t = schema.receipts
+        out: list[dict[str, Any]] = []
+        ids = list(dict.fromkeys(message_ids))
+        with self.read() as conn:
+            for i in range(0, len(ids), 500):
+                query = select(t).where(t.c.message_id.in_(ids[i : i + 500]),
+                                        t.c.direction == direction)  # fmt: skip
+                out.extend(dict(r) for r in conn.execute(query).mappings())
+        out.sort(key=lambda r: int(r["receipt_index"]))
+        return out
+
+    def receipts_since(self, receipt_index: int, direction: str) -> list[dict[str, Any]]:
+        """The receipt rows in one ``direction`` whose receipt entry is at ``receipt_index``
+        or later, in log order (read as the log grows, never all again)."""
+        t = schema.receipts
+        query = (
+            select(t).where(t.c.receipt_index >= receipt_index, t.c.direction == direction)
+            .order_by(t.c.receipt_index)
+        )  # fmt: skip
+        with self.read() as conn:
+            return [dict(r) for r in conn.execute(query).mappings()]
 
     def nodes_range(self, level: int, start: int, stop: int) -> list[tuple[int, bytes]]:
         """Stored nodes ``(index, hash)`` of one level with ``start <= index < stop``."""
@@ -521,6 +602,14 @@ class LedgerStore:
         with self.read() as conn:
             value = conn.execute(select(t.c.value).where(t.c.name == name)).scalar()
         return None if value is None else str(value)
+
+
+def _not_reserved(t: Any) -> Any:
+    """SQL for "a kind csbm does not write itself" (:func:`csbm.ledger.envelope.
+    is_reserved_kind`: not ``csbm.*``, whatever the case)."""
+    from sqlalchemy import func
+
+    return func.lower(func.ltrim(t.c.kind)).not_like("csbm.%")
 
 
 def _entry(row: Any) -> StoredEntry:

@@ -26,7 +26,7 @@ from csbm.services.map import MapDocument, activity_map
 from csbm.services.record import RecordDocument, record
 from csbm.services.today import TodayDocument, today
 from csbm.web.pages import zone_of
-from csbm.web.replays import replayed
+from csbm.web.replays import projection
 
 router = APIRouter(prefix="/api/v1/workbench", tags=["workbench"])
 
@@ -61,10 +61,10 @@ def today_twin(
     received_limit: Limit = 20, sent_offset: Offset = 0, sent_limit: Limit = 20,
 ) -> TodayDocument:  # fmt: skip
     """The *Today* page's document."""
-    replay = replayed(request.app.state, node, at)
-    return today(node, replay, at, _zone(zone), offset=offset, limit=limit,
+    made = projection(request.app.state, node, at)
+    return today(node, made.value, at, _zone(zone), offset=offset, limit=limit,
                  received_offset=received_offset, received_limit=received_limit,
-                 sent_offset=sent_offset, sent_limit=sent_limit)  # fmt: skip
+                 sent_offset=sent_offset, sent_limit=sent_limit, log_size=made.size)  # fmt: skip
 
 
 @router.get("/map", responses=_PROBLEMS)
@@ -73,8 +73,9 @@ def map_twin(
     year: Annotated[int | None, Query(ge=1900, le=2999)] = None, state: str | None = None,
 ) -> MapDocument:  # fmt: skip
     """The *Map* page's document (the borders: ``/web/geo/borders.json``)."""
-    replay = replayed(request.app.state, node, at)
-    return activity_map(replay, node_context().packs, year=year, state=state)
+    made = projection(request.app.state, node, at)
+    return activity_map(made.value, node_context().packs, year=year, state=state,
+                        log_size=made.size)  # fmt: skip
 
 
 @router.get("/calendar", responses=_PROBLEMS)
@@ -83,8 +84,9 @@ def calendar_twin(
     year: Annotated[int | None, Query(ge=1900, le=2999)] = None, state: str | None = None,
 ) -> CalendarDocument:  # fmt: skip
     """The *Calendar* page's document (default year: the clock's)."""
-    replay = replayed(request.app.state, node, at)
-    return calendar(replay, node_context().packs, year or at.year, state)
+    made = projection(request.app.state, node, at)
+    return calendar(made.value, node_context().packs, year or at.year, state,
+                    log_size=made.size)  # fmt: skip
 
 
 @router.get("/procedures", responses=_PROBLEMS)
@@ -94,10 +96,10 @@ def procedures_twin(
     limit: Limit = 20, quotas_offset: Offset = 0, quotas_limit: Limit = 50,
 ) -> ProceduresDocument:  # fmt: skip
     """The *Procedures* page's document."""
-    replay = replayed(request.app.state, node, at)
-    return procedures(replay, _zone(zone), procedure=procedure, party=party,
+    made = projection(request.app.state, node, at)
+    return procedures(made.value, _zone(zone), procedure=procedure, party=party,
                       offset=offset, limit=limit, quotas_offset=quotas_offset,
-                      quotas_limit=quotas_limit)  # fmt: skip
+                      quotas_limit=quotas_limit, log_size=made.size)  # fmt: skip
 
 
 @router.get("/record", responses=_PROBLEMS)

@@ -27,10 +27,11 @@ __all__ = ["parse_body_text"]
 
 def _today(page: Page) -> Response:
     from csbm.services.today import today
-    from csbm.web.replays import replayed
+    from csbm.web.replays import projection
 
+    made = projection(page.request.app.state, page.node, page.at)
     doc = today(
-        page.node, replayed(page.request.app.state, page.node, page.at), page.at, page.zone,
+        page.node, made.value, page.at, page.zone, log_size=made.size,
         offset=page.number("offset", 0), limit=page.number("limit", 50, 1, 500),
         received_offset=page.number("received_offset", 0),
         received_limit=page.number("received_limit", 20, 1, 500),
@@ -57,11 +58,12 @@ def _year(page: Page) -> int | None:
 def _map(page: Page) -> Response:
     from csbm.projection import node_context
     from csbm.services.map import activity_map
-    from csbm.web.replays import replayed
+    from csbm.web.replays import projection
 
+    made = projection(page.request.app.state, page.node, page.at)
     doc = activity_map(
-        replayed(page.request.app.state, page.node, page.at), node_context().packs,
-        year=_year(page), state=page.param("state") or None,
+        made.value, node_context().packs, year=_year(page), state=page.param("state") or None,
+        log_size=made.size,
     )  # fmt: skip
     data = {"activities": [a.to_json() for a in doc.activities],
             "zones": [z.to_json() for z in doc.zones]}  # fmt: skip
@@ -94,11 +96,12 @@ async def borders() -> Response:
 def _calendar(page: Page) -> Response:
     from csbm.projection import node_context
     from csbm.services.calendar import calendar
-    from csbm.web.replays import replayed
+    from csbm.web.replays import projection
 
     year = _year(page) or page.at.year
-    doc = calendar(replayed(page.request.app.state, page.node, page.at), node_context().packs, year,
-                   page.param("state") or None)  # fmt: skip
+    made = projection(page.request.app.state, page.node, page.at)
+    doc = calendar(made.value, node_context().packs, year, page.param("state") or None,
+                   log_size=made.size)  # fmt: skip
     return page.render("calendar.html", doc=doc, current="calendar")
 
 
@@ -113,10 +116,11 @@ async def calendar_page(request: Request) -> Response:
 
 def _procedures(page: Page) -> Response:
     from csbm.services.cases import procedures
-    from csbm.web.replays import replayed
+    from csbm.web.replays import projection
 
+    made = projection(page.request.app.state, page.node, page.at)
     doc = procedures(
-        replayed(page.request.app.state, page.node, page.at), page.zone,
+        made.value, page.zone, log_size=made.size,
         procedure=page.param("procedure") or None, party=page.param("party") or None,
         offset=page.number("offset", 0), limit=page.number("limit", 20, 1, 500),
         quotas_offset=page.number("quotas_offset", 0),
@@ -318,9 +322,9 @@ def _compose(page: Page) -> Response:
 
 
 def _drafts_with_receipts(page: Page, drafts: Any) -> list[dict[str, Any]]:
-    from csbm.services.status import status
+    from csbm.services.status import sent_status
 
-    sent = {s.message_id: s for s in status(page.node).sent}
+    sent = sent_status(page.node, [d.message_id for d in drafts.drafts if d.message_id])
     rows = []
     for d in reversed(drafts.drafts):
         rows.append({"draft": d, "sent": sent.get(d.message_id)})
