@@ -7,9 +7,10 @@ without the HTML) measured in the same run; on SQLite and on PostgreSQL.
   III, inspections, evaluations, notifications, the yearly cycles…), each message sealed by
   its sender's key and appended to Lithuania's log in group commits (``Node.append``),
   the senders' keys in its key directory.
-- **The run**: the server is started; each page is asked once (``cold``: the first
-  request replays the log, which the pages then share while the log keeps its size:
-  :mod:`csbm.web.replays`); then four clients, each signed in through the form (pages) or
+- **The run**: the server is started (it replays the log in the background as it starts,
+  :mod:`csbm.web.replays`); each page is asked once (``cold``: the first requests wait for
+  that replay, which the pages then share, refreshed in the background as the log grows
+  or the clock moves on); then four clients, each signed in through the form (pages) or
   holding an API token (twins), ask every page and every twin in a shuffled order, for
   ``ROUNDS`` rounds.
 - **Target**: every page's p95 < 200 ms.

@@ -103,6 +103,11 @@ def _chosen(replayed: Replayed, procedure: str | None, who: str | None) -> list[
     return derived(replayed, ("procedures.cases", procedure, who), make)
 
 
+def _with_clocks(view: CaseView, zone: tzinfo) -> CaseWithClocks:
+    c = CaseDocument.of(view)
+    return CaseWithClocks(**c.model_dump(by_alias=True), timeline=timeline(c, zone))
+
+
 def _quota(q: QuotaView) -> tuple[str, int, str]:
     return (q.state, q.year, q.rule)
 
@@ -130,10 +135,11 @@ def procedures(
     who = party.strip().upper() if party else None
     chosen = _chosen(replayed, procedure, who)
     shown, page = window(chosen, offset, limit)
-    cases = []
-    for view in shown:
-        c = CaseDocument.of(view)
-        cases.append(CaseWithClocks(**c.model_dump(by_alias=True), timeline=timeline(c, zone)))
+    cases = [
+        derived(replayed, ("procedures.case", view.case, view.procedure, str(zone)),
+                lambda view=view: _with_clocks(view, zone))  # type: ignore[misc]
+        for view in shown
+    ]  # fmt: skip
     quotas = derived(replayed, "procedures.quotas", lambda: sorted(result.quotas, key=_quota))
     quota_rows, quota_page = window(quotas, quotas_offset, quotas_limit, "quotas_")
     return ProceduresDocument(

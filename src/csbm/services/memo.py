@@ -22,7 +22,7 @@ T = TypeVar("T")
 
 #: At most this many things are kept per projection (the keys come from request
 #: parameters -- a year, a State -- so they are bounded).
-MAX_KEYS = 256
+MAX_KEYS = 4096
 
 _boxes: dict[int, tuple[threading.RLock, dict[Hashable, Any]]] = {}
 _guard = threading.Lock()

@@ -10,6 +10,7 @@ JSON twins (:mod:`csbm.web.twins`) return the same documents.
 from __future__ import annotations
 
 import json
+from functools import cache
 from typing import Any
 
 from fastapi import Request
@@ -303,9 +304,17 @@ async def compose_check(request: Request) -> Response:
     return await run(request, _check, NEEDS["compose"])
 
 
+@cache
+def kind_fields(kind: str) -> list[Any]:
+    """The form fields of ``kind`` (:func:`csbm.services.compose.kind_fields`), once per
+    process: the schemas are those of the code, and making them costs ~40 ms."""
+    from csbm.services.compose import kind_fields as fields
+
+    return fields(kind)
+
+
 def _compose(page: Page) -> Response:
     from csbm.procedures.registry import message_kinds
-    from csbm.services.compose import kind_fields
     from csbm.services.drafts import list_drafts
 
     kind = page.param("type") or ""
@@ -351,7 +360,6 @@ def _draft(page: Page) -> Response:
                          for p in problems]  # fmt: skip
     if problems_docs:
         from csbm.procedures.registry import message_kinds
-        from csbm.services.compose import kind_fields
         from csbm.services.drafts import list_drafts
 
         kind = str(data.get("type") or "")
