@@ -202,7 +202,7 @@ def _pair(root: Path, n: int, burst: int) -> dict[str, Any]:
         db = sqlite3.connect(_db(lt_dir))
         latencies: list[float] = []
         with httpx.Client(timeout=30.0, trust_env=False) as client:
-            for i in range(5):  # warm up
+            for i in range(20):  # warm up (imports, caches, first connections)
                 _until(db, _send(client, url, token, "BY", f"warm-{i}"), 1)
             for i in range(n):
                 started = time.perf_counter()

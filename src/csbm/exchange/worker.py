@@ -125,6 +125,10 @@ class Worker:
         """Until :attr:`stop` is set: work off what is due, then sleep ``poll`` (or
         until :attr:`wake` is set)."""
         while not self.stop.is_set():
+            # cleared before the step, not after the wait: a wake-up that comes while the
+            # step runs (a message queued meanwhile) is kept, and the next wait returns at
+            # once instead of sleeping a whole poll
+            self.wake.clear()
             try:
                 busy = self._step(self._clock())
             except Exception as exc:  # a broken database must not kill the thread
@@ -132,7 +136,6 @@ class Worker:
                 busy = 0
             if not busy:
                 self.wake.wait(self.poll)
-                self.wake.clear()
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self.run, name="csbm-delivery", daemon=True)
