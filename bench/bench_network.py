@@ -96,6 +96,19 @@ def _wait_up(url: str, timeout: float = 120.0) -> None:
     raise RuntimeError(f"{url} did not come up")
 
 
+def _stop(procs: list[subprocess.Popen[bytes]]) -> None:
+    """SIGTERM each (graceful), then SIGKILL what has not ended after 60 s."""
+    for p in procs:
+        p.terminate()
+    deadline = time.monotonic() + 60
+    for p in procs:
+        try:
+            p.wait(max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait(10)
+
+
 def _ports(names: list[str]) -> dict[str, int]:
     """A free port for each name, all held at once while chosen (no two the same)."""
     import socket
@@ -116,7 +129,7 @@ def _check_up(url: str, state: str, process: subprocess.Popen[bytes] | None) -> 
     """The server at ``url`` is up and is ``state`` (not another process that took the
     port first)."""
     _wait_up(url, timeout=600)
-    doc = httpx.get(url + "/.well-known/csbm", timeout=10.0).json()
+    doc = httpx.get(url + "/.well-known/csbm", timeout=120.0).json()
     if doc.get("state") != state or (process is not None and process.poll() is not None):
         raise RuntimeError(f"{url} is not {state}'s node (its port was taken): run again")
 
@@ -230,10 +243,7 @@ def _pair(root: Path, n: int, burst: int) -> dict[str, Any]:
         burst_seconds = time.perf_counter() - started
         db.close()
     finally:
-        for p in procs:
-            p.terminate()
-        for p in procs:
-            p.wait(30)
+        _stop(procs)
     return {
         "processes": "two csbm serve processes (LT -> BY), SQLite",
         "messages": n,
@@ -350,10 +360,7 @@ def _fanout(root: Path, nodes: int, messages: int, processes: bool) -> dict[str,
         lt_db.close()
         hub_db.close()
     finally:
-        for p in procs:
-            p.terminate()
-        for p in procs:
-            p.wait(60)
+        _stop(procs)
     return {
         "processes": (
             f"sender, hub and the {nodes} receiving nodes: each its own csbm serve process "
