@@ -86,6 +86,7 @@ from pydantic import BaseModel
 
 from csbm.domain.time import InstantError, iso
 from csbm.errors import InputError, Problem
+from csbm.i18n import N_, Phrase, phrase
 from csbm.rules.deadlines import date_limit_reading
 from csbm.rules.evaluate import annual_due, period_due
 from csbm.rules.pack import AnnualDateSpec, PeriodSpec, Rule, RulePack
@@ -208,7 +209,9 @@ class Event:
 
 
 class Refusal(Exception):
-    """Raised by ``apply`` to refuse a message: recorded with its reason, state unchanged."""
+    """Raised by ``apply`` to refuse a message: recorded with its reason, state unchanged.
+
+    The reason is a :class:`csbm.i18n.Phrase` (its English text, translatable)."""
 
     def __init__(self, reason: str, rule: str | None = None, kind: str = "refused") -> None:
         super().__init__(reason)
@@ -413,18 +416,24 @@ class Context:
         """A ``period`` rule's deadline from ``anchor``: due, status and met time at ``now``."""
         ref = self.find_rule(rule_id, parties, anchor.date())
         due: datetime | None = None
-        why: str | None = None
+        why: Phrase | None = None
         if ref is None:
-            why = f"no rule pack of the scenario sets {rule_id}"
+            why = phrase(N_("no rule pack of the scenario sets {rule}"), rule=rule_id)
         elif not isinstance(ref.rule.spec, PeriodSpec):
-            why = f"{rule_id} in {ref.pack_id} is not a time limit"
+            why = phrase(N_("{rule} in {pack} is not a time limit"), rule=rule_id,
+                         pack=ref.pack_id)
         else:
             due = due_after(ref.rule.spec, anchor, rule_id, case)
             if due is None:
-                source = "the agreement" if ref.pack.kind == "bilateral" else "the source text"
-                why = f"{ref.pack_id} gives no number for {rule_id}: fill in from {source}"
+                why = (
+                    phrase(N_("{pack} gives no number for {rule}: fill in from the agreement"),
+                           pack=ref.pack_id, rule=rule_id)
+                    if ref.pack.kind == "bilateral"
+                    else phrase(N_("{pack} gives no number for {rule}: fill in from the source "
+                                   "text"), pack=ref.pack_id, rule=rule_id)
+                )  # fmt: skip
         return _deadline(rule_id, ref, due, now, done_at, owed_by, owed_to, waived,
-                         _join(why, note), case)
+                         join_notes(why, note), case)
 
     def annual_deadline(
         self,
@@ -443,23 +452,33 @@ class Context:
         """An ``annual_date`` rule's deadline for the year concerned."""
         ref = self.find_rule(rule_id, parties, None)
         due: datetime | None = None
-        why: str | None = None
+        why: Phrase | None = None
         if ref is None:
-            why = f"no rule pack of the scenario sets {rule_id}"
+            why = phrase(N_("no rule pack of the scenario sets {rule}"), rule=rule_id)
         elif not isinstance(ref.rule.spec, AnnualDateSpec):
-            why = f"{rule_id} in {ref.pack_id} is not a yearly date"
+            why = phrase(N_("{rule} in {pack} is not a yearly date"), rule=rule_id,
+                         pack=ref.pack_id)
         else:
             due = due_on(ref.rule.spec, year, rule_id, case,
                          date_limit_reading(ref.pack, *self.packs))
             if due is None:
-                why = f"{ref.pack_id} gives no date for {rule_id}: fill in from the source"
+                why = phrase(N_("{pack} gives no date for {rule}: fill in from the source"),
+                             pack=ref.pack_id, rule=rule_id)
         return _deadline(rule_id, ref, due, now, done_at, owed_by, owed_to, waived,
-                         _join(why, note), case)
+                         join_notes(why, note), case)
 
 
-def _join(*parts: str | None) -> str | None:
-    text = "; ".join(p for p in parts if p)
-    return text or None
+def join_notes(*parts: str | None) -> str | None:
+    """The notes given (None and empty ones left out) joined by "; ", as one
+    :class:`csbm.i18n.Phrase` that keeps each part's template and parameters (a single
+    part is returned as it is); None when there is none."""
+    kept = [p for p in parts if p]
+    if not kept:
+        return None
+    text = kept[0]
+    for part in kept[1:]:
+        text = phrase(N_("{first}; {second}"), first=text, second=part)
+    return text
 
 
 def deadline_status(
@@ -518,7 +537,7 @@ class Procedure(Generic[S]):
     def case_key(self, event: Event) -> str:
         """The case label of a message; override to derive one (yearly cycles)."""
         if not event.case:
-            raise Refusal(f"a {event.type} message needs a case label")
+            raise Refusal(phrase(N_("a {kind} message needs a case label"), kind=event.type))
         return event.case
 
     def observe(self, event: Event) -> Sequence[tuple[str, Event]]:
@@ -541,11 +560,16 @@ class Procedure(Generic[S]):
 
 
 def require_sender(event: Event, allowed: Iterable[str], role: str) -> None:
-    """Refuse ``event`` unless its sender is one of ``allowed`` (the ``role`` of the case)."""
+    """Refuse ``event`` unless its sender is one of ``allowed`` (the ``role`` of the case,
+    an ``N_``-marked message id)."""
     allowed = tuple(allowed)
     if event.sender not in allowed:
+        named = ", ".join(allowed)
         raise Refusal(
-            f"{event.sender} is not a party to this case as {role} "
-            f"({', '.join(allowed) or 'none yet'})",
+            phrase(N_("{sender} is not a party to this case as {role!t} ({allowed})"),
+                   sender=event.sender, role=role, allowed=named)
+            if named
+            else phrase(N_("{sender} is not a party to this case as {role!t} (none yet)"),
+                        sender=event.sender, role=role),
             kind="not_a_party",
         )

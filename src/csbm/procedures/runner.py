@@ -24,7 +24,7 @@ from typing import Any
 from csbm._batch import cyclic_gc_paused
 from csbm.domain.time import iso
 from csbm.errors import InputError
-from csbm.i18n import N_, phrase
+from csbm.i18n import N_, phrase, phrase_json
 from csbm.procedures.base import (
     CaseView,
     Context,
@@ -101,8 +101,8 @@ class _Case:
         earlier = _match(found, event) if found is not None else None
         try:
             if earlier is not None:
-                raise Refusal(f"duplicate of message #{earlier}; changes nothing",
-                              kind="duplicate")
+                raise Refusal(phrase(N_("duplicate of message #{seq}; changes nothing"),
+                                     seq=earlier), kind="duplicate")
             self.state = self.measure.apply(self.state, event, ctx)
             if found is None:
                 self.seen[head] = [(event, event.seq)]
@@ -114,7 +114,7 @@ class _Case:
             self.refusals.append(
                 Finding(
                     kind=refusal.kind,
-                    message=f"{event.type} from {event.sender} refused: {refusal.reason}",
+                    message=_refused(event, refusal.reason),
                     case=self.label,
                     at=event.at,
                     rule=refusal.rule,
@@ -129,6 +129,12 @@ class _Case:
             if until is not None and event.at > until:
                 break
             self.step(event, ctx)
+
+
+def _refused(event: Event, reason: str) -> str:
+    """The finding of a refused message: kind, sender and the reason (a phrase)."""
+    return phrase(N_("{kind} from {sender} refused: {reason}"), kind=event.type,
+                  sender=event.sender, reason=reason)
 
 
 def _entry(event: Event, accepted: bool, reason: str | None) -> HistoryEntry:
@@ -230,7 +236,7 @@ class Live:
         views: list[CaseView] = []
         quotas: list[QuotaView] = []
         findings: list[Finding] = [
-            Finding(kind="refused", message=f"{e.type} from {e.sender} refused: {why}",
+            Finding(kind="refused", message=_refused(e, why),
                     at=e.at, seq=e.seq, states=(e.sender,))
             for e, why in self._unplaced
             if e.at <= clock
@@ -323,6 +329,7 @@ def _t(at: datetime | None) -> str | None:
 
 
 def deadline_json(d: Deadline) -> dict[str, Any]:
+    note_id, note_params = phrase_json(d.note)
     return {
         "rule": d.rule,
         "paragraph": d.paragraph,
@@ -334,10 +341,13 @@ def deadline_json(d: Deadline) -> dict[str, Any]:
         "owed_by": list(d.owed_by),
         "owed_to": list(d.owed_to),
         "note": d.note,
+        "note_id": note_id,
+        "note_params": note_params,
     }
 
 
 def finding_json(f: Finding) -> dict[str, Any]:
+    message_id, params = phrase_json(f.message)
     return {
         "kind": f.kind,
         "message": f.message,
@@ -347,10 +357,13 @@ def finding_json(f: Finding) -> dict[str, Any]:
         "paragraph": f.paragraph,
         "seq": f.seq,
         "states": list(f.states),
+        "message_id": message_id,
+        "params": params,
     }
 
 
 def quota_json(q: QuotaView) -> dict[str, Any]:
+    note_id, note_params = phrase_json(q.note)
     return {
         "rule": q.rule,
         "paragraph": q.paragraph,
@@ -362,6 +375,8 @@ def quota_json(q: QuotaView) -> dict[str, Any]:
         "remaining": q.remaining,
         "counterpart": q.counterpart,
         "note": q.note,
+        "note_id": note_id,
+        "note_params": note_params,
         "details": _plain(q.details),
     }
 
@@ -393,6 +408,8 @@ def case_json(view: CaseView) -> dict[str, Any]:
                 "to": list(h.recipients),
                 "accepted": h.accepted,
                 "reason": h.reason,
+                "reason_id": phrase_json(h.reason)[0],
+                "reason_params": phrase_json(h.reason)[1],
                 "body": _plain(h.body),
             }
             for h in view.history

@@ -145,13 +145,22 @@ class QuotaDocument(Document):
     remaining: int | None
     counterpart: str | None
     note: str | None
+    note_id: str | None = None
+    """The note's template (its id in the catalogues); ``note`` is it in English."""
+    note_params: dict[str, Any] = Field(default_factory=dict)
     details: dict[str, Any]
 
     @classmethod
     def of(cls, q: QuotaView) -> QuotaDocument:
+        note_id, note_params = phrase_json(q.note)
         return cls(rule=q.rule, paragraph=q.paragraph, pack=q.pack, state=q.state, year=q.year,
                    limit=q.limit, used=q.used, remaining=q.remaining, counterpart=q.counterpart,
-                   note=q.note, details=plain(q.details))  # fmt: skip
+                   note=q.note, note_id=note_id, note_params=note_params,
+                   details=plain(q.details))  # fmt: skip
+
+    def note_text(self, lang: str) -> str:
+        """The note in ``lang`` (empty when there is none)."""
+        return say(phrase_from_json(self.note_id, self.note_params, self.note or ""), lang)
 
 
 class HistoryDocument(Document):
@@ -162,10 +171,20 @@ class HistoryDocument(Document):
     recipients: list[str] = Field(alias="to")
     accepted: bool
     reason: str | None
+    reason_id: str | None = None
+    """The refusal reason's template (its id in the catalogues); ``reason`` is it in
+    English."""
+    reason_params: dict[str, Any] = Field(default_factory=dict)
     body: dict[str, Any]
+
+    def reason_text(self, lang: str) -> str:
+        """The refusal reason in ``lang`` (empty for an accepted message)."""
+        return say(phrase_from_json(self.reason_id, self.reason_params, self.reason or ""),
+                   lang)
 
     @classmethod
     def of(cls, h: HistoryEntry) -> HistoryDocument:
+        reason_id, reason_params = phrase_json(h.reason)
         return cls.model_validate(
             {
                 "at": h.at,
@@ -175,6 +194,8 @@ class HistoryDocument(Document):
                 "to": list(h.recipients),
                 "accepted": h.accepted,
                 "reason": h.reason,
+                "reason_id": reason_id,
+                "reason_params": reason_params,
                 "body": plain(h.body),
             }
         )
