@@ -16,6 +16,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, ValidationError
 
 from csbm.domain.states import is_participating_state
 from csbm.domain.time import InstantError, iso, parse_instant
+from csbm.i18n import N_, phrase
 from csbm.procedures.base import Event, Refusal, check_instant
 
 
@@ -82,5 +83,6 @@ def parse_body(model: type[B], event: Event) -> B:
     except ValidationError as exc:
         err = exc.errors()[0]
         where = ".".join(str(p) for p in err.get("loc", ())) or "body"
-        raise Refusal(f"bad {event.type} body: {where}: {err.get('msg')}",
+        raise Refusal(phrase(N_("bad {kind} body: {where}: {error}"), kind=event.type,
+                             where=where, error=f"{err.get('msg')}"),
                       kind="malformed") from None

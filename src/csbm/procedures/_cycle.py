@@ -12,6 +12,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
+from csbm.i18n import N_, phrase
 from csbm.procedures.base import ALL, CaseView, Context, Event, Procedure, Refusal
 
 
@@ -39,7 +40,7 @@ class YearlyCycle(Procedure[CycleState]):
     def case_key(self, event: Event) -> str:
         year = event.body.get("year")
         if not isinstance(year, int):
-            raise Refusal(f"a {event.type} message names its year")
+            raise Refusal(phrase(N_("a {kind} message names its year"), kind=event.type))
         return f"{self.kind}-{year}"
 
     def initial(self, case: str) -> CycleState:
@@ -47,7 +48,8 @@ class YearlyCycle(Procedure[CycleState]):
 
     def apply(self, state: CycleState, event: Event, ctx: Context) -> CycleState:
         if ctx.participants and event.sender not in ctx.participants:
-            raise Refusal(f"{event.sender} is not a participating State of this scenario",
+            raise Refusal(phrase(N_("{sender} is not a participating State of this scenario"),
+                                 sender=event.sender),
                           kind="not_a_party")
         year = int(event.body["year"])
         for i, sub in enumerate(state.submissions):
@@ -67,7 +69,7 @@ class YearlyCycle(Procedure[CycleState]):
                 self.rule_id, year, at,
                 done_at=done[code].at if code in done else None,
                 owed_by=(code,), owed_to=(ALL,), case=state.case,
-                note="nil return" if code in done and done[code].nil else None,
+                note=phrase(N_("nil return")) if code in done and done[code].nil else None,
             )
             for code in owing
         )

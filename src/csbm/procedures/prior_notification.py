@@ -67,6 +67,7 @@ from pydantic import (
 
 from csbm.domain.activity import Activity, ActivityKind, Declaration, Forces, Phase
 from csbm.domain.time import iso
+from csbm.i18n import N_, phrase
 from csbm.procedures._activity import NotifiedActivity, PlannedActivity, activity_data
 from csbm.procedures._bodies import Body, instant_text, parse_body
 from csbm.procedures.advance_communication import AdvanceCommunicationBody
@@ -82,6 +83,7 @@ from csbm.procedures.base import (
     Procedure,
     Refusal,
     deadline_status,
+    join_notes,
 )
 from csbm.rules.engine import Regime, assess
 from csbm.rules.model import (
@@ -101,7 +103,7 @@ CALENDAR = "calendar"
 ADVANCE = "advance_communication"
 INVITATION = "observation.invitation"
 
-_WORDS = {PRIOR_NOTIFICATION: "notification", OBSERVATION_INVITATION: "observation"}
+_WORDS = {PRIOR_NOTIFICATION: N_("notification"), OBSERVATION_INVITATION: N_("observation")}
 
 ASSESSMENT_KINDS: frozenset[str] = frozenset(
     {"violation", "near_threshold", "possible_split", "inconsistency", "not_in_calendar"}
@@ -262,8 +264,9 @@ class PriorNotification(Procedure[NotificationState]):
     @staticmethod
     def _owner(state: NotificationState, event: Event) -> None:
         if state.state is not None and event.sender != state.state:
-            raise Refusal(f"case {state.case} is {state.state}'s activity; {event.sender} "
-                          "cannot notify, list or change it under this label",
+            raise Refusal(phrase(N_("case {case} is {owner}'s activity; {sender} cannot "
+                                    "notify, list or change it under this label"),
+                                 case=state.case, owner=state.state, sender=event.sender),
                           kind="not_a_party")
 
     def _listing(self, state: NotificationState, event: Event) -> dict[str, Any]:
@@ -273,7 +276,8 @@ class PriorNotification(Procedure[NotificationState]):
             try:
                 activity = PlannedActivity.model_validate(event.body["entry"])
             except ValidationError as exc:  # validated with the message: a hand-made event
-                raise Refusal(f"bad {event.type} entry: {exc.errors()[0].get('msg')}",
+                raise Refusal(phrase(N_("bad {kind} entry: {error}"), kind=event.type,
+                                     error=f"{exc.errors()[0].get('msg')}"),
                               kind="malformed") from None
         listing = Listing(event.at, int(event.body["year"]), activity)
         if event.type == CALENDAR:
@@ -282,25 +286,26 @@ class PriorNotification(Procedure[NotificationState]):
 
     def _notification(self, state: NotificationState, event: Event) -> dict[str, Any]:
         if state.cancelled_at is not None:
-            raise Refusal(f"the activity of case {state.case} was cancelled", kind="out_of_order")
+            raise Refusal(_cancelled(state.case), kind="out_of_order")
         if state.notified is not None:
-            raise Refusal("this case already holds its notification; change it with "
-                          "notification.amendment", kind="duplicate")
+            raise Refusal(phrase(N_("this case already holds its notification; change it "
+                                    "with notification.amendment")), kind="duplicate")
         self._owner(state, event)
         activity = parse_body(NotificationBody, event).activity
         if event.sender not in (activity.host_state, *activity.conducting_states):
-            raise Refusal(f"{event.sender} neither hosts nor takes part in {activity.name}; "
-                          "the host State and the States taking part notify (¶39)",
+            raise Refusal(phrase(N_("{sender} neither hosts nor takes part in {activity}; "
+                                    "the host State and the States taking part notify (¶39)"),
+                                 sender=event.sender, activity=activity.name),
                           rule="NOTIF_HOST", kind="not_a_party")
         return {"state": event.sender, "notified_at": event.at, "notified": activity,
                 "current": activity}
 
     def _amendment(self, state: NotificationState, event: Event) -> dict[str, Any]:
         if state.current is None:
-            raise Refusal("an amendment before the notification of this case",
+            raise Refusal(phrase(N_("an amendment before the notification of this case")),
                           kind="out_of_order")
         if state.cancelled_at is not None:
-            raise Refusal(f"the activity of case {state.case} was cancelled", kind="out_of_order")
+            raise Refusal(_cancelled(state.case), kind="out_of_order")
         self._owner(state, event)
         body = parse_body(AmendmentBody, event)
         data = activity_data(state.current)
@@ -322,17 +327,18 @@ class PriorNotification(Procedure[NotificationState]):
         except ValidationError as exc:
             err = exc.errors()[0]
             where = ".".join(str(p) for p in err.get("loc", ())) or "activity"
-            raise Refusal(f"the amended activity is refused: {where}: {err.get('msg')}",
+            raise Refusal(phrase(N_("the amended activity is refused: {where}: {error}"),
+                                 where=where, error=f"{err.get('msg')}"),
                           kind="malformed") from None
         amendment = Amendment(event.at, body.reason, tuple(changed))
         return {"current": amended, "amendments": (*state.amendments, amendment)}
 
     def _cancellation(self, state: NotificationState, event: Event) -> dict[str, Any]:
         if state.notified is None and not state.calendar:
-            raise Refusal("nothing to cancel: no notification or calendar entry in this case",
-                          kind="out_of_order")
+            raise Refusal(phrase(N_("nothing to cancel: no notification or calendar entry in "
+                                    "this case")), kind="out_of_order")
         if state.cancelled_at is not None:
-            raise Refusal("already cancelled", kind="duplicate")
+            raise Refusal(phrase(N_("already cancelled")), kind="duplicate")
         self._owner(state, event)
         reason = event.body.get("reason")
         return {"cancelled_at": event.at,
@@ -529,7 +535,7 @@ class _Book:
             done, owed_by = s.notified_at, (s.state,)
             note = ob.note if ob.due is None else None
             if s.notified is None:
-                note = _join(note, "opened by the calendar entry")
+                note = join_notes(note, phrase(N_("opened by the calendar entry")))
         elif ob.kind == OBSERVATION_INVITATION:
             if s.notified is None:
                 return None  # the notified figures open it, not the calendar's
@@ -539,16 +545,19 @@ class _Book:
                 compiled, OBSERVATION_INVITATION, activity).met
             if met is None:
                 ob = replace(ob, due=None)
-                note = ("not known whether the notified figures reach "
-                        f"{', '.join(ob.triggered_by)}: a figure it needs is not notified")
+                note = phrase(N_("not known whether the notified figures reach {rules}: a "
+                                 "figure it needs is not notified"),
+                              rules=", ".join(ob.triggered_by))
             else:
-                note = _join(ob.note if ob.due is None else None,
-                             f"opened by the notified figures ({', '.join(ob.triggered_by)})")
+                note = join_notes(ob.note if ob.due is None else None,
+                                  phrase(N_("opened by the notified figures ({rules})"),
+                                         rules=", ".join(ob.triggered_by)))
         else:
             return None  # the calendar and the advance communication: their own cycles
         waived = s.cancelled_at is not None and (done is None or done > s.cancelled_at)
         if waived:
-            note = _join(note, f"cancelled on {iso(s.cancelled_at)}" if s.cancelled_at else None)
+            note = join_notes(note, phrase(N_("cancelled on {date}"), date=iso(s.cancelled_at))
+                              if s.cancelled_at else None)
         status = deadline_status(ob.due, at, done, waived)
         return Deadline(
             rule=ob.rule, paragraph=ob.paragraph or self.paragraph(ob.pack, ob.rule),
@@ -591,9 +600,11 @@ class _Book:
             return []
         return [Finding(
             kind="not_in_calendar",
-            message=f"{activity.name}: notified on {iso(s.notified_at)} but in no calendar of "
-            f"{s.state} for {year}: a notifiable activity missing from the calendar is "
-            "reported as soon as possible, in the calendar format",
+            message=phrase(N_("{activity}: notified on {date} but in no calendar of {state} for "
+                              "{year}: a notifiable activity missing from the calendar is "
+                              "reported as soon as possible, in the calendar format"),
+                           activity=activity.name, date=iso(s.notified_at), state=s.state,
+                           year=year),
             case=s.case, at=s.notified_at, rule=ref.rule.id, paragraph=ref.rule.paragraph,
             states=(s.state,) if s.state else (),
         )]
@@ -618,10 +629,12 @@ class _Book:
                 rule = before.rules_met[0]
                 findings.append(Finding(
                     kind="inconsistency",
-                    message=f"the amendment of {iso(last.at)} takes the figures below the "
-                    f"{word} threshold ({rule}) that the notified figures reached "
-                    f"({', '.join(before.criteria_met)}); the obligation it triggered stands; "
-                    f"reason given: {last.reason}",
+                    message=phrase(N_("the amendment of {date} takes the figures below the "
+                                      "{measure!t} threshold ({rule}) that the notified figures "
+                                      "reached ({criteria}); the obligation it triggered "
+                                      "stands; reason given: {reason}"),
+                                   date=iso(last.at), measure=word, rule=rule,
+                                   criteria=", ".join(before.criteria_met), reason=last.reason),
                     case=s.case, at=last.at, rule=rule,
                     paragraph=self.paragraph(compiled.pack.id, rule),
                     states=(s.state,) if s.state else (),
@@ -638,15 +651,22 @@ class _Book:
             return []
         planned = s.calendar[-1].activity
         out: list[Finding] = []
-        for name in ("start", "end"):
+        for name in (N_("start"), N_("end")):
             a, b = getattr(planned, name), getattr(s.notified, name)
             if a is not None and b is not None and a != b:
-                said = (f"; the notification states the changes: {s.notified.calendar_changes}"
-                        if s.notified.calendar_changes else "")
+                fields = {"field": name, "state": s.state, "year": s.calendar[-1].year,
+                          "planned": iso(a), "notified": iso(b)}
+                message = (
+                    phrase(N_("{field!t}: {state}'s calendar for {year} gives {planned}, the "
+                              "notification {notified}; the notification states the changes: "
+                              "{changes}"), changes=s.notified.calendar_changes, **fields)
+                    if s.notified.calendar_changes
+                    else phrase(N_("{field!t}: {state}'s calendar for {year} gives {planned}, "
+                                   "the notification {notified}"), **fields)
+                )  # fmt: skip
                 out.append(Finding(
                     kind="inconsistency",
-                    message=f"{name}: {s.state}'s calendar for {s.calendar[-1].year} gives "
-                    f"{iso(a)}, the notification {iso(b)}{said}",
+                    message=message,
                     case=s.case, at=s.notified_at, rule="NOTIF_CONTENT",
                     paragraph=self.paragraph(None, "NOTIF_CONTENT"),
                     states=(s.state,) if s.state else (),
@@ -654,9 +674,8 @@ class _Book:
         return out
 
 
-def _join(*parts: str | None) -> str | None:
-    text = "; ".join(p for p in parts if p)
-    return text or None
+def _cancelled(case: str) -> str:
+    return phrase(N_("the activity of case {case} was cancelled"), case=case)
 
 
 # ------------------------------------------------------------------ the record's activities

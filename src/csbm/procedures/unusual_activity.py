@@ -39,6 +39,7 @@ from typing import Any, ClassVar, Literal
 from pydantic import BaseModel, Field
 
 from csbm.domain.time import iso, parse_instant
+from csbm.i18n import N_, phrase
 from csbm.procedures._bodies import Body, InstantText, StateCode
 from csbm.procedures.base import (
     CaseView,
@@ -174,71 +175,78 @@ class UnusualActivity(Procedure[Ch3State]):
 
     def _request(self, state: Ch3State, event: Event, ctx: Context) -> Ch3State:
         if state.requested_at is not None:
-            raise Refusal(f"this case already has a request (from {', '.join(state.requesters)}"
-                          f" at {_iso(state.requested_at)}); open a new case", kind="duplicate")
+            raise Refusal(phrase(N_("this case already has a request (from {states} at {at}); "
+                                    "open a new case"), states=", ".join(state.requesters),
+                                 at=_iso(state.requested_at)), kind="duplicate")
         body = event.body
         responding = body.get("responding")
         if responding is None:
             named = [r for r in event.recipients if r != "all"]
             if len(named) != 1:
-                raise Refusal("name the responding State: 'to' one State, or body.responding")
+                raise Refusal(phrase(N_("name the responding State: 'to' one State, or "
+                                        "body.responding")))
             responding = named[0]
         requesters = tuple(dict.fromkeys([event.sender, *body.get("on_behalf_of", [])]))
         if responding in requesters:
-            raise Refusal(f"{responding} cannot request an explanation from itself")
+            raise Refusal(phrase(N_("{state} cannot request an explanation from itself"),
+                                 state=responding))
         return replace(state, requested_at=event.at, requesters=requesters,
                        responding=responding, activity=body.get("activity"))
 
     def _need_request(self, state: Ch3State, event: Event) -> None:
         if state.requested_at is None:
-            raise Refusal(f"no ch3.request in this case before this {event.type}",
-                          kind="out_of_sequence")
+            raise Refusal(phrase(N_("no ch3.request in this case before this {kind}"),
+                                 kind=event.type), kind="out_of_sequence")
 
     def _reply(self, state: Ch3State, event: Event, ctx: Context) -> Ch3State:
         self._need_request(state, event)
-        require_sender(event, [state.responding or ""], "responding State")
+        require_sender(event, [state.responding or ""], N_("responding State"))
         channel = event.body.get("channel", OSCE_CHANNEL)
         if channel != OSCE_CHANNEL:
-            raise Refusal(f"a statement through {channel!r} is not a reply under ¶16.1 "
-                          "(only the OSCE channel counts)", rule="CH3_REPLY", kind="not_a_reply")
+            raise Refusal(phrase(N_("a statement through {channel!r} is not a reply under ¶16.1 "
+                                    "(only the OSCE channel counts)"), channel=channel),
+                          rule="CH3_REPLY", kind="not_a_reply")
         if state.reply_at is not None:
-            raise Refusal(f"already replied at {_iso(state.reply_at)}", kind="duplicate")
+            raise Refusal(phrase(N_("already replied at {at}"), at=_iso(state.reply_at)),
+                          kind="duplicate")
         return replace(state, reply_at=event.at)
 
     def _assessment(self, state: Ch3State, event: Event, ctx: Context) -> Ch3State:
         self._need_request(state, event)
-        require_sender(event, state.requesters, "requesting State")
+        require_sender(event, state.requesters, N_("requesting State"))
         if state.reply_at is None:
-            raise Refusal("there is no reply to assess yet", kind="out_of_sequence")
+            raise Refusal(phrase(N_("there is no reply to assess yet")), kind="out_of_sequence")
         body = event.body
         by = tuple(dict.fromkeys([event.sender, *body.get("on_behalf_of", [])]))
         strangers = [s for s in by if s not in state.requesters]
         if strangers:
-            raise Refusal(f"{', '.join(strangers)} did not request the explanation",
-                          kind="not_a_party")
+            raise Refusal(phrase(N_("{states} did not request the explanation"),
+                                 states=", ".join(strangers)), kind="not_a_party")
         done = {a[0] for a in state.assessments}
         if any(s in done for s in by):
-            raise Refusal(f"{', '.join(s for s in by if s in done)} already assessed the reply",
-                          kind="duplicate")
+            raise Refusal(phrase(N_("{states} already assessed the reply"),
+                                 states=", ".join(s for s in by if s in done)), kind="duplicate")
         reasons = tuple(body.get("reasons", []))
         added = tuple((s, bool(body["satisfactory"]), reasons, event.at) for s in by)
         return replace(state, assessments=state.assessments + added)
 
     def _meeting_request(self, state: Ch3State, event: Event, ctx: Context) -> Ch3State:
         self._need_request(state, event)
-        require_sender(event, state.requesters, "requesting State")
+        require_sender(event, state.requesters, N_("requesting State"))
         scope = meeting_scope(event.body["scope"])
         if state.reply_at is None and state.requested_at is not None:
             reply = ctx.period_deadline("CH3_REPLY", state.requested_at, event.at,
                                         parties=self._parties(state))
             if reply.due is not None and event.at <= reply.due:
-                raise Refusal(f"the reply is due until {_iso(reply.due)}: a meeting is asked for "
-                              "when no reply came in time or the reply is not satisfactory "
-                              "(¶16.2, ¶16.3)", rule="CH3_REPLY", kind="out_of_sequence")
+                raise Refusal(phrase(N_("the reply is due until {due}: a meeting is asked for "
+                                        "when no reply came in time or the reply is not "
+                                        "satisfactory (¶16.2, ¶16.3)"), due=_iso(reply.due)),
+                              rule="CH3_REPLY", kind="out_of_sequence")
         pending = [m for m in state.meetings if m.scope == scope and m.held_at is None]
         if pending:
-            raise Refusal(f"a {_SCOPE_NAMES[scope]} was already requested at "
-                          f"{_iso(pending[0].requested_at)} and not yet held", kind="duplicate")
+            raise Refusal(phrase(N_("a {meeting!t} was already requested at {at} and not yet "
+                                    "held"), meeting=_SCOPE_NAMES[scope],
+                                 at=_iso(pending[0].requested_at)), kind="duplicate")
         meeting = Meeting(scope=scope, requested_at=event.at, requested_by=event.sender)
         return replace(state, meetings=(*state.meetings, meeting))
 
@@ -259,8 +267,8 @@ class UnusualActivity(Procedure[Ch3State]):
                 )
                 meetings = (*state.meetings[:i], held, *state.meetings[i + 1:])
                 return replace(state, meetings=meetings)
-        raise Refusal(f"no {_SCOPE_NAMES[scope]} was requested before this one",
-                      kind="out_of_sequence")
+        raise Refusal(phrase(N_("no {meeting!t} was requested before this one"),
+                             meeting=_SCOPE_NAMES[scope]), kind="out_of_sequence")
 
     # ------------------------------------------------------------ view
 
@@ -311,7 +319,8 @@ class UnusualActivity(Procedure[Ch3State]):
                     rule, m.requested_at, at, done_at=held, parties=parties,
                     owed_by=_meeting_owed_by(m.scope, state.responding),
                     owed_to=state.requesters, case=state.case,
-                    note=f"{_SCOPE_NAMES[m.scope]} requested by {m.requested_by}",
+                    note=phrase(N_("{meeting!t} requested by {state}"),
+                                meeting=_SCOPE_NAMES[m.scope], state=m.requested_by),
                 ))
                 stage = "joint_meeting" if m.scope == "all" else "meeting"
                 name = f"{stage}_held" if held else f"{stage}_requested"
@@ -340,8 +349,8 @@ class UnusualActivity(Procedure[Ch3State]):
 
 
 _SCOPE_NAMES: dict[str, str] = {
-    "bilateral": "meeting with the responding State (¶16.2)",
-    "all": "meeting of all participating States (¶16.3)",
+    "bilateral": N_("meeting with the responding State (¶16.2)"),
+    "all": N_("meeting of all participating States (¶16.3)"),
 }
 
 
