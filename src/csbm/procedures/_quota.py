@@ -28,12 +28,30 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 
 from csbm.domain.time import iso
-from csbm.procedures.base import QuotaView
+from csbm.i18n import N_, phrase
+from csbm.procedures.base import QuotaView, join_notes
 from csbm.rules.evaluate import quota_remaining, share_cap, unit_quota
 from csbm.rules.pack import MaximumSpec, QuotaSpec, RulePack, ShareSpec, UnitQuotaSpec
 
 Measure = Literal["inspection", "evaluation"]
 Verdict = Literal["within", "over_quota", "concurrent", "unknown"]
+
+_VERDICT_WORDS: dict[str, str] = {
+    "within": N_("within"),
+    "over_quota": N_("over quota"),
+    "concurrent": N_("concurrent"),
+    "unknown": N_("unknown"),
+}
+
+
+_MEASURE_WORDS = (N_("inspection"), N_("evaluation"))
+"""The measures as message ids (the quota reasons name them)."""
+
+
+def verdict_word(verdict: str) -> str:
+    """A verdict as words and a message id (``over_quota`` -> ``over quota``)."""
+    return _VERDICT_WORDS.get(verdict, verdict.replace("_", " "))
+
 
 # Rule ids (the pack's stable keys; their numbers live in the pack).
 INSP_QUOTA = "INSP_QUOTA"
@@ -314,25 +332,31 @@ def _judge(
 
     checks: list[tuple[Limit | None, int, str]] = [
         (limits.quota, used,
-         f"{req.receiving}'s {limits.measure} quota for {req.year} is used up "
-         f"({used} of {limits.quota.count})"),
+         phrase(N_("{state}'s {measure!t} quota for {year} is used up ({used} of {limit})"),
+                state=req.receiving, measure=limits.measure, year=req.year, used=used,
+                limit=limits.quota.count)),
     ]
     if limits.per_state is not None:
         same = sum(1 for r in before if r.requesting == req.requesting)
         checks.append((limits.per_state, same,
-                       f"{req.receiving} has already accepted {same} from {req.requesting} "
-                       f"in {req.year} (at most {limits.per_state.count})"))
+                       phrase(N_("{state} has already accepted {same} from {requesting} in "
+                                 "{year} (at most {limit})"), state=req.receiving, same=same,
+                              requesting=req.requesting, year=req.year,
+                              limit=limits.per_state.count)))
     if req.unit is not None:
         unit = [r for r in before if r.unit == req.unit]
         if limits.per_unit is not None:
             checks.append((limits.per_unit, len(unit),
-                           f"unit {req.unit!r} already visited {len(unit)} times in {req.year} "
-                           f"(at most {limits.per_unit.count})"))
+                           phrase(N_("unit {unit!r} already visited {n} times in {year} (at "
+                                     "most {limit})"), unit=req.unit, n=len(unit),
+                                  year=req.year, limit=limits.per_unit.count)))
         if limits.per_unit_same_state is not None:
             same_unit = sum(1 for r in unit if r.requesting == req.requesting)
             checks.append((limits.per_unit_same_state, same_unit,
-                           f"unit {req.unit!r} already visited by {req.requesting} in "
-                           f"{req.year} (at most {limits.per_unit_same_state.count})"))
+                           phrase(N_("unit {unit!r} already visited by {requesting} in "
+                                     "{year} (at most {limit})"), unit=req.unit,
+                                  requesting=req.requesting, year=req.year,
+                                  limit=limits.per_unit_same_state.count)))
     for limit, count, reason in checks:
         hit = _exceeded(limit, count)
         if hit is None and limit is not None:
@@ -350,18 +374,21 @@ def _judge(
         elif hit:
             return decision(
                 "concurrent", limits.concurrent,
-                f"{req.receiving} already has a visit at that time "
-                f"({', '.join(overlapping)}; at most {limits.concurrent.count} at a time)",
+                phrase(N_("{state} already has a visit at that time ({cases}; at most "
+                          "{limit} at a time)"), state=req.receiving,
+                       cases=", ".join(overlapping), limit=limits.concurrent.count),
             )
     if unknown:
         return decision(
             "unknown", limits.quota,
-            "not known whether within the quota: " + ", ".join(unknown) + " has no number",
+            phrase(N_("not known whether within the quota: {rules} has no number"),
+                   rules=", ".join(unknown)),
         )
     return decision(
         "within", limits.quota,
-        f"within {req.receiving}'s {limits.measure} quota for {req.year} "
-        f"({used + 1} of {limits.quota.count})",
+        phrase(N_("within {state}'s {measure!t} quota for {year} ({used} of {limit})"),
+               state=req.receiving, measure=limits.measure, year=req.year, used=used + 1,
+               limit=limits.quota.count),
     )
 
 
@@ -435,22 +462,25 @@ class Tally:
         parts: list[str] = []
         if self.quota is None:
             if self.key.measure == "evaluation" and self.limits.units is None:
-                parts.append("units reported in the annual exchange not known: quota unknown")
+                parts.append(phrase(N_("units reported in the annual exchange not known: "
+                                       "quota unknown")))
             else:
-                parts.append(f"{self.key.regime} gives no number for {self.limits.quota.rule}")
+                parts.append(phrase(N_("{regime} gives no number for {rule}"),
+                                    regime=self.key.regime, rule=self.limits.quota.rule))
         if self.not_counted:
-            parts.append(f"{len(self.not_counted)} not counted (force majeure)")
+            parts.append(phrase(N_("{n} not counted (force majeure)"), n=len(self.not_counted)))
         for verdict in ("over_quota", "concurrent"):
             n = sum(1 for o in self.over_quota if o["verdict"] == verdict)
             if n:
-                parts.append(f"{n} {verdict.replace('_', ' ')}")
+                parts.append(phrase(N_("{n} {verdict!t}"), n=n, verdict=verdict_word(verdict)))
         if self.key.measure == "evaluation" and self.filled:
             if self.announced_at is not None:
-                parts.append(f"filled; announced to all {iso(self.announced_at)} "
-                             f"({EVAL_QUOTA_FILLED})")
+                parts.append(phrase(N_("filled; announced to all {date} ({rule})"),
+                                    date=iso(self.announced_at), rule=EVAL_QUOTA_FILLED))
             else:
-                parts.append(f"filled: to be announced to all ({EVAL_QUOTA_FILLED})")
-        return "; ".join(parts) or None
+                parts.append(phrase(N_("filled: to be announced to all ({rule})"),
+                                    rule=EVAL_QUOTA_FILLED))
+        return join_notes(*parts)
 
 
 def tallies(

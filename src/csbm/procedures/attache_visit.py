@@ -22,6 +22,7 @@ from typing import Any, ClassVar
 from pydantic import BaseModel, Field
 
 from csbm.domain.time import iso
+from csbm.i18n import N_, phrase
 from csbm.procedures._bodies import Body, InstantText
 from csbm.procedures.base import ALL, CaseView, Context, Event, Procedure, Refusal
 
@@ -69,20 +70,23 @@ class AttacheVisit(Procedure[AttacheState]):
     def apply(self, state: AttacheState, event: Event, ctx: Context) -> AttacheState:
         if event.type == "attache_visit.invitation":
             if state.host is not None:
-                raise Refusal(f"this case already has an invitation from {state.host} at "
-                              f"{iso(state.invited_at or event.at)}", kind="duplicate")
+                raise Refusal(phrase(N_("this case already has an invitation from {host} at "
+                                        "{at}"), host=state.host,
+                                     at=iso(state.invited_at or event.at)), kind="duplicate")
             invitees = tuple(r for r in event.recipients if r != ALL and r != event.sender)
             return replace(state, host=event.sender, invited_at=event.at, invitees=invitees,
                            to_all=event.to_all)
         if state.host is None:
-            raise Refusal("no attache_visit.invitation in this case yet", kind="out_of_sequence")
+            raise Refusal(phrase(N_("no attache_visit.invitation in this case yet")),
+                          kind="out_of_sequence")
         if event.sender == state.host or (not state.to_all and event.sender not in state.invitees):
-            raise Refusal(f"{event.sender} was not invited ({', '.join(state.invitees)})",
+            raise Refusal(phrase(N_("{state} was not invited ({invited})"),
+                                 state=event.sender, invited=", ".join(state.invitees)),
                           kind="not_a_party")
         earlier = [r for r in state.replies if r[0] == event.sender]
         if earlier:
-            raise Refusal(f"{event.sender} already replied at {iso(earlier[0][2])}",
-                          kind="duplicate")
+            raise Refusal(phrase(N_("{state} already replied at {at}"), state=event.sender,
+                                 at=iso(earlier[0][2])), kind="duplicate")
         reply = (event.sender, bool(event.body["accept"]), event.at)
         return replace(state, replies=(*state.replies, reply))
 

@@ -39,6 +39,7 @@ from typing import Any, ClassVar, Literal
 from pydantic import BaseModel, Field, field_validator
 
 from csbm.domain.time import iso
+from csbm.i18n import N_, phrase
 from csbm.procedures._bodies import Body, instant, instant_text, parse_body, state_code
 from csbm.procedures._quota import (
     EVAL_QUOTA,
@@ -54,6 +55,7 @@ from csbm.procedures._quota import (
     evaluation_limits,
     memoised,
     tallies,
+    verdict_word,
 )
 from csbm.procedures.base import (
     CaseView,
@@ -199,40 +201,42 @@ class Evaluation(Procedure[EvaluationState]):
         if event.type == "evaluation.request":
             return self._request(state, event, ctx)
         if state.requested_at is None:
-            raise Refusal(f"{event.type} before any evaluation.request in this case",
-                          kind="out_of_order")
+            raise Refusal(phrase(N_("{kind} before any evaluation.request in this case"),
+                                 kind=event.type), kind="out_of_order")
         if event.type == "evaluation.reply":
             return self._reply(state, event)
         if event.type == "evaluation.cancellation":
-            require_sender(event, state.parties, "inspecting or receiving State")
+            require_sender(event, state.parties, N_("inspecting or receiving State"))
             if state.cancelled_at is not None:
-                raise Refusal("the visit is already cancelled", kind="duplicate")
+                raise Refusal(phrase(N_("the visit is already cancelled")), kind="duplicate")
             parse_body(EvaluationCancellationBody, event)
             return replace(state, cancelled_at=event.at)
         return self._report(state, event, ctx)
 
     def _announce(self, state: EvaluationState, event: Event) -> EvaluationState:
         if state.requested_at is not None or state.announced is not None:
-            raise Refusal("a quota announcement is a case of its own", kind="duplicate")
+            raise Refusal(phrase(N_("a quota announcement is a case of its own")),
+                          kind="duplicate")
         body = parse_body(QuotaFilledBody, event)
         return replace(state, announced=(event.sender, body.year, event.at))
 
     def _request(self, state: EvaluationState, event: Event, ctx: Context) -> EvaluationState:
         if state.requested_at is not None or state.announced is not None:
-            raise Refusal("this case already holds an evaluation request; one case is one "
-                          "request", kind="duplicate")
+            raise Refusal(phrase(N_("this case already holds an evaluation request; one case "
+                                    "is one request")), kind="duplicate")
         body = parse_body(EvaluationRequestBody, event)
         inspecting = body.inspecting_state or event.sender
         if inspecting != event.sender:
-            raise Refusal(f"the request names {inspecting} as inspecting State but was sent "
-                          f"by {event.sender}", kind="not_a_party")
+            raise Refusal(phrase(N_("the request names {state} as inspecting State but was "
+                                    "sent by {sender}"), state=inspecting, sender=event.sender),
+                          kind="not_a_party")
         if body.receiving_state == inspecting:
-            raise Refusal("a State cannot evaluate itself")
+            raise Refusal(phrase(N_("a State cannot evaluate itself")))
         parties = (inspecting, body.receiving_state)
         if body.regime is not None:
             bilateral_pack(ctx, body.regime, "evaluation", parties, event.at)
-        team = maximum_finding(ctx, "EVAL_TEAM", len(body.team), "team members (interpreter "
-                               "apart)", state.case, event.at, (inspecting,), parties, event.at)
+        team = maximum_finding(ctx, "EVAL_TEAM", len(body.team), N_("team members (interpreter "
+                               "apart)"), state.case, event.at, (inspecting,), parties, event.at)
         return replace(
             state, requested_at=event.at, inspecting=inspecting,
             receiving=body.receiving_state, regime=body.regime, unit=body.unit,
@@ -241,27 +245,28 @@ class Evaluation(Procedure[EvaluationState]):
         )
 
     def _reply(self, state: EvaluationState, event: Event) -> EvaluationState:
-        require_sender(event, [state.receiving or ""], "receiving State")
+        require_sender(event, [state.receiving or ""], N_("receiving State"))
         if state.reply_at is not None:
-            raise Refusal(f"{state.receiving} has already replied", kind="duplicate")
+            raise Refusal(phrase(N_("{state} has already replied"), state=state.receiving),
+                          kind="duplicate")
         if state.cancelled_at is not None:
-            raise Refusal("the visit was cancelled")
+            raise Refusal(phrase(N_("the visit was cancelled")))
         body = parse_body(EvaluationReplyBody, event)
         if body.decision == "refuse" and body.reason is None:
-            raise Refusal("a refusal must give its reason")
+            raise Refusal(phrase(N_("a refusal must give its reason")))
         return replace(state, reply_at=event.at, decision=body.decision,
                        refusal_reason=body.reason if body.decision == "refuse" else None,
                        confirmed_at=instant(body.visit_at))
 
     def _report(self, state: EvaluationState, event: Event, ctx: Context) -> EvaluationState:
-        require_sender(event, [state.inspecting or ""], "inspecting State")
+        require_sender(event, [state.inspecting or ""], N_("inspecting State"))
         if state.report_at is not None:
-            raise Refusal("the report is already in", kind="duplicate")
+            raise Refusal(phrase(N_("the report is already in")), kind="duplicate")
         body = parse_body(EvaluationReportBody, event)
         findings = state.findings
         if body.team:
-            team = maximum_finding(ctx, "EVAL_TEAM", len(body.team), "team members "
-                                   "(interpreter apart)", state.case, event.at,
+            team = maximum_finding(ctx, "EVAL_TEAM", len(body.team), N_("team members "
+                                   "(interpreter apart)"), state.case, event.at,
                                    (event.sender,), state.parties, event.at)
             findings += (team,) if team else ()
         return replace(state, report_at=event.at, visit_start=instant(body.visit_start),
@@ -320,9 +325,11 @@ class Evaluation(Procedure[EvaluationState]):
                     kind="obligation", rule=EVAL_QUOTA_FILLED,
                     paragraph=ref.rule.paragraph if ref else None, at=tally.filled_at,
                     case=filler, states=(tally.key.receiving,),
-                    message=f"{tally.key.receiving}'s evaluation quota for {tally.key.year} "
-                    f"is filled ({tally.used} of {tally.quota}): it is to announce this to "
-                    f"all participating States ({EVAL_QUOTA_FILLED})"))
+                    message=phrase(N_("{state}'s evaluation quota for {year} is filled "
+                                      "({used} of {quota}): it is to announce this to all "
+                                      "participating States ({rule})"),
+                                   state=tally.key.receiving, year=tally.key.year,
+                                   used=tally.used, quota=tally.quota, rule=EVAL_QUOTA_FILLED)))
         cases = []
         for case, s in states.items():
             if s.announced is not None:
@@ -349,8 +356,10 @@ class Evaluation(Procedure[EvaluationState]):
             quota = None if tally is None else tally.quota
             findings.append(Finding(
                 kind="inconsistency", rule=EVAL_QUOTA_FILLED, case=s.case, at=when,
-                states=(state,), message=f"{state} announced its evaluation quota for {year} "
-                f"filled, but {used} of {quota if quota is not None else '?'} are used"))
+                states=(state,), message=phrase(
+                    N_("{state} announced its evaluation quota for {year} filled, but {used} "
+                       "of {quota} are used"), state=state, year=year, used=used,
+                    quota=quota if quota is not None else "?")))
         return CaseView(
             case=s.case, procedure=self.name, state="quota_filled_announced",
             parties={"receiving": (state,)}, findings=tuple(findings),
@@ -377,8 +386,9 @@ class Evaluation(Procedure[EvaluationState]):
             "EVAL_REPLY", s.requested_at, at, done_at=s.reply_at, owed_by=(s.receiving,),
             owed_to=(s.inspecting,),
             waived=not_obliged or (s.cancelled_at is not None and s.reply_at is None),
-            note=(f"not owed: {decision.verdict.replace('_', ' ')} ({decision.rule}): "
-                  f"{decision.reason}") if decision is not None and not_obliged else None,
+            note=phrase(N_("not owed: {verdict!t} ({rule}): {reason}"),
+                        verdict=verdict_word(decision.verdict), rule=decision.rule,
+                        reason=decision.reason) if decision is not None and not_obliged else None,
             **common))
         start = s.start
         end: datetime | None = None
@@ -390,7 +400,7 @@ class Evaluation(Procedure[EvaluationState]):
             end = s.visit_end or duration.due
             if s.visit_end is None and duration.due is not None and at >= duration.due:
                 duration = replace(duration, status="met", met_at=duration.due,
-                                   note="ended by the time limit")
+                                   note=phrase(N_("ended by the time limit")))
             deadlines.append(duration)
         if filled is not None:
             when = announcements.get((filled.key.receiving, filled.key.year))
@@ -400,21 +410,28 @@ class Evaluation(Procedure[EvaluationState]):
                 pack=ref.pack_id if ref else None, due=None,
                 status=deadline_status(None, at, when), owed_by=(s.receiving,),
                 owed_to=("all",), met_at=when, title=ref.rule.title if ref else None,
-                note=f"this request filled {s.receiving}'s {filled.key.year} quota "
-                f"({filled.quota}); announce it to all", case=s.case))
+                note=phrase(N_("this request filled {state}'s {year} quota ({quota}); "
+                               "announce it to all"), state=s.receiving, year=filled.key.year,
+                            quota=filled.quota), case=s.case))
         findings = list(s.findings)
         if decision is not None and not_obliged:
             findings.append(Finding(
-                kind="quota", message=f"evaluation request {s.case} from {s.inspecting} is "
-                f"{decision.verdict.replace('_', ' ')}: {decision.reason}", case=s.case,
+                kind="quota", message=phrase(N_("evaluation request {case} from {state} is "
+                                                "{verdict!t}: {reason}"), case=s.case,
+                                             state=s.inspecting,
+                                             verdict=verdict_word(decision.verdict),
+                                             reason=decision.reason), case=s.case,
                 at=s.requested_at, rule=decision.rule, paragraph=decision.paragraph,
                 states=(s.receiving, s.inspecting)))
         elif (s.decision == "refuse" and s.refusal_reason not in _LEGITIMATE
               and decision is not None and decision.verdict == "within"
               and s.reply_at is not None):
             findings.append(Finding(
-                kind="violation", message=f"{s.receiving} refused evaluation visit {s.case} "
-                f"within its quota ({s.refusal_reason}): {decision.reason}", case=s.case,
+                kind="violation", message=phrase(N_("{state} refused evaluation visit {case} "
+                                                    "within its quota ({refusal}): {reason}"),
+                                                 state=s.receiving, case=s.case,
+                                                 refusal=s.refusal_reason,
+                                                 reason=decision.reason), case=s.case,
                 at=s.reply_at, rule=decision.rule, paragraph=decision.paragraph,
                 states=(s.receiving,)))
         return CaseView(

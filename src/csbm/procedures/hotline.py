@@ -22,11 +22,14 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, Field
 
+from csbm.i18n import N_, phrase
 from csbm.procedures._bodies import Body
 from csbm.procedures.base import CaseView, Context, Deadline, Event, Procedure, Refusal
 
 RULE = "HOTLINE_ACK"
 Priority = Literal["urgent", "high", "routine"]
+_PRIORITY_WORDS = (N_("urgent"), N_("high"), N_("routine"))
+"""The priorities as message ids (the deadline's note names the message's)."""
 
 
 class MessageBody(Body):
@@ -76,20 +79,23 @@ class Hotline(Procedure[HotlineState]):
     def apply(self, state: HotlineState, event: Event, ctx: Context) -> HotlineState:
         if event.type == "hotline.message":
             if event.to_all or len(event.recipients) != 1:
-                raise Refusal("the hotline is bilateral: send to exactly one State")
+                raise Refusal(phrase(N_("the hotline is bilateral: send to exactly one State")))
             recipient = event.recipients[0]
             pair = (event.sender, recipient)
             if state.pair is not None and set(pair) != set(state.pair):
-                raise Refusal(f"this hotline case is between {' and '.join(state.pair)}",
+                raise Refusal(phrase(N_("this hotline case is between {first} and {second}"),
+                                     first=state.pair[0], second=state.pair[1]),
                               kind="not_a_party")
             message = Message(event.seq, event.at, event.sender, recipient,
                               str(event.body.get("priority", "urgent")), event.body.get("subject"))
             return replace(state, pair=state.pair or pair, messages=(*state.messages, message))
         if state.pair is None:
-            raise Refusal("no hotline.message to acknowledge yet", kind="out_of_sequence")
+            raise Refusal(phrase(N_("no hotline.message to acknowledge yet")),
+                          kind="out_of_sequence")
         if event.sender not in state.pair:
-            raise Refusal(f"{event.sender} is not a party to this hotline "
-                          f"({' and '.join(state.pair)})", kind="not_a_party")
+            raise Refusal(phrase(N_("{state} is not a party to this hotline ({first} and "
+                                    "{second})"), state=event.sender, first=state.pair[0],
+                                 second=state.pair[1]), kind="not_a_party")
         wanted = event.body.get("of_seq")
         for i, m in enumerate(state.messages):
             if m.recipient != event.sender or m.acked_at is not None:
@@ -98,8 +104,13 @@ class Hotline(Procedure[HotlineState]):
                 continue
             acked = replace(m, acked_at=event.at)
             return replace(state, messages=(*state.messages[:i], acked, *state.messages[i + 1:]))
-        what = f"message #{wanted}" if wanted is not None else "message"
-        raise Refusal(f"no unacknowledged {what} to {event.sender}", kind="out_of_sequence")
+        raise Refusal(
+            phrase(N_("no unacknowledged message #{seq} to {state}"), seq=wanted,
+                   state=event.sender)
+            if wanted is not None
+            else phrase(N_("no unacknowledged message to {state}"), state=event.sender),
+            kind="out_of_sequence",
+        )
 
     def view(self, state: HotlineState, at: datetime, ctx: Context) -> CaseView:
         deadlines: list[Deadline] = []
@@ -111,7 +122,7 @@ class Hotline(Procedure[HotlineState]):
             deadlines.append(ctx.period_deadline(
                 RULE, m.at, at, done_at=acked, parties=state.pair or (),
                 owed_by=(m.recipient,), owed_to=(m.sender,), case=state.case,
-                note=f"{m.priority} message #{m.seq}",
+                note=phrase(N_("{priority!t} message #{seq}"), priority=m.priority, seq=m.seq),
             ))
             shown.append({"seq": m.seq, "at": m.at, "from": m.sender, "to": m.recipient,
                           "priority": m.priority, "subject": m.subject, "acked_at": acked})

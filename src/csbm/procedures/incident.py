@@ -29,6 +29,7 @@ from typing import Any, ClassVar
 from pydantic import BaseModel, Field
 
 from csbm.domain.time import iso
+from csbm.i18n import N_, phrase
 from csbm.procedures._bodies import Body, InstantText, instant
 from csbm.procedures.base import (
     ALL,
@@ -105,11 +106,12 @@ class HazardousIncident(Procedure[IncidentState]):
 
     def _report(self, state: IncidentState, event: Event) -> IncidentState:
         if state.reported_at is not None:
-            raise Refusal(f"the incident was already reported by {state.reporter} at "
-                          f"{iso(state.reported_at)}", kind="duplicate")
+            raise Refusal(phrase(N_("the incident was already reported by {state} at {at}"),
+                                 state=state.reporter, at=iso(state.reported_at)),
+                          kind="duplicate")
         if state.reporter is not None and event.sender != state.reporter:
-            raise Refusal(f"clarification was asked of {state.reporter}, not of {event.sender}",
-                          kind="not_a_party")
+            raise Refusal(phrase(N_("clarification was asked of {state}, not of {sender}"),
+                                 state=state.reporter, sender=event.sender), kind="not_a_party")
         occurred = event.body.get("occurred_at")
         named = tuple(r for r in event.recipients if r != ALL)
         concerned = tuple(dict.fromkeys((*state.concerned, *named)))
@@ -126,7 +128,7 @@ class HazardousIncident(Procedure[IncidentState]):
         if state.reporter is None:
             named = [r for r in event.recipients if r != ALL]
             if len(named) != 1:
-                raise Refusal("address the request for clarification to one State")
+                raise Refusal(phrase(N_("address the request for clarification to one State")))
             occurred = event.body.get("occurred_at")
             return replace(
                 state,
@@ -136,29 +138,32 @@ class HazardousIncident(Procedure[IncidentState]):
                 asks=(Ask(event.sender, event.at),),
             )
         if event.sender == state.reporter:
-            raise Refusal(f"{event.sender} reported the incident; it clarifies, it does not ask",
-                          kind="not_a_party")
+            raise Refusal(phrase(N_("{state} reported the incident; it clarifies, it does not "
+                                    "ask"), state=event.sender), kind="not_a_party")
         if not state.to_all and event.sender not in state.concerned:
-            raise Refusal(f"{event.sender} is not a State concerned "
-                          f"({', '.join(state.concerned)})", kind="not_a_party")
+            raise Refusal(phrase(N_("{state} is not a State concerned ({concerned})"),
+                                 state=event.sender, concerned=", ".join(state.concerned)),
+                          kind="not_a_party")
         if any(a.by == event.sender and a.answered_at is None for a in state.asks):
-            raise Refusal(f"{event.sender} already has an open request for clarification",
-                          kind="duplicate")
+            raise Refusal(phrase(N_("{state} already has an open request for clarification"),
+                                 state=event.sender), kind="duplicate")
         return replace(state, asks=(*state.asks, Ask(event.sender, event.at)))
 
     def _clarify(self, state: IncidentState, event: Event) -> IncidentState:
         if state.reporter is None:
-            raise Refusal("no report or request for clarification in this case yet",
+            raise Refusal(phrase(N_("no report or request for clarification in this case yet")),
                           kind="out_of_sequence")
         if event.sender != state.reporter:
-            raise Refusal(f"only {state.reporter} clarifies in this case", kind="not_a_party")
+            raise Refusal(phrase(N_("only {state} clarifies in this case"), state=state.reporter),
+                          kind="not_a_party")
         open_asks = [i for i, a in enumerate(state.asks) if a.answered_at is None]
         if not open_asks:
-            raise Refusal("no open request for clarification", kind="out_of_sequence")
+            raise Refusal(phrase(N_("no open request for clarification")),
+                          kind="out_of_sequence")
         targets = set(event.recipients)
         chosen = [i for i in open_asks if ALL in targets or state.asks[i].by in targets]
         if not chosen:
-            raise Refusal("the clarification is not addressed to a State that asked",
+            raise Refusal(phrase(N_("the clarification is not addressed to a State that asked")),
                           kind="not_a_party")
         asks = tuple(replace(a, answered_at=event.at) if i in chosen else a
                      for i, a in enumerate(state.asks))

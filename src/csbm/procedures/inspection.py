@@ -40,6 +40,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 from pydantic import BaseModel, Field, field_validator
 
 from csbm.domain.time import iso
+from csbm.i18n import N_, phrase
 from csbm.procedures._bodies import Body, instant, instant_text, parse_body, state_code
 from csbm.procedures._quota import (
     INSP_FORCE_MAJEURE,
@@ -86,7 +87,8 @@ def maximum_finding(
     ctx: Context, rule_id: str, n: int, what: str, case: str, at: datetime,
     states: tuple[str, ...], parties: tuple[str, ...], on: datetime,
 ) -> Finding | None:
-    """A finding when ``n`` exceeds the ``maximum`` entry ``rule_id`` (team sizes)."""
+    """A finding when ``n`` exceeds the ``maximum`` entry ``rule_id`` (team sizes);
+    ``what`` (an ``N_``-marked message id) names what is counted."""
     ref = ctx.find_rule(rule_id, parties, on.date())
     if ref is None or not isinstance(ref.rule.spec, MaximumSpec):
         return None
@@ -95,7 +97,8 @@ def maximum_finding(
         return None
     return Finding(kind="violation", rule=rule_id, paragraph=ref.rule.paragraph, case=case,
                    at=at, states=states,
-                   message=f"{n} {what}; at most {ref.rule.spec.count} ({rule_id})")
+                   message=phrase(N_("{n} {what!t}; at most {limit} ({rule})"), n=n, what=what,
+                                  limit=ref.rule.spec.count, rule=rule_id))
 
 
 def specified_area(area: Mapping[str, Any]) -> Area:
@@ -259,14 +262,18 @@ def bilateral_pack(ctx: Context, regime: str | None, measure: Literal[
     pack = next((p for p in ctx.packs if p.id == regime), None)
     if pack is None:
         known = ", ".join(p.id for p in ctx.packs) or "none"
-        raise Refusal(f"regime {regime!r} is not one of the scenario's rule packs ({known})")
+        raise Refusal(phrase(N_("regime {regime!r} is not one of the scenario's rule packs "
+                                "({known})"), regime=regime, known=known))
     if not has_bilateral_quota(pack, measure):
-        raise Refusal(f"{regime} is not a bilateral pack with its own {measure} quota")
+        raise Refusal(phrase(N_("{regime} is not a bilateral pack with its own {measure!t} "
+                                "quota"), regime=regime, measure=measure))
     if pack.parties == "all" or not set(parties) <= set(pack.parties):
-        raise Refusal(f"{'/'.join(parties)} are not the parties of {regime} "
-                      f"({', '.join(pack.parties)})")
+        raise Refusal(phrase(N_("{parties} are not the parties of {regime} ({pack_parties})"),
+                             parties="/".join(parties), regime=regime,
+                             pack_parties=", ".join(pack.parties)))
     if not pack.in_force_on(on.date()):
-        raise Refusal(f"{regime} is not in force on {on.date().isoformat()}")
+        raise Refusal(phrase(N_("{regime} is not in force on {date}"), regime=regime,
+                             date=on.date().isoformat()))
     return pack
 
 
@@ -297,8 +304,8 @@ class Inspection(Procedure[InspectionState]):
         if event.type == "inspection.request":
             return self._request(state, event, ctx)
         if state.requested_at is None:
-            raise Refusal(f"{event.type} before any inspection.request in this case",
-                          kind="out_of_order")
+            raise Refusal(phrase(N_("{kind} before any inspection.request in this case"),
+                                 kind=event.type), kind="out_of_order")
         if event.type == "inspection.reply":
             return self._reply(state, event)
         if event.type == "inspection.arrival":
@@ -309,20 +316,21 @@ class Inspection(Procedure[InspectionState]):
 
     def _request(self, state: InspectionState, event: Event, ctx: Context) -> InspectionState:
         if state.requested_at is not None:
-            raise Refusal("this case already holds an inspection request; one case is one "
-                          "request", kind="duplicate")
+            raise Refusal(phrase(N_("this case already holds an inspection request; one case "
+                                    "is one request")), kind="duplicate")
         body = parse_body(InspectionRequestBody, event)
         inspecting = body.inspecting_state or event.sender
         if inspecting != event.sender:
-            raise Refusal(f"the request names {inspecting} as inspecting State but was sent "
-                          f"by {event.sender}", kind="not_a_party")
+            raise Refusal(phrase(N_("the request names {state} as inspecting State but was "
+                                    "sent by {sender}"), state=inspecting, sender=event.sender),
+                          kind="not_a_party")
         if body.receiving_state == inspecting:
-            raise Refusal("a State cannot inspect itself")
+            raise Refusal(phrase(N_("a State cannot inspect itself")))
         if body.regime is not None:
             bilateral_pack(ctx, body.regime, "inspection", (inspecting, body.receiving_state),
                            event.at)
         findings: list[Finding] = []
-        team = maximum_finding(ctx, "INSP_TEAM", len(body.inspectors), "inspectors",
+        team = maximum_finding(ctx, "INSP_TEAM", len(body.inspectors), N_("inspectors"),
                                state.case, event.at, (inspecting,),
                                (inspecting, body.receiving_state), event.at)
         if team is not None:
@@ -335,21 +343,23 @@ class Inspection(Procedure[InspectionState]):
         )
 
     def _reply(self, state: InspectionState, event: Event) -> InspectionState:
-        require_sender(event, [state.receiving or ""], "receiving State")
+        require_sender(event, [state.receiving or ""], N_("receiving State"))
         if state.reply_at is not None:
-            raise Refusal(f"{state.receiving} has already replied", kind="duplicate")
+            raise Refusal(phrase(N_("{state} has already replied"), state=state.receiving),
+                          kind="duplicate")
         if state.cancelled_at is not None:
-            raise Refusal("the inspection was cancelled")
+            raise Refusal(phrase(N_("the inspection was cancelled")))
         body = parse_body(InspectionReplyBody, event)
         if body.decision == "refuse" and body.reason is None:
-            raise Refusal("a refusal must give its reason (force_majeure, over_quota, other)")
+            raise Refusal(phrase(N_("a refusal must give its reason (force_majeure, over_quota, "
+                                    "other)")))
         return replace(state, reply_at=event.at, decision=body.decision,
                        refusal_reason=body.reason if body.decision == "refuse" else None)
 
     def _arrival(self, state: InspectionState, event: Event) -> InspectionState:
-        require_sender(event, state.parties, "inspecting or receiving State")
+        require_sender(event, state.parties, N_("inspecting or receiving State"))
         if state.decision == "refuse" or state.cancelled_at is not None:
-            raise Refusal("the inspection was refused or cancelled")
+            raise Refusal(phrase(N_("the inspection was refused or cancelled")))
         body = parse_body(ArrivalBody, event)
         entered = instant(body.entered_at) or state.entered_at or (
             event.at if body.arrival_in_area is None else None)
@@ -359,24 +369,24 @@ class Inspection(Procedure[InspectionState]):
         return replace(state, entered_at=entered, arrival_in_area=arrival)
 
     def _cancellation(self, state: InspectionState, event: Event) -> InspectionState:
-        require_sender(event, state.parties, "inspecting or receiving State")
+        require_sender(event, state.parties, N_("inspecting or receiving State"))
         if state.cancelled_at is not None:
-            raise Refusal("the inspection is already cancelled", kind="duplicate")
+            raise Refusal(phrase(N_("the inspection is already cancelled")), kind="duplicate")
         if state.report_at is not None:
-            raise Refusal("the inspection is already reported")
+            raise Refusal(phrase(N_("the inspection is already reported")))
         body = parse_body(CancellationBody, event)
         return replace(state, cancelled_at=event.at, cancel_reason=body.reason,
                        cancelled_by=event.sender)
 
     def _report(self, state: InspectionState, event: Event, ctx: Context) -> InspectionState:
-        require_sender(event, [state.inspecting or ""], "inspecting State")
+        require_sender(event, [state.inspecting or ""], N_("inspecting State"))
         if state.report_at is not None:
-            raise Refusal("the report is already in", kind="duplicate")
+            raise Refusal(phrase(N_("the report is already in")), kind="duplicate")
         body = parse_body(InspectionReportBody, event)
         arrival = instant(body.arrival_in_area) or state.arrival_in_area
         findings = state.findings
         if body.inspectors:
-            team = maximum_finding(ctx, "INSP_TEAM", len(body.inspectors), "inspectors",
+            team = maximum_finding(ctx, "INSP_TEAM", len(body.inspectors), N_("inspectors"),
                                    state.case, event.at, (event.sender,), state.parties,
                                    event.at)
             findings += (team,) if team is not None else ()
@@ -444,7 +454,7 @@ class Inspection(Procedure[InspectionState]):
             "INSP_ENTRY", s.requested_at, at, done_at=s.entered_at, owed_by=(s.receiving,),
             owed_to=(s.inspecting,), waived=entry_waived,
             note=_waive_note(decision) if not_obliged else (
-                "force majeure" if fm else None), **common,
+                phrase(N_("force majeure")) if fm else None), **common,
         ))
         end: datetime | None = None
         if s.arrival_in_area is not None:
@@ -455,7 +465,7 @@ class Inspection(Procedure[InspectionState]):
             end = s.ended_at or duration.due
             if s.ended_at is None and duration.due is not None and at >= duration.due:
                 duration = replace(duration, status="met", met_at=duration.due,
-                                   note="ended by the time limit")
+                                   note=phrase(N_("ended by the time limit")))
             deadlines.append(duration)
         if s.report_at is not None or (end is not None and at >= end):
             ref = ctx.find_rule("INSP_REPORT", parties, s.requested_at.date())
@@ -464,21 +474,27 @@ class Inspection(Procedure[InspectionState]):
                 pack=ref.pack_id if ref else None, due=None,
                 status=deadline_status(None, at, s.report_at),
                 owed_by=(s.inspecting,), owed_to=("all",), met_at=s.report_at,
-                note="without delay (no number in the pack)", title=ref.rule.title if ref
+                note=phrase(N_("without delay (no number in the pack)")),
+                title=ref.rule.title if ref
                 else None, case=s.case,
             ))
         findings = list(s.findings)
         if decision is not None and decision.not_obliged:
             findings.append(Finding(
-                kind="quota", message=f"inspection request {s.case} from {s.inspecting} is "
-                f"over quota: {decision.reason}", case=s.case, at=s.requested_at,
+                kind="quota", message=phrase(N_("inspection request {case} from {state} is "
+                                                "over quota: {reason}"), case=s.case,
+                                             state=s.inspecting, reason=decision.reason),
+                case=s.case, at=s.requested_at,
                 rule=decision.rule, paragraph=decision.paragraph,
                 states=(s.receiving, s.inspecting)))
         elif (refused and s.refusal_reason != FORCE_MAJEURE and decision is not None
               and decision.verdict == "within" and s.reply_at is not None):
             findings.append(Finding(
-                kind="violation", message=f"{s.receiving} refused inspection {s.case} "
-                f"within its quota ({s.refusal_reason}): {decision.reason}", case=s.case,
+                kind="violation", message=phrase(N_("{state} refused inspection {case} within "
+                                                    "its quota ({refusal}): {reason}"),
+                                                 state=s.receiving, case=s.case,
+                                                 refusal=s.refusal_reason,
+                                                 reason=decision.reason), case=s.case,
                 at=s.reply_at, rule=decision.rule, paragraph=decision.paragraph,
                 states=(s.receiving,)))
         return CaseView(
@@ -498,7 +514,8 @@ def _vd_id(ctx: Context) -> str:
 def _waive_note(decision: QuotaDecision | None) -> str:
     if decision is None:
         return ""
-    return f"not owed: over quota ({decision.rule}): {decision.reason}"
+    return phrase(N_("not owed: over quota ({rule}): {reason}"), rule=decision.rule,
+                  reason=decision.reason)
 
 
 def _state_name(s: InspectionState, decision: QuotaDecision | None, at: datetime,

@@ -37,6 +37,7 @@ from pydantic import BaseModel, Field, field_validator, model_validator
 from csbm.domain.activity import ActivityKind, Forces
 from csbm.domain.states import PARTICIPATING_STATES
 from csbm.domain.time import iso
+from csbm.i18n import N_, phrase
 from csbm.procedures._bodies import Body, instant, instant_text, parse_body
 from csbm.procedures.base import (
     ALL,
@@ -48,6 +49,7 @@ from csbm.procedures.base import (
     Procedure,
     Refusal,
     deadline_status,
+    join_notes,
     require_sender,
 )
 from csbm.rules.evaluate import duration_exceeds, threshold_met, within_maximum
@@ -168,8 +170,8 @@ class Observation(Procedure[ObservationState]):
     def _invitation(self, state: ObservationState, event: Event,
                     ctx: Context) -> ObservationState:
         if state.invited_at is not None:
-            raise Refusal("this case already holds an invitation; one case is one invitation",
-                          kind="duplicate")
+            raise Refusal(phrase(N_("this case already holds an invitation; one case is one "
+                                    "invitation")), kind="duplicate")
         body = parse_body(InvitationBody, event)
         host = event.sender
         if event.to_all:
@@ -178,7 +180,7 @@ class Observation(Procedure[ObservationState]):
         else:
             invited = tuple(s for s in event.recipients if s != host)
         if not invited:
-            raise Refusal("an invitation needs at least one invited State")
+            raise Refusal(phrase(N_("an invitation needs at least one invited State")))
         observable, why = _observable(body, ctx)
         return replace(
             state, invited_at=event.at, host=host, invited=invited, activity=body.activity,
@@ -190,18 +192,20 @@ class Observation(Procedure[ObservationState]):
 
     def _reply(self, state: ObservationState, event: Event, ctx: Context) -> ObservationState:
         if state.invited_at is None or state.host is None:
-            raise Refusal("observation.reply before any invitation in this case",
+            raise Refusal(phrase(N_("observation.reply before any invitation in this case")),
                           kind="out_of_order")
-        require_sender(event, state.invited, "invited State")
+        require_sender(event, state.invited, N_("invited State"))
         if state.reply_of(event.sender) is not None:
-            raise Refusal(f"{event.sender} has already replied", kind="duplicate")
+            raise Refusal(phrase(N_("{state} has already replied"), state=event.sender),
+                          kind="duplicate")
         body = parse_body(ReplyBody, event)
         ref = ctx.find_rule("OBS_MAX", (state.host, event.sender), event.at.date())
         if ref is not None and isinstance(ref.rule.spec, MaximumSpec):
             ok = within_maximum(ref.rule.spec, len(body.observers))
             if ok is False:
-                raise Refusal(f"{len(body.observers)} observers; at most "
-                              f"{ref.rule.spec.count} per invited State", rule="OBS_MAX")
+                raise Refusal(phrase(N_("{n} observers; at most {limit} per invited State"),
+                                     n=len(body.observers), limit=ref.rule.spec.count),
+                              rule="OBS_MAX")
         reply = Reply(event.sender, event.at, body.decision,
                       tuple((o.name, o.rank, o.civilian) for o in body.observers))
         return replace(state, replies=(*state.replies, reply))
@@ -240,7 +244,8 @@ class Observation(Procedure[ObservationState]):
             due = d.due
             if reply is None and d.status == "missed":
                 d = replace(d, status="waived",
-                            note="no reply: taken as declining (silence = decline)")
+                            note=phrase(N_("no reply: taken as declining (silence = "
+                                           "decline)")))
                 silent.append(invited)
             elif reply is None:
                 pending.append(invited)
@@ -283,13 +288,15 @@ def _observable(body: InvitationBody, ctx: Context) -> tuple[bool | None, str | 
         return None, None
     ref = ctx.find_rule("OBS_INVITE")
     if ref is None or not isinstance(ref.rule.spec, ThresholdSpec):
-        return None, "no pack sets OBS_INVITE"
+        return None, phrase(N_("no pack sets OBS_INVITE"))
     met, names = threshold_met(ref.rule.spec, body.forces)
     if met is False:
-        return False, "below the observation thresholds (OBS_INVITE): voluntary invitation"
+        return False, phrase(N_("below the observation thresholds (OBS_INVITE): voluntary "
+                                "invitation"))
     if met is None:
-        return None, "not known whether the observation thresholds are met"
-    why = f"observation thresholds met: {', '.join(names)} (OBS_INVITE)"
+        return None, phrase(N_("not known whether the observation thresholds are met"))
+    why = phrase(N_("observation thresholds met: {criteria} (OBS_INVITE)"),
+                 criteria=", ".join(names))
     if body.activity_kind == ActivityKind.ALERT:
         snap = ctx.find_rule("OBS_SNAP_72H")
         start, end = instant(body.activity_start), instant(body.activity_end)
@@ -298,10 +305,10 @@ def _observable(body: InvitationBody, ctx: Context) -> tuple[bool | None, str | 
                 (end - start).total_seconds() / 3600)
             longer = duration_exceeds(snap.rule.spec, hours)
             if longer is False:
-                return False, "activity without advance notice not longer than the " \
-                              "OBS_SNAP_72H limit: voluntary invitation"
+                return False, phrase(N_("activity without advance notice not longer than "
+                                        "the OBS_SNAP_72H limit: voluntary invitation"))
             if longer is None:
-                return None, why + "; duration unknown (OBS_SNAP_72H)"
+                return None, join_notes(why, phrase(N_("duration unknown (OBS_SNAP_72H)")))
     return True, why
 
 

@@ -24,6 +24,7 @@ from typing import Any, ClassVar
 from pydantic import BaseModel, Field
 
 from csbm.domain.time import iso
+from csbm.i18n import N_, phrase
 from csbm.procedures._bodies import Body, InstantText, StateCode
 from csbm.procedures.base import ALL, CaseView, Context, Event, Procedure, Refusal
 
@@ -79,7 +80,8 @@ class VoluntaryVisit(Procedure[VisitState]):
         if event.type == "visit.invitation":
             if state.host is not None:
                 if event.sender != state.host:
-                    raise Refusal(f"{state.host} hosts this visit, not {event.sender}",
+                    raise Refusal(phrase(N_("{host} hosts this visit, not {sender}"),
+                                         host=state.host, sender=event.sender),
                                   kind="not_a_party")
                 # a further invitation from the host widens the invitation
                 named = tuple(r for r in event.recipients if r != ALL)
@@ -89,23 +91,27 @@ class VoluntaryVisit(Procedure[VisitState]):
                            invitees=tuple(r for r in event.recipients if r != ALL),
                            to_all=event.to_all)
         if state.host is None or state.invited_at is None:
-            raise Refusal("no visit.invitation in this case yet", kind="out_of_sequence")
+            raise Refusal(phrase(N_("no visit.invitation in this case yet")),
+                          kind="out_of_sequence")
         if event.type == "visit.acceptance":
             if event.sender == state.host:
-                raise Refusal("the host does not accept its own invitation", kind="not_a_party")
+                raise Refusal(phrase(N_("the host does not accept its own invitation")),
+                              kind="not_a_party")
             if not state.to_all and event.sender not in state.invitees:
-                raise Refusal(f"{event.sender} was not invited ({', '.join(state.invitees)})",
+                raise Refusal(phrase(N_("{state} was not invited ({invited})"),
+                                     state=event.sender, invited=", ".join(state.invitees)),
                               kind="not_a_party")
             earlier = [a for a in state.answers if a[0] == event.sender]
             if earlier:
-                raise Refusal(f"{event.sender} already answered at {iso(earlier[0][2])}",
+                raise Refusal(phrase(N_("{state} already answered at {at}"),
+                                     state=event.sender, at=iso(earlier[0][2])),
                               kind="duplicate")
             answer = (event.sender, bool(event.body.get("accept", True)), event.at)
             return replace(state, answers=(*state.answers, answer))
         accepted = {a[0] for a in state.answers if a[1]}
         if event.sender != state.host and event.sender not in accepted:
-            raise Refusal(f"{event.sender} neither hosted nor took part in the visit",
-                          kind="not_a_party")
+            raise Refusal(phrase(N_("{state} neither hosted nor took part in the visit"),
+                                 state=event.sender), kind="not_a_party")
         return replace(state, reports=(*state.reports, (event.sender, event.at)))
 
     def view(self, state: VisitState, at: datetime, ctx: Context) -> CaseView:
