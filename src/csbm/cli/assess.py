@@ -130,7 +130,8 @@ def _print_human(result: Assessment, extra_assumed: list[str], tz: str | None) -
     )
     _print_findings(result.findings)
     for note in [*extra_assumed, *result.assumed]:
-        console.print("[dim]" + _("assumed: {note}").format(note=note) + "[/dim]", highlight=False)
+        text = _("assumed: {note}").format(note=_(note))
+        console.print("[dim]" + text + "[/dim]", highlight=False)
 
 
 def _print_findings(findings: tuple[Finding, ...]) -> None:

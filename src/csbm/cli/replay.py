@@ -14,6 +14,7 @@ from datetime import tzinfo
 from pathlib import Path
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from csbm.cli._node import open_node
@@ -72,7 +73,11 @@ def _print_timeline(title: str | None, result: ReplayResult, zone: tzinfo) -> No
         timeline.add_column(_("from → to"))
         timeline.add_column("")
         for h in view.history:
-            verdict = "[green]accepted[/green]" if h.accepted else f"[red]refused[/red]: {h.reason}"
+            verdict = (
+                "[green]" + _("accepted") + "[/green]"
+                if h.accepted
+                else "[red]" + _("refused") + "[/red]: " + escape(_(h.reason or ""))
+            )
             timeline.add_row(
                 both(h.at, zone), h.type, f"{h.sender} → {', '.join(h.recipients)}", verdict
             )

@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from csbm.i18n import N_, phrase
+
 _BARE_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _ZONED = re.compile(
     r"^(?P<local>\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)"
@@ -44,7 +46,8 @@ def parse_instant(value: object) -> ParsedInstant:
         return ParsedInstant(value.astimezone(UTC))
     if isinstance(value, date):
         at = datetime(value.year, value.month, value.day, tzinfo=UTC)
-        return ParsedInstant(at, f"bare date {value.isoformat()} read as 00:00 UTC")
+        return ParsedInstant(at, phrase(N_("bare date {date} read as 00:00 UTC"),
+                                        date=value.isoformat()))
     if not isinstance(value, str):
         raise InstantError("an instant must be an ISO 8601 string")
     text = value.strip()

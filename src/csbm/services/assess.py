@@ -65,11 +65,16 @@ class PackUse(Document):
     reason: str
     provisional: bool
     distances: list[BorderDistanceDocument]
+    reason_id: str | None = None
+    """The reason's template (its id in the catalogues); ``reason`` is it in English."""
+    reason_params: dict[str, Any] = Field(default_factory=dict)
 
 
 class PackNotApplied(Document):
     pack: str
     reason: str
+    reason_id: str | None = None
+    reason_params: dict[str, Any] = Field(default_factory=dict)
 
 
 class AssessmentFinding(Document):
@@ -256,6 +261,8 @@ def assessed_activity(item: ActivityAssessment) -> AssessedActivity:
                 {
                     "pack": app.pack.id,
                     "reason": app.reason,
+                    "reason_id": phrase_json(app.reason)[0],
+                    "reason_params": phrase_json(app.reason)[1],
                     "provisional": app.provisional,
                     "distances": [
                         {
@@ -269,7 +276,9 @@ def assessed_activity(item: ActivityAssessment) -> AssessedActivity:
                 for app in item.packs
             ],
             "packs_not_applied": [
-                {"pack": d.pack.id, "reason": d.reason} for d in item.not_applied
+                {"pack": d.pack.id, "reason": d.reason, "reason_id": phrase_json(d.reason)[0],
+                 "reason_params": phrase_json(d.reason)[1]}
+                for d in item.not_applied
             ],
             "obligations": [_owed(o) for o in item.obligations],
             "findings": [_finding(f) for f in item.findings],
