@@ -147,3 +147,21 @@ def test_settings_data_directory_then_environment_then_flags(lt: Path) -> None:
     with pytest.raises(InputError) as bad:
         load_settings(lt, {"port": 70000}, env={})
     assert bad.value.problems[0].path == "--port"
+
+
+def test_a_pinned_key_is_valid_from_the_start_of_its_second(tmp_path: Path) -> None:
+    """Instants in envelopes and receipts are to the second: a key pinned at 09:00:00.750
+    must accept a receipt stamped 09:00:00 (signed in the same second)."""
+    from datetime import timedelta
+
+    lt = init_node("LT", T0, data=tmp_path / "lt")
+    by = init_node("BY", T0, data=tmp_path / "by")
+    try:
+        pinned_at = T0 + timedelta(minutes=5, milliseconds=750)
+        add_peer(lt, "BY", "http://127.0.0.1:1", by.key.fingerprint, pinned_at,
+                 _fetcher(well_known(by)))  # fmt: skip
+        (record,) = [r for r in lt.key_records() if r.state == "BY"]
+        assert record.valid_from == "2026-03-01T09:05:00.000Z"  # the stamp keeps ms
+    finally:
+        lt.close()
+        by.close()

@@ -83,7 +83,12 @@ def add_peer(
     at: datetime,
     fetch: WellKnown,
 ) -> PeerDocument:
-    """Fetch the peer's key from ``url``, pin it by ``fingerprint`` and record the peer."""
+    """Fetch the peer's key from ``url``, pin it by ``fingerprint`` and record the peer.
+
+    The key is valid from the start of the second ``at`` falls in: envelopes and receipts
+    carry their instants to the second, so one signed in the same second as the pinning
+    must not read as signed before the key was valid."""
+    at = at.replace(microsecond=0)
     code = _state(state)
     base = check_url(url)
     wanted = fingerprint.strip() if isinstance(fingerprint, str) else ""
