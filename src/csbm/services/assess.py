@@ -12,7 +12,6 @@ activities is never held as one string, and it is byte-for-byte the text
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -21,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pydantic import Field
+from pydantic_core import to_json
 
 from csbm.domain.activity import Activity
 from csbm.domain.activity_file import activities_from_data
@@ -320,7 +320,9 @@ def assessment_document(
 
 
 def _dumps(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, indent=2)
+    """Indented JSON by pydantic's Rust serializer (the standard library's indenting encoder
+    is pure Python): the same text as ``json.dumps(value, ensure_ascii=False, indent=2)``."""
+    return to_json(value, indent=2).decode("utf-8")
 
 
 def json_chunks(result: Assessment, extra_assumed: Sequence[str] = ()) -> Iterator[str]:
