@@ -7,8 +7,10 @@ status, the record's window against one read per entry -- at several clocks and 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -26,7 +28,7 @@ from csbm.services.today import URGENCIES, today, urgency_of
 from tests.web.conftest import CLOCK
 
 
-def _reference(node: Node, clock: object) -> list[tuple[str, PendingDeadline]]:
+def _reference(node: Node, clock: object) -> list[tuple[Any, PendingDeadline]]:
     """The deadlines of *Today* as the page computed them before: every pending deadline,
     its urgency, sorted stably by urgency."""
     rows = deadlines(replay_node(node, clock), clock, UTC).deadlines  # type: ignore[arg-type]
@@ -127,9 +129,17 @@ def test_derived_views_are_made_once_per_projection(network: dict[str, Path]) ->
         again = procedures(replayed, UTC, limit=3)
         assert first == again and first is not again  # the window is built per request
         calls: list[int] = []
-        assert derived(replayed, "k", lambda: calls.append(1) or 1) == 1
-        assert derived(replayed, "k", lambda: calls.append(2) or 2) == 1
+
+        def made(n: int) -> Callable[[], int]:
+            def make() -> int:
+                calls.append(n)
+                return n
+
+            return make
+
+        assert derived(replayed, "k", made(1)) == 1
+        assert derived(replayed, "k", made(2)) == 1
         other = replay_node(node, CLOCK)
-        assert derived(other, "k", lambda: calls.append(3) or 3) == 3
+        assert derived(other, "k", made(3)) == 3
         assert calls == [1, 3]
         assert activity_map(other, packs) == activity_map(replayed, packs)
