@@ -55,3 +55,14 @@ def test_deadlines_at_80_columns_keep_codes_whole(lang: str, example: str) -> No
     for row in doc["deadlines"]:
         assert row["rule"] in words, row["rule"]
         assert row["case"] in words, row["case"]
+
+
+@pytest.mark.parametrize("lang", ["en", "ru", "uk"])
+def test_replay_at_80_columns_keeps_words_whole(lang: str) -> None:
+    env = {**os.environ, "COLUMNS": "80", "CSBM_LANG": lang, "TZ": "Europe/Kyiv"}
+    args = [sys.executable, "-m", "csbm", "replay", str(ROOT / "examples/baltic-belarus-2022.yaml")]
+    text = subprocess.run(args, capture_output=True, text=True, env=env, check=True).stdout
+    assert all(len(line) <= 80 for line in text.splitlines()), text
+    words = set(text.split())
+    for code in ("CH3_REPLY", "CH3_MEET_BILAT", "CH3_MEET_ALL", "Chairperson-in-Office"):
+        assert code in words, code

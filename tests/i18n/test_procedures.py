@@ -50,7 +50,11 @@ def _spaces(text: str) -> str:
 def _replay(lang: str, path: Path, monkeypatch: pytest.MonkeyPatch, *args: str) -> str:
     assert (LOCALES / lang / "LC_MESSAGES" / "csbm.mo").is_file(), "run make (compiles)"
     monkeypatch.setenv("CSBM_LANG", lang)
-    monkeypatch.setenv("COLUMNS", "400")  # one table row per line, not wrapped
+    # One table row per line, not wrapped. The console is made when csbm.cli is first
+    # imported (COLUMNS read then), so its width is set here, whatever ran before.
+    from csbm.cli._output import console
+
+    monkeypatch.setattr(console, "_width", 400)
     result = CliRunner().invoke(app, ["replay", str(path), *args])
     assert result.exit_code == 0, result.stderr
     return result.stdout

@@ -71,11 +71,11 @@ COMMANDS: dict[str, tuple[str, str]] = {
     ),
     "serve": (
         "serve",
-        "Run the node: JSON API, node-to-node protocol and delivery worker.",
+        ("Run the node: JSON API, node-to-node protocol and delivery worker."),
     ),
     "send": (
         "send",
-        "Sign, log and queue a message for delivery; print its message id.",
+        ("Sign, log and queue a message for delivery; print its message id."),
     ),
     "inbox": (
         "inbox",
@@ -83,7 +83,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     ),
     "status": (
         "status",
-        "Outbox depth, receipts of sent messages, peers' last checkpoints.",
+        ("Outbox depth, receipts of sent messages, peers' last checkpoints."),
     ),
     "peer": (
         "peer",
@@ -91,7 +91,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     ),
     "demo": (
         "demo",
-        ("Assess the public cases, replay February 2022, run them through a demo network."),
+        ("Run the live demo network until Ctrl-C (or, with --once, the offline tour)."),
     ),
 }
 """``{command: (module under csbm.cli, one-line help)}`` in the order ``--help`` lists."""

@@ -69,9 +69,9 @@ def _print_timeline(title: str | None, result: ReplayResult, zone: tzinfo) -> No
         console.print(parties, markup=False)
         timeline = Table(show_header=True, header_style="bold", box=None)
         timeline.add_column(_("when"))
-        timeline.add_column(_("message"))
-        timeline.add_column(_("from → to"))
-        timeline.add_column("")
+        timeline.add_column(_("message"), no_wrap=True)
+        timeline.add_column(_("from → to"), overflow="fold")
+        timeline.add_column("", overflow="fold")
         for h in view.history:
             verdict = (
                 "[green]" + _("accepted") + "[/green]"
@@ -83,27 +83,27 @@ def _print_timeline(title: str | None, result: ReplayResult, zone: tzinfo) -> No
             )
         console.print(timeline)
         if view.deadlines:
-            table = Table(show_header=True, header_style="bold", box=None)
-            for column in (
-                _("rule"),
-                "¶",
-                _("due"),
-                _("status"),
-                _("done"),
-                _("owed by"),
-                _("note"),
-            ):
-                table.add_column(column)
+            table = Table(show_header=True, header_style="bold", box=None, pad_edge=False)
+            # Codes whole (rule, paragraph); words never cut: a long one folds, prose wraps.
+            longest = max(len(d.rule) for d in view.deadlines)
+            table.add_column(_("rule"), no_wrap=True, min_width=max(longest, len(_("rule"))))
+            # An instant wraps before its zone ("2022-02-11 10:00" / "UTC (12:00 EET)").
+            table.add_column(_("due"), max_width=17)
+            table.add_column(_("status"), max_width=17)
+            owed_word = max(
+                (len(w) for d in view.deadlines for w in ", ".join(d.owed_by).split()), default=8
+            )
+            table.add_column(_("owed by"), overflow="fold", min_width=min(owed_word, 24))
             for d in view.deadlines:
                 style = STATUS_STYLE.get(d.status, "")
+                paragraph = f"\n[dim]¶{d.paragraph}[/dim]" if d.paragraph else ""
+                note = f"\n[dim]{escape(_(d.note))}[/dim]" if d.note else ""
                 table.add_row(
-                    d.rule,
-                    d.paragraph or "",
+                    d.rule + paragraph,
                     both(d.due, zone),
-                    f"[{style}]{_(d.status)}[/{style}]" if style else _(d.status),
-                    both(d.met_at, zone) if d.met_at else "",
-                    ", ".join(d.owed_by),
-                    _(d.note) if d.note else "",
+                    (f"[{style}]{_(d.status)}[/{style}]" if style else _(d.status))
+                    + (f"\n{both(d.met_at, zone)}" if d.met_at else ""),  # done at
+                    escape(", ".join(d.owed_by)) + note,
                 )
             console.print(table)
     if result.quotas:
@@ -113,7 +113,7 @@ def _print_timeline(title: str | None, result: ReplayResult, zone: tzinfo) -> No
             _("rule"), _("State"), _("year"), _("from"), _("used"), _("limit"), _("remaining"),
             _("note"),
         ):  # fmt: skip
-            table.add_column(column)
+            table.add_column(column, overflow="fold")
         for q in result.quotas:
             table.add_row(
                 q.rule,
