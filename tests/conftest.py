@@ -19,7 +19,7 @@ def repo_root() -> Path:
 @pytest.fixture(scope="session")
 def shared_dir() -> Path:
     """The vendored test vectors (tests/vectors, each with its licence and provenance);
-    nothing in the suite reads ../shared."""
+    the suite reads nothing outside the repository."""
     return VECTORS
 
 
