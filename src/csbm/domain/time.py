@@ -13,8 +13,10 @@ A date-time without an offset or a zone is refused: it would be a guess.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from csbm.i18n import N_, phrase
@@ -46,8 +48,9 @@ def parse_instant(value: object) -> ParsedInstant:
         return ParsedInstant(value.astimezone(UTC))
     if isinstance(value, date):
         at = datetime(value.year, value.month, value.day, tzinfo=UTC)
-        return ParsedInstant(at, phrase(N_("bare date {date} read as 00:00 UTC"),
-                                        date=value.isoformat()))
+        return ParsedInstant(
+            at, phrase(N_("bare date {date} read as 00:00 UTC"), date=value.isoformat())
+        )
     if not isinstance(value, str):
         raise InstantError("an instant must be an ISO 8601 string")
     text = value.strip()
@@ -103,6 +106,18 @@ def iso(at: datetime) -> str:
     of a day that a date limit allows (23:59:59.999999) shows as ``23:59:59Z``."""
     text = at.astimezone(UTC).replace(microsecond=0).isoformat()
     return text.replace("+00:00", "Z")
+
+
+def plain(value: Any) -> Any:
+    """A value as JSON data: instants by :func:`iso`, mappings and sequences recursively
+    (the one conversion of the procedures' JSON and the services' documents)."""
+    if isinstance(value, datetime):
+        return iso(value)
+    if isinstance(value, Mapping):
+        return {str(k): plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [plain(v) for v in value]
+    return value
 
 
 def now() -> datetime:

@@ -22,7 +22,7 @@ from datetime import datetime
 from typing import Any
 
 from csbm._batch import cyclic_gc_paused
-from csbm.domain.time import iso
+from csbm.domain.time import iso, plain
 from csbm.errors import InputError
 from csbm.i18n import N_, phrase, phrase_json
 from csbm.procedures.base import (
@@ -101,8 +101,10 @@ class _Case:
         earlier = _match(found, event) if found is not None else None
         try:
             if earlier is not None:
-                raise Refusal(phrase(N_("duplicate of message #{seq}; changes nothing"),
-                                     seq=earlier), kind="duplicate")
+                raise Refusal(
+                    phrase(N_("duplicate of message #{seq}; changes nothing"), seq=earlier),
+                    kind="duplicate",
+                )
             self.state = self.measure.apply(self.state, event, ctx)
             if found is None:
                 self.seen[head] = [(event, event.seq)]
@@ -133,8 +135,12 @@ class _Case:
 
 def _refused(event: Event, reason: str) -> str:
     """The finding of a refused message: kind, sender and the reason (a phrase)."""
-    return phrase(N_("{kind} from {sender} refused: {reason}"), kind=event.type,
-                  sender=event.sender, reason=reason)
+    return phrase(
+        N_("{kind} from {sender} refused: {reason}"),
+        kind=event.type,
+        sender=event.sender,
+        reason=reason,
+    )
 
 
 def _entry(event: Event, accepted: bool, reason: str | None) -> HistoryEntry:
@@ -194,8 +200,9 @@ class Live:
             return
         self._place(measure, label, event, head)
 
-    def _place(self, measure: Procedure[Any], label: str, event: Event,
-               head: tuple[Any, ...] | None = None) -> None:
+    def _place(
+        self, measure: Procedure[Any], label: str, event: Event, head: tuple[Any, ...] | None = None
+    ) -> None:
         """Put ``event`` in the case ``label`` of ``measure``: applied when it comes in
         order, the case folded again when it does not."""
         key = (measure.name, label)
@@ -236,8 +243,9 @@ class Live:
         views: list[CaseView] = []
         quotas: list[QuotaView] = []
         findings: list[Finding] = [
-            Finding(kind="refused", message=_refused(e, why),
-                    at=e.at, seq=e.seq, states=(e.sender,))
+            Finding(
+                kind="refused", message=_refused(e, why), at=e.at, seq=e.seq, states=(e.sender,)
+            )
             for e, why in self._unplaced
             if e.at <= clock
         ]
@@ -261,10 +269,18 @@ class Live:
                 findings.extend(view.findings)
                 views.append(view)
         views.sort(key=lambda v: (v.history[0].at if v.history else clock, v.case))
-        findings.sort(key=lambda f: (f.at or clock, f.seq if f.seq is not None else -1,
-                                     f.case or "", f.kind, f.message))
-        return ReplayResult(at=clock, cases=tuple(views), quotas=tuple(quotas),
-                            findings=tuple(findings))
+        findings.sort(
+            key=lambda f: (
+                f.at or clock,
+                f.seq if f.seq is not None else -1,
+                f.case or "",
+                f.kind,
+                f.message,
+            )
+        )
+        return ReplayResult(
+            at=clock, cases=tuple(views), quotas=tuple(quotas), findings=tuple(findings)
+        )
 
     def _view_context(self, clock: datetime) -> Context:
         """The context for views: the units reported in accepted ``aemi`` messages added."""
@@ -296,15 +312,35 @@ def _deadline_findings(view: CaseView) -> tuple[Finding, ...]:
         owed = ", ".join(d.owed_by) or "?"
         if d.met_at is not None:
             hours = (d.met_at - d.due).total_seconds() / 3600
-            text = phrase(N_("{rule}{para}: done {hours:.1f} h late by {owed} (due {due})"),
-                          rule=d.rule, para=para, hours=hours, owed=owed, due=iso(d.due))
+            text = phrase(
+                N_("{rule}{para}: done {hours:.1f} h late by {owed} (due {due})"),
+                rule=d.rule,
+                para=para,
+                hours=hours,
+                owed=owed,
+                due=iso(d.due),
+            )
             kind = "late"
         else:
-            text = phrase(N_("{rule}{para}: not done by {owed}; due {due}"),
-                          rule=d.rule, para=para, owed=owed, due=iso(d.due))
+            text = phrase(
+                N_("{rule}{para}: not done by {owed}; due {due}"),
+                rule=d.rule,
+                para=para,
+                owed=owed,
+                due=iso(d.due),
+            )
             kind = "missed"
-        out.append(Finding(kind=kind, message=text, case=view.case, at=d.due, rule=d.rule,
-                           paragraph=d.paragraph, states=d.owed_by))
+        out.append(
+            Finding(
+                kind=kind,
+                message=text,
+                case=view.case,
+                at=d.due,
+                rule=d.rule,
+                paragraph=d.paragraph,
+                states=d.owed_by,
+            )
+        )
     return tuple(out)
 
 
@@ -377,18 +413,8 @@ def quota_json(q: QuotaView) -> dict[str, Any]:
         "note": q.note,
         "note_id": note_id,
         "note_params": note_params,
-        "details": _plain(q.details),
+        "details": plain(q.details),
     }
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return iso(value)
-    if isinstance(value, Mapping):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple | set | frozenset):
-        return [_plain(v) for v in value]
-    return value
 
 
 def case_json(view: CaseView) -> dict[str, Any]:
@@ -398,7 +424,7 @@ def case_json(view: CaseView) -> dict[str, Any]:
         "state": view.state,
         "parties": {role: list(codes) for role, codes in view.parties.items()},
         "deadlines": [deadline_json(d) for d in view.deadlines],
-        "details": _plain(view.details),
+        "details": plain(view.details),
         "history": [
             {
                 "at": iso(h.at),
@@ -410,7 +436,7 @@ def case_json(view: CaseView) -> dict[str, Any]:
                 "reason": h.reason,
                 "reason_id": phrase_json(h.reason)[0],
                 "reason_params": phrase_json(h.reason)[1],
-                "body": _plain(h.body),
+                "body": plain(h.body),
             }
             for h in view.history
         ],

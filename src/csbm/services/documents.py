@@ -10,30 +10,18 @@ deadline (:class:`csbm.procedures.base.Deadline`) and for an assessment's obliga
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from datetime import datetime
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
 
-from csbm.domain.time import iso
+from csbm.domain.time import iso, plain
 from csbm.i18n import phrase_from_json, phrase_json, say
 from csbm.procedures.base import Deadline, Finding, HistoryEntry, QuotaView
 from csbm.rules.model import Obligation
 
 Instant = Annotated[datetime, PlainSerializer(iso, return_type=str)]
 """An aware datetime, serialised as ISO 8601 UTC with ``Z`` by :func:`iso`."""
-
-
-def plain(value: Any) -> Any:
-    """A value as JSON data: instants by :func:`iso`, mappings and sequences recursively."""
-    if isinstance(value, datetime):
-        return iso(value)
-    if isinstance(value, Mapping):
-        return {str(k): plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple | set | frozenset):
-        return [plain(v) for v in value]
-    return value
 
 
 class Document(BaseModel):
@@ -179,8 +167,7 @@ class HistoryDocument(Document):
 
     def reason_text(self, lang: str) -> str:
         """The refusal reason in ``lang`` (empty for an accepted message)."""
-        return say(phrase_from_json(self.reason_id, self.reason_params, self.reason or ""),
-                   lang)
+        return say(phrase_from_json(self.reason_id, self.reason_params, self.reason or ""), lang)
 
     @classmethod
     def of(cls, h: HistoryEntry) -> HistoryDocument:

@@ -15,6 +15,7 @@ from typing import Any
 
 from pydantic import Field
 
+from csbm.domain.time import plain
 from csbm.node import Node
 from csbm.procedures.base import CaseView, Event
 from csbm.procedures.runner import ReplayResult, replay
@@ -28,7 +29,6 @@ from csbm.services.documents import (
     Owed,
     QuotaDocument,
     RefusedEntry,
-    plain,
 )
 
 
