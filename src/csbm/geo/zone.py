@@ -42,6 +42,10 @@ Orenburg, Oral (Uralsk), Atyrau and the river mouth, then down the middle of the
 north of the mainland it runs through the Kara Sea so that Novaya Zemlya and Franz Josef
 Land (listed by CFE) are west of it. Coordinates are from memory and straight segments
 cut the bends: the uncertainty is put at 30 km [U].
+
+Every reason is a :class:`csbm.i18n.Phrase` (issue 12, item 2): its English text as
+before, shown in the reader's language at the edge, the names of States and territories
+as CLDR gives them in that language (:mod:`csbm.geo.names`).
 """
 
 from __future__ import annotations
@@ -62,6 +66,8 @@ from csbm.geo.areas import area_geometry
 from csbm.geo.boundaries import Boundaries, default_boundaries
 from csbm.geo.codes import NUMERIC_TO_ALPHA2, ZONE_ASSOCIATES
 from csbm.geo.distance import GeodesicIndex, tile
+from csbm.geo.names import territory
+from csbm.i18n import N_, phrase
 
 __all__ = [
     "ADJOINING_SEA_KM",
@@ -119,6 +125,14 @@ _THRACE = shapely.Polygon(
     [(25.6, 40.0), (26.3, 40.0), (26.8, 40.5), (29.05, 41.0), (29.2, 41.3), (29.2, 42.2),
      (25.6, 42.2)]
 )  # fmt: skip
+
+
+_ZONE_NOTES = (
+    N_("joined the OSCE in 2012; the digest does not say (unknown)"),
+    N_("not known"),
+)
+"""The ``zone_note`` of a State whose coverage the digest leaves open
+(:mod:`csbm.domain.states`), as message ids: shown translated (``{note!t}``)."""
 
 
 @dataclass(frozen=True)
@@ -208,18 +222,19 @@ class ZoneOfApplication:
     ) -> list[tuple[BaseGeometry, _Piece]]:
         state = STATES_BY_CODE.get(code) if code else None
         if state is None:
-            label = self.boundaries.names.get(key, key)
-            return [(geom, _Piece(False, f"{label}: not a participating State"))]
-        name = state.name
+            label = territory(self.boundaries.names.get(key, key), code)
+            return [(geom, _Piece(False, phrase(N_("{place}: not a participating State"),
+                                                place=label)))]  # fmt: skip
+        name = territory(state.name, code)
         if code == "RU":
             return [
                 (geom.intersection(west).difference(band),
-                 _Piece(True, "Russia west of the Urals")),
+                 _Piece(True, phrase(N_("Russia west of the Urals")))),
                 (geom.intersection(band),
-                 _Piece(None, f"Russia within {self.urals_uncertainty_km:g} km of the "
-                              "approximate Urals line")),
+                 _Piece(None, phrase(N_("Russia within {km:g} km of the approximate Urals "
+                                        "line"), km=self.urals_uncertainty_km))),
                 (geom.difference(west).difference(band),
-                 _Piece(False, "Russia east of the Urals")),
+                 _Piece(False, phrase(N_("Russia east of the Urals")))),
             ]  # fmt: skip
         if code == "KZ":
             rest: bool | None = {"unknown": None, "whole": True, "west_of_ural_river": False}[
@@ -227,28 +242,32 @@ class ZoneOfApplication:
             ]
             return [
                 (geom.intersection(west).difference(band),
-                 _Piece(True, "Kazakhstan west of the Ural River")),
+                 _Piece(True, phrase(N_("Kazakhstan west of the Ural River")))),
                 (geom.intersection(band),
                  _Piece(rest if rest is True else None,
-                        "Kazakhstan near the approximate Ural River line")),
+                        phrase(N_("Kazakhstan near the approximate Ural River line")))),
                 (geom.difference(west).difference(band),
-                 _Piece(rest, f"Kazakhstan east of the Ural River (reading: {self.kazakhstan})")),
+                 _Piece(rest, phrase(N_("Kazakhstan east of the Ural River (reading: "
+                                        "{reading})"), reading=self.kazakhstan))),
             ]  # fmt: skip
         if code == "TR":
             if _THRACE.contains(geom.representative_point()):
-                return [(geom, _Piece(True, "Türkiye, European part (Thrace)"))]
-            return [(geom, _Piece(None, "Türkiye, Anatolia: the digest does not say (unknown)"))]
+                return [(geom, _Piece(True, phrase(N_("Türkiye, European part (Thrace)"))))]
+            return [(geom, _Piece(None, phrase(N_("Türkiye, Anatolia: the digest does not say "
+                                                  "(unknown)"))))]  # fmt: skip
         if state.zone == "whole":
             if _EUROPE_FRAME.contains(geom):
                 return [(geom, _Piece(True, name))]
             return [
-                (geom.intersection(_EUROPE_FRAME), _Piece(True, f"{name}")),
+                (geom.intersection(_EUROPE_FRAME), _Piece(True, name)),
                 (geom.difference(_EUROPE_FRAME),
-                 _Piece(False, f"{name}: territory outside Europe")),
+                 _Piece(False, phrase(N_("{state}: territory outside Europe"), state=name))),
             ]  # fmt: skip
         if state.zone == "none":
-            return [(geom, _Piece(False, f"{name}: only its forces inside the zone count"))]
-        return [(geom, _Piece(None, f"{name}: {state.zone_note or 'not known'}"))]
+            return [(geom, _Piece(False, phrase(N_("{state}: only its forces inside the zone "
+                                                   "count"), state=name)))]  # fmt: skip
+        return [(geom, _Piece(None, phrase(N_("{state}: {note!t}"), state=name,
+                                           note=state.zone_note or _ZONE_NOTES[1])))]  # fmt: skip
 
     def classify(self, area: Mapping[str, Any] | BaseGeometry) -> ZoneVerdict:
         """In the zone (some part of the area certainly is), outside, or None (open).
@@ -262,7 +281,7 @@ class ZoneOfApplication:
         labels = [self._labels[int(i)] for i in hits]
         inside = [lab for lab in labels if lab.inside is True]
         if inside:
-            return ZoneVerdict(True, f"in the zone: {inside[0].reason}")
+            return ZoneVerdict(True, phrase(N_("in the zone: {reason}"), reason=inside[0].reason))
         open_ = [lab for lab in labels if lab.inside is None]
         on_land = len(hits) > 0 and geom.difference(
             shapely.union_all(list(self._pieces[hits]))
@@ -272,19 +291,22 @@ class ZoneOfApplication:
             if nearest is not None and nearest.km <= self.adjoining_sea_km:
                 return ZoneVerdict(
                     True,
-                    f"adjoining sea area: {nearest.km:.0f} km from land in the zone "
-                    f"(≤ {self.adjoining_sea_km:g} km, analyst's proxy)",
-                )
+                    phrase(N_("adjoining sea area: {km:.0f} km from land in the zone "
+                              "(≤ {limit:g} km, analyst's proxy)"),
+                           km=nearest.km, limit=self.adjoining_sea_km),
+                )  # fmt: skip
             if open_:
-                return ZoneVerdict(None, f"open: {open_[0].reason}")
+                return ZoneVerdict(None, phrase(N_("open: {reason}"), reason=open_[0].reason))
             if _ATLANTIC_ARCTIC.intersects(geom):
                 return ZoneVerdict(
-                    None, "open sea adjoining Europe beyond the proxy belt: not delimited"
-                )
-            return ZoneVerdict(False, "at sea, far from the zone")
+                    None, phrase(N_("open sea adjoining Europe beyond the proxy belt: not "
+                                    "delimited"))
+                )  # fmt: skip
+            return ZoneVerdict(False, phrase(N_("at sea, far from the zone")))
         if open_:
-            return ZoneVerdict(None, f"open: {open_[0].reason}")
-        return ZoneVerdict(False, f"outside the zone: {labels[0].reason}")
+            return ZoneVerdict(None, phrase(N_("open: {reason}"), reason=open_[0].reason))
+        return ZoneVerdict(False, phrase(N_("outside the zone: {reason}"),
+                                         reason=labels[0].reason))  # fmt: skip
 
 
 @cache
