@@ -1,5 +1,8 @@
 """``csbm rules list | show | check | packs``: read and validate rule packs.
 
+The human views show the pack's and the entries' titles in the user's language
+(:mod:`csbm.rules.texts`); ``--json`` keeps them in English, their message ids.
+
 ``list`` shows every entry with its numbers; ``show`` one entry with all its fields and its
 provenance, sources resolved to their titles and URLs; ``check`` runs a pack's own cases and
 checks that every rule id the procedures name exists in the packs, listing the pack's
@@ -26,6 +29,7 @@ from csbm.rules import bundled_pack_ids, check_pack, load_pack
 from csbm.rules.coverage import Coverage, coverage, procedure_rule_ids
 from csbm.rules.evaluate import describe
 from csbm.rules.pack import Rule, RulePack
+from csbm.rules.texts import pack_text
 
 
 def _rule_json(rule: Rule) -> dict[str, Any]:
@@ -149,7 +153,7 @@ def register(app: typer.Typer) -> None:
         ]
         headers = ["id", "¶", _("strength"), _("numbers"), _("provenance")]
         screen = console.width
-        table = _table(f"{loaded.id}: {loaded.title}", headers, rows, 3, screen)
+        table = _table(f"{loaded.id}: {pack_text(loaded.title)}", headers, rows, 3, screen)
         if (table.width or 0) > screen:  # too narrow for the codes: wider, never cut
             Console(width=table.width, no_color=console.no_color).print(table)
         else:
@@ -180,7 +184,7 @@ def register(app: typer.Typer) -> None:
         table.add_column(min_width=_longest_word(["paragraph_verified"]), no_wrap=True)
         table.add_column(overflow="fold")
         fields = [
-            ("title", rule.title),
+            ("title", pack_text(rule.title)),
             ("chapter", rule.chapter),
             ("paragraph", rule.citation),
             ("strength", rule.strength),

@@ -201,6 +201,20 @@ class Page:
             "local": i18n.format_instant(at, self.lang, self.zone),
         }
 
+    def pack_text(self, text: str | None) -> str:
+        """A rule pack's text (an entry's or a pack's title, a zone's note) in the page's
+        language (:mod:`csbm.rules.texts`)."""
+        from csbm.rules.texts import pack_text
+
+        return pack_text(text, self.lang)
+
+    def finding_text(self, finding: Any) -> str:
+        """A finding's message (a :class:`csbm.services.documents.FindingDocument`) in
+        the page's language, its declaration sources and pack titles included."""
+        from csbm.rules.texts import finding_text
+
+        return finding_text(finding.message_id, finding.params, finding.message, self.lang)
+
     def render(self, template: str, status: int = 200, **values: Any) -> HTMLResponse:
         env = environment(self.lang)
         html = env.get_template(template).render(
@@ -213,6 +227,8 @@ class Page:
             num=lambda v: "—" if v is None else i18n.format_number(v, self.lang),
             state_name=lambda code: i18n.state_name(code, self.lang),
             when=self.when,
+            tr=self.pack_text,
+            said=self.finding_text,
             Action=Action,
             **values,
         )

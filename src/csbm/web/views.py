@@ -67,7 +67,8 @@ def _map(page: Page) -> Response:
         log_size=made.size,
     )  # fmt: skip
     data = {"activities": [a.to_json() for a in doc.activities],
-            "zones": [z.to_json() for z in doc.zones]}  # fmt: skip
+            "zones": [{**z.to_json(), "label": f"{z.pack}: {page.pack_text(z.title)}"}
+                      for z in doc.zones]}  # fmt: skip
     tiles = getattr(page.request.app.state, "web_tile_url", None)
     return page.render("map.html", doc=doc, data=data, tiles=tiles, current="map")
 

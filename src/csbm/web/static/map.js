@@ -29,7 +29,7 @@
     data.zones.forEach(function (z) {
       if (!z.geometry) return;
       L.geoJSON(z.geometry, { style: { color: "#b8860b", weight: 1, fillColor: "#f6d365", fillOpacity: 0.35, dashArray: z.provisional ? "4 4" : null } })
-        .bindTooltip(z.pack + (z.provisional ? " (provisional)" : "")).addTo(map);
+        .bindTooltip((z.label || z.pack) + (z.provisional ? " (" + (el.dataset.provisional || "provisional") + ")" : "")).addTo(map);
     });
     var bounds = [];
     data.activities.forEach(function (a) {
