@@ -88,3 +88,47 @@ def test_a_wider_urals_band_turns_a_near_city_open(zone: ZoneOfApplication) -> N
     assert zone.classify(yekaterinburg).inside is False
     wide = ZoneOfApplication(zone.boundaries, urals_uncertainty_km=60.0)
     assert wide.classify(yekaterinburg).inside is None
+
+
+# (name, lon, lat, English reason, Russian, Ukrainian): the reasons are phrases, in the
+# reader's language at the edge, the States named as CLDR names them in it.
+REASONS = [
+    ("Perm", 56.25, 58.01, "in the zone: Russia west of the Urals",
+     "в зоне: Россия к западу от Урала", "у зоні: Росія на захід від Уралу"),
+    ("Chelyabinsk", 61.40, 55.16, "outside the zone: Russia east of the Urals",
+     "вне зоны: Россия к востоку от Урала", "поза зоною: Росія на схід від Уралу"),
+    ("Warsaw", 21.01, 52.23, "in the zone: Poland", "в зоне: Польша", "у зоні: Польща"),
+    ("Orenburg", 55.10, 51.77, "open: Russia within 30 km of the approximate Urals line",
+     "не установлено: Россия в пределах 30 км от приблизительной линии Урала",
+     "не встановлено: Росія в межах 30 км від приблизної лінії Уралу"),
+    ("Tehran", 51.39, 35.69, "outside the zone: Iran: not a participating State",
+     "вне зоны: Иран: не является государством-участником",
+     "поза зоною: Іран: не є державою-учасницею"),
+    ("Red Sea", 38.0, 20.0, "at sea, far from the zone", "в море, далеко от зоны",
+     "у морі, далеко від зони"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("name", "lon", "lat", "english", "ru", "uk"), REASONS)
+def test_reasons_in_the_readers_language(
+    zone: ZoneOfApplication, name: str, lon: float, lat: float, english: str, ru: str, uk: str
+) -> None:
+    from csbm.i18n import say
+
+    reason = zone.classify(named_place(name, lon, lat)).reason
+    assert reason == english  # the English text as before
+    assert say(reason, "ru") == ru
+    assert say(reason, "uk") == uk
+
+
+def test_a_reason_in_json_keeps_its_template(zone: ZoneOfApplication) -> None:
+    from csbm.i18n import phrase_from_json, phrase_json, say
+
+    reason = zone.classify(named_place("North Sea", 3.0, 56.0)).reason
+    assert reason.startswith("adjoining sea area: ") and "analyst's proxy" in reason
+    message_id, params = phrase_json(reason)
+    assert message_id is not None and message_id.startswith("adjoining sea area: {km:.0f}")
+    again = phrase_from_json(message_id, params)
+    assert again == reason
+    assert say(again, "ru").startswith("прилегающий морской район: ")
+    assert "370,4" in say(again, "ru")  # the number in the reader's locale

@@ -2,8 +2,10 @@
 string of the CLI, the pages, the official form and the engine's findings and notes --;
 French, German, Italian and Spanish at least for the pages' navigation and forms.
 
-The messages are extracted afresh from the code (babel.cfg, as ``make messages`` does), so
-a template added without its translations fails here, not in front of a reader.
+The messages are extracted afresh from the code and the rule packs (with the mapping of
+babel.cfg, as ``make messages`` does: the packs' titles and notes by
+:func:`csbm.rules.texts.extract`), so a template or a pack entry added without its
+translations fails here, not in front of a reader.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from pathlib import Path
 
 import pytest
 from babel.messages.extract import extract_from_dir
+from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.pofile import read_po
 
 from csbm.i18n import LOCALES
@@ -37,11 +40,13 @@ FIELD = re.compile(r"\{[^{}]*\}|%\([a-z_]+\)s")
 
 @cache
 def _extracted() -> dict[str, set[str]]:
-    """Every message id in the code, with the files it comes from (relative to src)."""
-    method_map = [("**.py", "python"), ("**/web/templates/**.html", "jinja2")]
+    """Every message id in the code and the packs, with the files it comes from (relative
+    to src), extracted with babel.cfg's mapping."""
+    with (ROOT / "babel.cfg").open() as handle:
+        method_map, options_map = parse_mapping_cfg(handle, "babel.cfg")
     found: dict[str, set[str]] = {}
     for filename, _line, message, _comments, _context in extract_from_dir(
-        str(SRC), method_map, keywords={"_": None, "N_": None}
+        str(SRC), method_map, options_map, keywords={"_": None, "N_": None}
     ):
         if isinstance(message, str) and message:
             found.setdefault(message, set()).add(filename)
@@ -62,6 +67,17 @@ def test_the_code_marks_the_engines_texts() -> None:
         assert f"csbm/rules/{module}" in files, module
     assert "{criterion!t} {value:,} is {below:,} ({fraction:.1%}) below the {measure!t} " \
         "threshold {limit:,}" in _extracted()
+
+
+def test_the_mapping_extracts_the_packs_texts() -> None:
+    """babel.cfg maps the packs' YAML to their extractor: titles and notes are messages."""
+    found = _extracted()
+    assert "csbm/regimes/vd2011.yaml" in found[
+        "Vienna Document 2011 on Confidence- and Security-Building Measures"]
+    assert "csbm/regimes/vd2011.yaml" in found[
+        "At most six activities above 13,000 troops or 300 tanks in a calendar year"]
+    assert any(where == {"csbm/regimes/by-pl.yaml"} and m.startswith("Not confirmed.")
+               for m, where in found.items())  # a border zone's note  # fmt: skip
 
 
 def test_the_template_is_up_to_date() -> None:
@@ -119,6 +135,13 @@ def test_the_treaty_terms_in_their_official_renderings() -> None:
         "outside the zone of application ({reason})"][0]
     assert ru["prior notification"][0] == "предварительное уведомление"
     assert uk["prior notification"][0] == "попереднє повідомлення"
+    vd = "Vienna Document 2011 on Confidence- and Security-Building Measures"
+    assert ru[vd][0] == "Венский документ 2011 года о мерах укрепления доверия и безопасности"
+    assert uk[vd][0] == "Віденський документ 2011 року щодо заходів зміцнення довіри та безпеки"
+    notif = "Prior notification 42 days or more before the start"
+    assert "уведомление" in ru[notif][0] and "повідомлення" in uk[notif][0]
+    obs = "Observers from all participating States invited — observation thresholds"
+    assert "наблюдени" in ru[obs][0] and "спостереженн" in uk[obs][0]
 
 
 def test_a_missing_entry_is_caught() -> None:

@@ -107,3 +107,83 @@ def test_the_map_document_keeps_english_and_carries_the_template(
     again = phrase_from_json(late[0]["message_id"], late[0]["params"])
     assert again == late[0]["message"]
     assert _spaces(say(again, "ru")).startswith("NOTIF_LEAD (¶38): PL — выполнено")
+
+
+# -- the rule packs' titles and notes (csbm.rules.texts) on the pages
+
+CH3_REPLY = "Reply to a request for explanation of unusual military activity within 48 hours"
+NOTIF_LAND = "Land exercise under a single operational command — notification thresholds"
+CONSTR_13K = "At most six activities above 13,000 troops or 300 tanks in a calendar year"
+TITLES = {
+    "ru": {CH3_REPLY: "Ответ на запрос о разъяснении относительно необычной военной "
+                      "деятельности — в течение 48 часов",
+           NOTIF_LAND: "Учения сухопутных войск под единым оперативным командованием — "
+                       "пороговые величины для уведомления",
+           CONSTR_13K: "Не более шести мероприятий военной деятельности свыше 13 000 "
+                       "военнослужащих или 300 танков в календарном году"},
+    "uk": {CH3_REPLY: "Відповідь на запит щодо роз’яснення незвичайної військової "
+                      "діяльності — протягом 48 годин",
+           NOTIF_LAND: "Навчання сухопутних військ під єдиним оперативним командуванням — "
+                       "порогові величини для повідомлення",
+           CONSTR_13K: "Не більше шести заходів військової діяльності понад 13 000 "
+                       "військовослужбовців або 300 танків у календарному році"},
+}  # fmt: skip
+PAGES = [("/web/today", "deadline-title", CH3_REPLY),
+         ("/web/map", "threshold-title", NOTIF_LAND),
+         ("/web/calendar?year=2014&state=PL", "limit-title", CONSTR_13K)]  # fmt: skip
+
+
+def _titles(html: str, testid: str) -> list[str]:
+    import re
+    from html import unescape
+
+    found = re.findall(rf'data-testid="{testid}">([^<]*)<', html)
+    return [unescape(t) for t in found]
+
+
+def _page(client: TestClient, url: str, lang: str) -> str:
+    client.cookies.set("csbm_lang", lang)
+    try:
+        response = client.get(url)
+    finally:
+        client.cookies.delete("csbm_lang")
+    assert response.status_code == 200, response.text
+    return response.text
+
+
+@pytest.mark.parametrize("lang", ["ru", "uk"])
+@pytest.mark.parametrize(("url", "testid", "english"), PAGES)
+def test_the_pages_show_the_rule_titles_in_the_readers_language(
+    lithuania: tuple[TestClient, Path], lang: str, url: str, testid: str, english: str
+) -> None:
+    """Today (a reply owed to Belarus), Map (Anakonda-14's figures against the thresholds)
+    and Calendar (the constraining provisions of 2014): the entries' titles in Russian or
+    Ukrainian, never in English."""
+    client, _data = lithuania
+    signed_in(client, "rita")
+    assert english in _titles(_page(client, url, "en"), testid)
+    html = _page(client, url, lang)
+    titles = _titles(html, testid)
+    assert TITLES[lang][english] in titles
+    assert english not in html
+    assert not set(titles) & set(TITLES["ru" if lang == "uk" else "uk"].values())
+
+
+@pytest.mark.parametrize("lang", ["ru", "uk"])
+def test_no_english_title_of_a_pack_is_left_on_the_pages(
+    lithuania: tuple[TestClient, Path], lang: str
+) -> None:
+    """Every title a page shows has its translation (whichever entries the record
+    brings up), the bilateral packs' border zones on the map included."""
+    from csbm.rules import bundled_pack_ids, load_pack
+
+    english = {r.title for p in bundled_pack_ids() for r in load_pack(p).rules}
+    english |= {load_pack(p).title for p in bundled_pack_ids()}
+    english |= {z.note for p in bundled_pack_ids() if (z := load_pack(p).border_zone) and z.note}
+    client, _data = lithuania
+    signed_in(client, "rita")
+    for url, testid, _title in [*PAGES, ("/web/map", "zone-title", ""),
+                                ("/web/map", "zone-note", "")]:  # fmt: skip
+        shown = _titles(_page(client, url, lang), testid)
+        assert shown, (url, testid)
+        assert not set(shown) & english, (url, set(shown) & english)
