@@ -43,7 +43,7 @@ def _extracted() -> dict[str, set[str]]:
     """Every message id in the code and the packs, with the files it comes from (relative
     to src), extracted with babel.cfg's mapping."""
     with (ROOT / "babel.cfg").open() as handle:
-        method_map, options_map = parse_mapping_cfg(handle, "babel.cfg")
+        method_map, options_map = parse_mapping_cfg(handle, "babel.cfg")  # type: ignore[no-untyped-call]
     found: dict[str, set[str]] = {}
     for filename, _line, message, _comments, _context in extract_from_dir(
         str(SRC), method_map, options_map, keywords={"_": None, "N_": None}

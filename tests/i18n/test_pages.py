@@ -148,7 +148,7 @@ def _page(client: TestClient, url: str, lang: str) -> str:
     finally:
         client.cookies.delete("csbm_lang")
     assert response.status_code == 200, response.text
-    return response.text
+    return str(response.text)
 
 
 @pytest.mark.parametrize("lang", ["ru", "uk"])
