@@ -24,12 +24,14 @@ from pydantic_core import to_json
 
 from csbm.domain.activity import Activity
 from csbm.domain.activity_file import activities_from_data
+from csbm.domain.time import iso
 from csbm.errors import InputError, Problem
 from csbm.i18n import phrase_json
 from csbm.procedures.prior_notification import record_activities
 from csbm.procedures.scenario import scenario_from_data
 from csbm.reader import read_document
 from csbm.rules import Assessment, RulePack, assess, load_regime
+from csbm.rules.applicability import PackApplication
 from csbm.rules.model import ActivityAssessment, ConstraintResult, Finding, Obligation
 from csbm.services.documents import Document, Instant, Owed
 
@@ -326,24 +328,107 @@ def _dumps(value: Any) -> str:
 
 
 def json_chunks(result: Assessment, extra_assumed: Sequence[str] = ()) -> Iterator[str]:
-    """The JSON text of the assessment's document, one activity at a time."""
-    frame = assessment_document(result, extra_assumed, with_activities=False).to_json()
+    """The JSON text of the assessment's document, :data:`CHUNK` activities at a time.
+
+    The activities are turned into JSON data directly (:func:`_activity_data`, the fields
+    of :class:`AssessedActivity` in their order, each as its serializer writes it) and
+    serialised by pydantic's Rust encoder a batch at a time: the same bytes as
+    ``json.dumps(document.to_json(), indent=2, ensure_ascii=False)``, without validating
+    10⁵ documents that the engine has just built (bench_commands: 6.6 → 1 s at 10⁵)."""
     yield "{\n"
-    yield f'  "regime": {_indent(_dumps(frame["regime"]))},\n'
-    yield f'  "at": {_dumps(frame["at"])},\n'
-    yield f'  "assumed": {_indent(_dumps(frame["assumed"]))},\n'
-    if not result.activities:
+    yield f'  "regime": {_indent(_dumps(list(result.regime)))},\n'
+    yield f'  "at": {_dumps(iso(result.at))},\n'
+    yield f'  "assumed": {_indent(_dumps([*extra_assumed, *result.assumed]))},\n'
+    items = result.activities
+    if not items:
         yield '  "activities": [],\n'
     else:
         yield '  "activities": [\n'
-        last = len(result.activities) - 1
-        for i, item in enumerate(result.activities):
-            text = assessed_activity(item).model_dump_json(indent=2)
-            yield "    " + text.replace("\n", "\n    ") + (",\n" if i < last else "\n")
+        for start in range(0, len(items), CHUNK):
+            batch = [_activity_data(i) for i in items[start : start + CHUNK]]
+            text = to_json(batch, indent=2).decode("utf-8")
+            # "[\n  {...},\n  {...}\n]": the items, two more spaces in, without brackets
+            body = "  " + text[2:-2].replace("\n", "\n  ")
+            yield body + (",\n" if start + CHUNK < len(items) else "\n")
         yield "  ],\n"
-    yield f'  "constraints": {_indent(_dumps(frame["constraints"]))},\n'
-    yield f'  "findings": {_indent(_dumps(frame["findings"]))}\n'
+    constraints = [_constraint(c) for c in result.constraints]
+    yield f'  "constraints": {_indent(_dumps(constraints))},\n'
+    yield f'  "findings": {_indent(_dumps([_finding(f) for f in result.findings]))}\n'
     yield "}\n"
+
+
+CHUNK = 1000
+"""Activities serialised at a time by :func:`json_chunks`."""
+
+
+def _activity_data(item: ActivityAssessment) -> dict[str, Any]:
+    """``assessed_activity(item).to_json()``, built directly (the same data, key order and
+    value types: instants by :func:`iso`, floats as floats, defaults written out)."""
+    a = item.activity
+    return {
+        "name": a.name,
+        "kind": a.kind.value,
+        "host_state": a.host_state,
+        "conducting_states": list(a.conducting_states),
+        "start": iso(a.start),
+        "end": None if a.end is None else iso(a.end),
+        "members": list(item.members),
+        "packs": [_pack_use(app) for app in item.packs],
+        "packs_not_applied": [
+            {
+                "pack": d.pack.id,
+                "reason": str(d.reason),
+                **_phrase_fields(d.reason, "reason_id", "reason_params"),
+            }
+            for d in item.not_applied
+        ],
+        "obligations": [_owed_data(o) for o in item.obligations],
+        "findings": [_finding(f) for f in item.findings],
+        "assumed": [str(x) for x in a.assumed],
+    }
+
+
+def _pack_use(app: PackApplication) -> dict[str, Any]:
+    return {
+        "pack": app.pack.id,
+        "reason": str(app.reason),
+        "provisional": app.provisional,
+        "distances": [
+            {
+                "states": list(d.states),
+                "km": float(round(d.km, 1)),
+                "tolerance_km": float(d.tolerance_km),
+            }
+            for d in app.distances
+        ],
+        **_phrase_fields(app.reason, "reason_id", "reason_params"),
+    }
+
+
+def _phrase_fields(text: str | None, id_key: str, params_key: str) -> dict[str, Any]:
+    message_id, params = phrase_json(text)
+    return {id_key: message_id, params_key: params}
+
+
+def _owed_data(ob: Obligation) -> dict[str, Any]:
+    """``Owed.of_obligation(ob).to_json()``, built directly."""
+    note_id, note_params = phrase_json(ob.note)
+    return {
+        "rule": ob.rule,
+        "paragraph": ob.paragraph,
+        "pack": ob.pack,
+        "title": None,
+        "kind": ob.kind,
+        "due": None if ob.due is None else iso(ob.due),
+        "status": ob.status,
+        "met_at": None,
+        "owed_by": list(ob.owed_by),
+        "owed_to": [ob.owed_to] if ob.owed_to else [],
+        "triggered_by": list(ob.triggered_by),
+        "note": None if ob.note is None else str(ob.note),
+        "note_id": note_id,
+        "note_params": note_params,
+    }
 
 
 def _indent(text: str) -> str:
