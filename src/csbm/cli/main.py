@@ -199,5 +199,16 @@ def _usage_line(exc: click.exceptions.UsageError) -> str:
     return f"{message} (see '{where} --help')"
 
 
+ONE_SHOT = frozenset({"assess", "replay"})
+"""Batch commands that read, compute, write and exit: run without the cyclic garbage
+collector (``csbm._batch.one_shot``) when they are the process's one command."""
+
+
 def main() -> None:
-    sys.exit(run())
+    """The ``csbm`` program: one command, then exit."""
+    args = sys.argv[1:]
+    if args and args[0] in ONE_SHOT:
+        from csbm._batch import one_shot
+
+        one_shot()
+    sys.exit(run(args))
