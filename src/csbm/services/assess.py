@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -31,7 +31,7 @@ from csbm.procedures.prior_notification import record_activities
 from csbm.procedures.scenario import scenario_from_data
 from csbm.reader import read_document
 from csbm.rules import Assessment, RulePack, assess, load_regime
-from csbm.rules.applicability import PackApplication
+from csbm.rules.applicability import PackApplication, PackDecision
 from csbm.rules.model import ActivityAssessment, ConstraintResult, Finding, Obligation
 from csbm.services.documents import Document, Instant, Owed
 
@@ -362,52 +362,57 @@ CHUNK = 1000
 
 
 def _activity_data(item: ActivityAssessment) -> dict[str, Any]:
-    """``assessed_activity(item).to_json()``, built directly (the same data, key order and
-    value types: instants by :func:`iso`, floats as floats, defaults written out)."""
+    """``assessed_activity(item).to_json()``, built directly: the same keys in the same
+    order, values the encoder writes as the document's serializer does (tuples as lists,
+    the kind by its value, phrases as their text, instants by :func:`_instant`)."""
     a = item.activity
     return {
         "name": a.name,
-        "kind": a.kind.value,
+        "kind": a.kind,
         "host_state": a.host_state,
-        "conducting_states": list(a.conducting_states),
-        "start": iso(a.start),
-        "end": None if a.end is None else iso(a.end),
-        "members": list(item.members),
+        "conducting_states": a.conducting_states,
+        "start": _instant(a.start),
+        "end": None if a.end is None else _instant(a.end),
+        "members": item.members,
         "packs": [_pack_use(app) for app in item.packs],
-        "packs_not_applied": [
-            {
-                "pack": d.pack.id,
-                "reason": str(d.reason),
-                **_phrase_fields(d.reason, "reason_id", "reason_params"),
-            }
-            for d in item.not_applied
-        ],
+        "packs_not_applied": [_not_applied(d) for d in item.not_applied],
         "obligations": [_owed_data(o) for o in item.obligations],
         "findings": [_finding(f) for f in item.findings],
-        "assumed": [str(x) for x in a.assumed],
+        "assumed": a.assumed,
     }
 
 
+def _instant(at: datetime) -> Any:
+    """An instant for the encoder: itself when the encoder writes it as :func:`iso` does
+    (UTC, whole seconds: ``2017-08-03T00:00:00Z``), else the text :func:`iso` gives."""
+    if at.tzinfo is UTC and at.microsecond == 0 and at.year >= 1000:
+        return at
+    return iso(at)
+
+
 def _pack_use(app: PackApplication) -> dict[str, Any]:
+    reason_id, reason_params = phrase_json(app.reason)
     return {
         "pack": app.pack.id,
-        "reason": str(app.reason),
+        "reason": app.reason,
         "provisional": app.provisional,
         "distances": [
             {
-                "states": list(d.states),
+                "states": d.states,
                 "km": float(round(d.km, 1)),
                 "tolerance_km": float(d.tolerance_km),
             }
             for d in app.distances
         ],
-        **_phrase_fields(app.reason, "reason_id", "reason_params"),
+        "reason_id": reason_id,
+        "reason_params": reason_params,
     }
 
 
-def _phrase_fields(text: str | None, id_key: str, params_key: str) -> dict[str, Any]:
-    message_id, params = phrase_json(text)
-    return {id_key: message_id, params_key: params}
+def _not_applied(d: PackDecision) -> dict[str, Any]:
+    reason_id, reason_params = phrase_json(d.reason)
+    return {"pack": d.pack.id, "reason": d.reason, "reason_id": reason_id,
+            "reason_params": reason_params}  # fmt: skip
 
 
 def _owed_data(ob: Obligation) -> dict[str, Any]:
@@ -419,13 +424,13 @@ def _owed_data(ob: Obligation) -> dict[str, Any]:
         "pack": ob.pack,
         "title": None,
         "kind": ob.kind,
-        "due": None if ob.due is None else iso(ob.due),
+        "due": None if ob.due is None else _instant(ob.due),
         "status": ob.status,
         "met_at": None,
-        "owed_by": list(ob.owed_by),
+        "owed_by": ob.owed_by,
         "owed_to": [ob.owed_to] if ob.owed_to else [],
-        "triggered_by": list(ob.triggered_by),
-        "note": None if ob.note is None else str(ob.note),
+        "triggered_by": ob.triggered_by,
+        "note": ob.note,
         "note_id": note_id,
         "note_params": note_params,
     }
