@@ -32,7 +32,7 @@ import gettext
 import os
 import string
 from collections.abc import Mapping, Sequence
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -98,19 +98,7 @@ class Phrase(str):
     params: dict[str, Any]
 
     def __new__(cls, template: str, params: Mapping[str, Any] | None = None) -> Phrase:
-        values = dict(params or {})
-        english, specced = _english(template)
-        if english is not None and all(
-            type(v) in _PLAIN or (type(v) is Phrase and k not in specced)
-            for k, v in values.items()
-        ):
-            text = english.format_map(values)  # the same text, without string.Formatter
-        else:
-            text = _Formatter(None).format(template, **values)
-        self = super().__new__(cls, text)
-        self.template = template
-        self.params = values
-        return self
+        return _make(cls, template, dict(params) if params else {})
 
     def __getnewargs__(self) -> tuple[str, dict[str, Any]]:  # type: ignore[override]
         return (self.template, self.params)
@@ -127,8 +115,36 @@ class Phrase(str):
 
 
 def phrase(template: str, /, **params: Any) -> Phrase:
-    """The phrase of an ``N_``-marked ``template`` with its parameters."""
-    return Phrase(template, params)
+    """The phrase of an ``N_``-marked ``template`` with its parameters (one shared object
+    per template without parameters: a phrase is never changed once made)."""
+    if not params:
+        return _constant(template)
+    return _make(Phrase, template, params)
+
+
+def _make(cls: type[Phrase], template: str, values: dict[str, Any]) -> Phrase:
+    """A phrase of ``template`` owning ``values`` (a dict nobody else holds)."""
+    english, specced = _english(template)
+    plain = english is not None
+    if plain:
+        for k, v in values.items():
+            kind = type(v)
+            if not (kind in _PLAIN or (kind is Phrase and k not in specced)):
+                plain = False
+                break
+    if plain:
+        text = english.format_map(values)  # type: ignore[union-attr]  # the same text
+    else:
+        text = _Formatter(None).format(template, **values)
+    self = str.__new__(cls, text)
+    self.template = template
+    self.params = values
+    return self
+
+
+@lru_cache(maxsize=4096)
+def _constant(template: str) -> Phrase:
+    return _make(Phrase, template, {})
 
 
 def say(text: str | None, lang: str | None = None) -> str:
@@ -147,7 +163,11 @@ def phrase_json(text: str | None) -> tuple[str | None, dict[str, Any]]:
     :class:`Phrase`); a parameter that is a phrase is ``{"message_id", "params"}``."""
     if not isinstance(text, Phrase):
         return None, {}
-    return text.template, {k: _plain(v) for k, v in text.params.items()}
+    cached: dict[str, Any] | None = text.__dict__.get("_json")
+    if cached is None:  # made once per phrase: a phrase shared by 10⁵ results is one
+        cached = {k: _plain(v) for k, v in text.params.items()}
+        text.__dict__["_json"] = cached
+    return text.template, dict(cached)
 
 
 def phrase_from_json(message_id: str | None, params: Mapping[str, Any] | None,
@@ -164,8 +184,7 @@ def phrase_from_json(message_id: str | None, params: Mapping[str, Any] | None,
 
 def _plain(value: Any) -> Any:
     if isinstance(value, Phrase):
-        params = {k: _plain(v) for k, v in value.params.items()}
-        return {"message_id": value.template, "params": params}
+        return {"message_id": value.template, "params": phrase_json(value)[1]}
     if isinstance(value, (list, tuple)):
         return [_plain(v) for v in value]
     if isinstance(value, str):
@@ -185,7 +204,7 @@ def _unplain(value: Any) -> Any:
 
 _JOINERS = {"or": " or ", "and": " and ", "": ", "}
 
-_PLAIN = (str, int, float)
+_PLAIN = frozenset((str, int, float))
 """Parameter types the English text formats exactly as ``str.format`` does."""
 
 

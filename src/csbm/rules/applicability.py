@@ -34,10 +34,11 @@ The distances that mattered are reported with every bilateral decision.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from typing import TYPE_CHECKING
+from functools import cached_property
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from csbm.domain.activity import Activity
 from csbm.i18n import N_, phrase
@@ -88,6 +89,11 @@ class PackDecision:
     provisional: bool = False
 
     def application(self) -> PackApplication:
+        return self._application
+
+    @cached_property
+    def _application(self) -> PackApplication:
+        # one per decision: a decision shared by many activities (_memo) gives one
         return PackApplication(self.pack, self.reason, self.distances, self.provisional)
 
 
@@ -162,6 +168,44 @@ class _Context:
         return self._zone
 
 
+T = TypeVar("T")
+
+_MEMO: dict[tuple[Any, ...], tuple[RulePack, Any]] = {}
+"""Decisions and phrases that depend only on a pack and a few words (the branch taken),
+made once per pack instead of once per activity (bench_assess: 10⁵ activities make three
+phrases each otherwise). Keyed by the pack's id, checked by identity: the entry holds
+the pack, so the id is not reused while the entry lives."""
+
+
+def _memo(pack: RulePack, key: tuple[Any, ...], make: Callable[[], T]) -> T:
+    full = (id(pack), *key)
+    hit = _MEMO.get(full)
+    if hit is not None and hit[0] is pack:
+        value: T = hit[1]
+        return value
+    made = make()
+    if len(_MEMO) >= 4096:
+        _MEMO.clear()
+    _MEMO[full] = (pack, made)
+    return made
+
+
+def _branch(pack: RulePack, day: date) -> str:
+    """Which case of :func:`_period` ``day`` falls in (the result depends on nothing else)."""
+    if pack.terminated is not None and day >= pack.terminated:
+        return "terminated"
+    if pack.in_force is not None:
+        return "before" if day < pack.in_force else "in_force"
+    if pack.signed is not None:
+        return "unsigned" if day < pack.signed else "signed"
+    return "undated"
+
+
+def _period_of(pack: RulePack, day: date) -> tuple[str, tuple[bool, bool, str]]:
+    branch = _branch(pack, day)
+    return branch, _memo(pack, ("period", branch), lambda: _period(pack, day))
+
+
 def _period(pack: RulePack, day: date) -> tuple[bool, bool, str]:
     """(inside the period, provisionally, why) for an activity starting on ``day``."""
     if pack.terminated is not None and day >= pack.terminated:
@@ -188,16 +232,25 @@ def _period(pack: RulePack, day: date) -> tuple[bool, bool, str]:
 
 def _decide(ctx: _Context, pack: RulePack, forced: bool) -> PackDecision:
     activity = ctx.activity
-    inside, provisional, period_note = _period(pack, activity.start.date())
+    branch, (inside, provisional, period_note) = _period_of(pack, activity.start.date())
     if not inside:
-        return PackDecision(pack, False, period_note)
+        return _memo(pack, ("outside", branch), lambda: PackDecision(pack, False, period_note))
     if pack.parties == "all":
+        if forced or not ctx.has_area:  # the same for every activity in this period
+            return _memo(
+                pack, ("all", forced, branch),
+                lambda: _multilateral(ctx, pack, forced, provisional, period_note),
+            )  # fmt: skip
         return _multilateral(ctx, pack, forced, provisional, period_note)
-    if activity.host_state not in pack.parties:
-        return PackDecision(
-            pack, False, phrase(N_("host State {state} is not a party; {period}"),
-                                state=activity.host_state, period=period_note),
-        )
+    host = activity.host_state
+    if host not in pack.parties:
+        return _memo(
+            pack, ("not_party", host, branch),
+            lambda: PackDecision(
+                pack, False, phrase(N_("host State {state} is not a party; {period}"),
+                                    state=host, period=period_note),
+            ),
+        )  # fmt: skip
     return _bilateral(ctx, pack, forced, provisional, period_note)
 
 
