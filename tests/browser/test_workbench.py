@@ -170,6 +170,9 @@ def test_a_notification_from_composer_to_partner_map_and_print(
     # numbers in the reader's locale (CLDR: a space groups the thousands in Russian)
     partner.locator(f'[data-testid="activity-button"][data-case="{CASE}"]').click()
     expect(details).to_contain_text(re.compile(r"12\s900"))
+    # the packs' titles in Russian too (csbm.rules.texts), not in English
+    expect(details).to_contain_text("пороговые величины для уведомления")
+    expect(details).not_to_contain_text("notification thresholds")
     check_page(partner, artefacts, "10-map-ru")
 
     # print: the message, its print view, its PDF
