@@ -38,6 +38,8 @@ so the scenario reader, the projection of a log, the node's receive check and th
 
 from __future__ import annotations
 
+import functools
+
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -198,6 +200,11 @@ def message_problems(
     return (None, problems) if checked is None else (checked.message(), [])
 
 
+@functools.cache
+def _allowed_keys(extra_keys: tuple[str, ...]) -> frozenset[str]:
+    return frozenset(MESSAGE_KEYS) | frozenset(extra_keys)
+
+
 def checked_message(
     data: Any, path: str = "", *, extra_keys: Collection[str] = ()
 ) -> tuple[Checked | None, list[Problem]]:
@@ -206,7 +213,7 @@ def checked_message(
     if not isinstance(data, Mapping):
         return None, [Problem(path or "(message)", "a message is a mapping {type, to, case, body}")]
     problems: list[Problem] = []
-    allowed = set(MESSAGE_KEYS) | set(extra_keys)
+    allowed = _allowed_keys(tuple(extra_keys))
     for key in data:
         if key not in allowed:
             problems.append(Problem(_at(path, str(key)), f"unknown key; one of {sorted(allowed)}"))

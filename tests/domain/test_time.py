@@ -66,3 +66,27 @@ def test_naive_datetime_object_is_refused() -> None:
 def test_non_string_is_refused() -> None:
     with pytest.raises(InstantError):
         parse_instant(20220211)
+
+
+@pytest.mark.parametrize(
+    ("text", "utc"),
+    [
+        ("2022-02-09T10:00:00Z", "2022-02-09T10:00:00+00:00"),
+        ("2022-02-09T10:00Z", "2022-02-09T10:00:00+00:00"),
+        ("2022-02-09T10:00:00.250Z", "2022-02-09T10:00:00.250000+00:00"),
+        ("2022-02-09T10:00:00z", "2022-02-09T10:00:00+00:00"),  # not the quick form: read below
+        (" 2022-02-09T10:00Z", "2022-02-09T10:00:00+00:00"),
+    ],
+)
+def test_utc_spellings_read_quickly_or_not_give_the_same_instant(text: str, utc: str) -> None:
+    parsed = parse_instant(text)
+    assert parsed.at.isoformat() == utc and parsed.at.tzinfo is UTC and parsed.assumed is None
+
+
+@pytest.mark.parametrize(
+    "text", ["2022-02-30T10:00Z", "2022-02-09T25:00Z", "2022-02-09T10:00 Z", "2022-02-09T10:00:00 Z",
+             "2022-02-09T10:00:00+01:00Z"],
+)
+def test_what_ends_like_the_quick_form_but_is_not_an_instant_is_refused(text: str) -> None:
+    with pytest.raises(InstantError):
+        parse_instant(text)
