@@ -84,6 +84,26 @@ def _serve(
         )  # fmt: skip
 
 
+def _cpu_seconds(pid: int) -> float | None:
+    """User + system CPU time of a process so far (Linux ``/proc``; None elsewhere)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _cpu_of(procs: list[subprocess.Popen[bytes]]) -> float | None:
+    values = [_cpu_seconds(p.pid) for p in procs]
+    return None if any(v is None for v in values) else sum(v for v in values if v is not None)
+
+
+def _cpu_ms(before: float | None, after: float | None, count: int) -> float | None:
+    if before is None or after is None:
+        return None
+    return round((after - before) * 1000 / count, 2)
+
+
 def _wait_up(url: str, timeout: float = 120.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -222,6 +242,7 @@ def _pair(root: Path, n: int, burst: int) -> dict[str, Any]:
                 mid = _send(client, url, token, "BY", f"pair-{i}")
                 _until(db, mid, 1)
                 latencies.append((time.perf_counter() - started) * 1000)
+        cpu_after_latency = [_cpu_of([p]) for p in procs]
         ids: list[str] = []
         lock = threading.Lock()
 
@@ -241,6 +262,7 @@ def _pair(root: Path, n: int, burst: int) -> dict[str, Any]:
         for mid in ids:
             _until(db, mid, 1, timeout=120)
         burst_seconds = time.perf_counter() - started
+        cpu_after_burst = [_cpu_of([p]) for p in procs]
         db.close()
     finally:
         _stop(procs)
@@ -252,6 +274,11 @@ def _pair(root: Path, n: int, burst: int) -> dict[str, Any]:
         "sequential_per_second": round(n / (sum(latencies) / 1000), 1),
         "burst": burst,
         "burst_per_second": round(burst / burst_seconds, 1),
+        # CPU time per message in the burst (less sensitive to others' load than wall time)
+        "burst_cpu_ms_per_message": {
+            "sender": _cpu_ms(cpu_after_latency[0], cpu_after_burst[0], burst),
+            "receiver": _cpu_ms(cpu_after_latency[1], cpu_after_burst[1], burst),
+        },
     }
 
 
@@ -338,6 +365,7 @@ def _fanout(root: Path, nodes: int, messages: int, processes: bool) -> dict[str,
         at_sender: list[float] = []
         with httpx.Client(timeout=30.0, trust_env=False) as client:
             _until(lt_db, _send(client, url["LT"], token, "all", "fan-warm"), nodes, 300)
+            cpu_before = [_cpu_of(procs[:1]), _cpu_of(procs[1:2]), _cpu_of(procs[2:])]
             for i in range(messages):
                 started = time.perf_counter()
                 mid = _send(client, url["LT"], token, "all", f"fan-{i}")
@@ -357,6 +385,7 @@ def _fanout(root: Path, nodes: int, messages: int, processes: bool) -> dict[str,
                 total = time.perf_counter() - started
                 at_hub.append(hub_done if hub_done is not None else total)
                 at_sender.append(total)
+            cpu_after = [_cpu_of(procs[:1]), _cpu_of(procs[1:2]), _cpu_of(procs[2:])]
         lt_db.close()
         hub_db.close()
     finally:
@@ -379,6 +408,12 @@ def _fanout(root: Path, nodes: int, messages: int, processes: bool) -> dict[str,
         "hub_fanouts_per_second": round(1 / statistics.mean(at_hub), 3),
         "end_to_end_fanouts_per_second": round(1 / statistics.mean(at_sender), 3),
         "deliveries_per_second": round(nodes / statistics.mean(at_hub), 1),
+        # CPU time per delivery (one message to one node), from /proc: the hub's, the 56
+        # receiving nodes' together (their idle polls included), the sender's
+        "cpu_ms_per_delivery": {
+            name: _cpu_ms(cpu_before[i], cpu_after[i], messages * nodes)
+            for i, name in enumerate(("sender", "hub", "nodes"))
+        },
     }
 
 
@@ -426,10 +461,28 @@ def run(quick: bool = False) -> dict[str, Any]:
     }
 
 
+def fanout_only(nodes: int, messages: int, processes: bool = True) -> dict[str, Any]:
+    """The fan-out alone, with its own raw append rate (for profiling; not the report)."""
+    root = Path(tempfile.mkdtemp(prefix="csbm-bench-fanout-"))
+    try:
+        raw = _raw_append_rate(root, 300)
+        fan = _fanout(root / "fan", nodes, messages, processes=processes)
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+    raw_of_n = raw["per_second"] / nodes
+    fan["raw_append"] = raw
+    fan["ratio_to_raw_append_of_n"] = round(fan["hub_fanouts_per_second"] / raw_of_n, 3)
+    return fan
+
+
 if __name__ == "__main__":
+    import json
+
     if len(sys.argv) > 1 and sys.argv[1] == "farm":
         farm(int(sys.argv[2]), float(sys.argv[3]), sys.argv[4:])
+    elif len(sys.argv) > 1 and sys.argv[1] == "fanout":
+        # python -m bench.bench_network fanout NODES MESSAGES [in-process]
+        print(json.dumps(fanout_only(int(sys.argv[2]), int(sys.argv[3]),
+                                     "in-process" not in sys.argv), indent=2))  # fmt: skip
     else:
-        import json
-
         print(json.dumps(run(quick="--quick" in sys.argv), indent=2))
