@@ -44,7 +44,7 @@ from csbm.ledger.keys import (
     verifier_key,
 )
 from csbm.ledger.merkle import ConsistencyProof, InclusionProof, leaf_hash
-from csbm.ledger.receipt import Delivery, accept_delivery, record_receipt
+from csbm.ledger.receipt import Delivery, accept_delivery, record_receipt, record_receipts
 from csbm.store import AppendResult, CheckpointRecord, KeyRecord, LedgerStore, StoredEntry
 from csbm.store.anchor import (
     ANCHOR_NAME,
@@ -70,6 +70,9 @@ KIND_KEY_ANNOUNCEMENT = "csbm.key_announcement"
 KIND_PEER_KEY = "csbm.peer_key"
 PASSPHRASE_ENV = "CSBM_KEY_PASSPHRASE"
 DATA_ENV = "CSBM_DATA"
+#: The most consistency proofs from other sizes a delivery to all carries (the wire
+#: allows 64).
+ALTERNATIVES = 32
 
 
 def data_dir(data: Path | None) -> Path:
@@ -285,9 +288,10 @@ class Node:
         self.store = store
         self._key = key
         self._anchor: Anchor | None = None
-        #: peer -> (last receipt index read, largest size seen): :meth:`peer_seen_size`
-        self._seen: dict[str, tuple[int, int]] = {}
-        self._receiving = threading.Lock()
+        #: the last receipt index read, and peer -> largest size of our log it
+        #: acknowledged: :meth:`peers_seen_sizes`
+        self._seen: tuple[int, dict[str, int]] = (-1, {})
+        self._seen_lock = threading.Lock()
 
     @classmethod
     def open(cls, data: Path | None = None, db: str | None = None) -> Node:
@@ -378,7 +382,9 @@ class Node:
         return self._key
 
     def directory_of_keys(self) -> KeyDirectory:
-        return KeyDirectory(self.store.key_records())
+        """The key directory (read again only after a key changed: see
+        :meth:`csbm.store.LedgerStore.key_directory`); do not change it."""
+        return self.store.key_directory()
 
     # -- the log
 
@@ -492,34 +498,65 @@ class Node:
     def peer_seen_size(self, peer: str) -> int:
         """The largest size of our log that ``peer`` has acknowledged, read from the signed
         receipts of ``peer`` in our own log (``body.sender_checkpoint.size``); 0 if none.
-        What a peer saw is derived from the log, never kept on the side.
+        What a peer saw is derived from the log, never kept on the side."""
+        return self.peers_seen_sizes().get(peer, 0)
 
-        Only the receipts logged since the last call are read (a receipt is appended, never
-        changed, so the running maximum over the older ones stays true): one delivery no
-        longer reads every receipt of the log (issue 11, item 9)."""
+    def peers_seen_sizes(self) -> dict[str, int]:
+        """:meth:`peer_seen_size` of every peer that acknowledged something.
+
+        Only the receipts logged since the last call are read, in one query and one read
+        of their entries (a receipt is appended, never changed, so the running maximum
+        over the older ones stays true): a delivery does not read every receipt of the
+        log (issue 11, item 9)."""
         from sqlalchemy import select
 
         from csbm.store import schema
 
         t = schema.receipts
-        scanned, best = self._seen.get(peer, (-1, 0))
-        query = (
-            select(t.c.receipt_index)
-            .where(t.c.direction == "received", t.c.peer == peer, t.c.receipt_index > scanned)
-            .order_by(t.c.receipt_index)
+        with self._seen_lock:
+            scanned, best = self._seen
+            query = (
+                select(t.c.receipt_index)
+                .where(t.c.direction == "received", t.c.receipt_index > scanned)
+                .order_by(t.c.receipt_index)
+            )
+            with self.store.read() as conn:
+                indices = [int(i) for (i,) in conn.execute(query)]
+            if not indices:
+                return dict(best)
+            best = dict(best)
+            entries = self.store.entries_at(indices)
+            for index in indices:
+                receipt = parse_envelope(entries[index].envelope)
+                checkpoint = receipt.body.get("sender_checkpoint")
+                if isinstance(checkpoint, Mapping) and checkpoint.get("origin") == self.origin:
+                    size = checkpoint.get("size")
+                    if isinstance(size, int) and not isinstance(size, bool):
+                        best[receipt.sender] = max(best.get(receipt.sender, 0), size)
+            self._seen = (indices[-1], best)
+            return dict(best)
+
+    def delivery_to_all(self, message_id: str, at: datetime) -> Delivery:
+        """A fresh delivery of one of our messages to all, for the hub to relay to every
+        node: its consistency proof starts at the size most nodes last acknowledged, and
+        it carries the proofs from the other sizes they acknowledged (at most
+        :data:`csbm.exchange.wire.MAX_ALTERNATIVES`), so each node verifies it from its
+        own last view of our log."""
+        from collections import Counter
+
+        entry = self.store.entry_by_message_id(message_id)
+        if entry is None:
+            raise NotFoundError(f"no message {message_id} in the log", code="message.unknown")
+        signed = self.checkpoint(at)
+        sizes = Counter(s for s in self.peers_seen_sizes().values() if 0 < s < signed.size)
+        ranked = [size for size, _n in sizes.most_common(ALTERNATIVES + 1)]
+        main = ranked[0] if ranked else 0
+        delivery = self._delivery(entry.envelope, entry.index, main, signed)
+        others = tuple(
+            (size, tuple(self.store.prove_consistency(size, signed.size).proof))
+            for size in ranked[1:]
         )
-        with self.store.read() as conn:
-            indices = [int(i) for (i,) in conn.execute(query)]
-        for index in indices:
-            receipt = parse_envelope(self.store.entry(index).envelope)
-            checkpoint = receipt.body.get("sender_checkpoint")
-            if isinstance(checkpoint, Mapping) and checkpoint.get("origin") == self.origin:
-                size = checkpoint.get("size")
-                if isinstance(size, int) and not isinstance(size, bool):
-                    best = max(best, size)
-            scanned = index
-        self._seen[peer] = (scanned, best)
-        return best
+        return replace(delivery, alternatives=others) if others else delivery
 
     def receive(
         self,
@@ -538,12 +575,10 @@ class Node:
             check = check_payload
         envelope = parse_envelope(delivery.envelope)
         check(envelope.message, envelope.recipients)
-        # One receive at a time in this process: the same delivery arriving twice at once
-        # (a retry racing the original) must find the first one logged and get its
-        # receipt back, not sign a second receipt (accept_delivery's duplicate check
-        # runs before its write transaction).
-        with self._receiving:
-            return accept_delivery(self.store, self.key, self.directory_of_keys(), delivery, at)
+        # The same delivery arriving twice at once (a retry racing the original) finds
+        # the first one logged and gets its receipt back: accept_delivery checks for it
+        # again under the log's write lock, so no lock of ours is needed.
+        return accept_delivery(self.store, self.key, self.directory_of_keys(), delivery, at)
 
     def receive_batch(self, batch: DeliveryBatch, at: datetime) -> list[Envelope]:
         """Receive every delivery of a batch in order; the receipts, one per delivery. The
@@ -553,6 +588,11 @@ class Node:
     def record_receipt(self, receipt: bytes) -> int:
         """Verify a peer's receipt for one of our messages and log it; its log index."""
         return record_receipt(self.store, self.state, self.directory_of_keys(), receipt)
+
+    def record_receipts(self, receipts: Sequence[bytes]) -> list[int | CsbmError]:
+        """:meth:`record_receipt` for several receipts in one commit: each one's log
+        index, or why it was refused (the others are logged all the same)."""
+        return record_receipts(self.store, self.state, self.directory_of_keys(), receipts)
 
     # -- reading the log (so that services and shells never reach into the store)
 

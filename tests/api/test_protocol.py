@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -170,6 +171,14 @@ def test_a_lost_receipt_is_a_stale_view_not_a_split_view(
         (b"[]", 422),
         (b'{"envelope": 1}', 400),
         (b'{"envelope": "AA==", "checkpoint": "x", "leaf_index": -1, "inclusion": []}', 400),
+        (b'{"envelope": "AA==", "checkpoint": "x", "leaf_index": 0, "inclusion": [], '
+         b'"alternatives": {}}', 400),
+        (b'{"envelope": "AA==", "checkpoint": "x", "leaf_index": 0, "inclusion": [], '
+         b'"alternatives": [{"from": 1}]}', 400),
+        (b'{"envelope": "AA==", "checkpoint": "x", "leaf_index": 0, "inclusion": [], '
+         b'"alternatives": [{"from": -1, "proof": []}]}', 400),
+        (b'{"envelope": "AA==", "checkpoint": "x", "leaf_index": 0, "inclusion": [], '
+         b'"alternatives": [{"from": 1, "proof": ["AA=="]}]}', 400),
     ],
 )
 def test_malformed_deliveries_are_problems(
@@ -229,3 +238,21 @@ def test_only_a_signing_officer_sends_and_the_message_is_queued(
     status = by_api.get("/api/v1/status", headers=_token(by, "r2", "reader")).json()
     (row,) = [m for m in status["sent"] if m["message_id"] == mid]
     assert row["waiting_for"] == ["LT"] and status["outbox_depth"] == 1
+
+
+def test_a_delivery_with_alternative_proofs_travels_whole() -> None:
+    """The wire form of a delivery to all keeps its alternative consistency proofs."""
+    from csbm.exchange.wire import delivery_from_json
+    from csbm.ledger.receipt import Delivery
+
+    delivery = Delivery(b"env", "note", (b"\1" * 32,), 3, (b"\2" * 32,), 2,
+                        ((1, (b"\3" * 32, b"\4" * 32)), (5, ())))  # fmt: skip
+    doc = json.loads(json.dumps(delivery_to_json(delivery)))
+    assert doc["alternatives"][0]["from"] == 1
+    back = delivery_from_json(doc)
+    assert back == replace(delivery, inclusion=tuple(delivery.inclusion),
+                           consistency=tuple(delivery.consistency))  # fmt: skip
+    assert back.from_size(5).consistency == () and back.from_size(5).consistency_from == 5
+    assert back.from_size(1).consistency == (b"\3" * 32, b"\4" * 32)
+    assert back.from_size(7) is back
+    assert "alternatives" not in delivery_to_json(replace(delivery, alternatives=()))

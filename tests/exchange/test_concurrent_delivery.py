@@ -111,3 +111,43 @@ def test_two_concurrent_deliveries_of_two_views_cannot_both_pass(
     # the log holds one of the two messages, never both
     kinds = [e.kind for e in at_.entries()]
     assert kinds.count("test.exercise") == 1
+
+
+def test_the_same_delivery_twice_at_once_gets_one_receipt_without_a_lock_of_the_node(
+    pair: tuple[Node, Node], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A retry racing the original (issue 11, item 4): both pass the duplicate check
+    before the write transaction (the check is widened to let them), and the check again
+    under the log's write lock makes the second one answer with the first one's receipt
+    -- one entry, one receipt -- with no lock of the node around ``receive``."""
+    ua, at_ = pair
+    env = ua.sign(notification(1), ["AT"], at(1))
+    (result,) = ua.append([env])
+    delivery = ua.delivery(env.raw, result.index, 0, at(2))
+    real = at_.store.entry_by_message_id
+    both_in = threading.Barrier(2, timeout=10)
+
+    def widened(message_id: str) -> StoredEntry | None:
+        found = real(message_id)
+        both_in.wait()  # each thread has looked, and found nothing, before either writes
+        return found
+
+    monkeypatch.setattr(at_.store, "entry_by_message_id", widened)
+    answers: list[bytes] = []
+    errors: list[BaseException] = []
+
+    def receive() -> None:
+        try:
+            answers.append(at_.receive(delivery, at(3)).raw)
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=receive) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert not errors, errors
+    assert len(answers) == 2 and answers[0] == answers[1]
+    assert len(at_.store.receipts()) == 1
+    assert [e.message_id for e in at_.entries()].count(env.message_id) == 1

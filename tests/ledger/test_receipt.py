@@ -274,3 +274,100 @@ def test_forged_receipts_are_refused_by_the_sender(pair: tuple[Node, Node]) -> N
         ua.record_receipt(rfc8785.dumps(doc))
     assert caught2.value.code == "envelope.bad_signature"
     assert ua.store.count_receipts() == 0
+
+
+def test_a_delivery_to_all_carries_a_proof_from_each_size_its_addressees_saw(
+    tmp_path: Path, db_url: str, db_factory: Callable[[], str]
+) -> None:
+    """Issue 11, item 9: the nodes the hub relays a message to all to last saw different
+    sizes of the sender's log; the one delivery carries a consistency proof from each
+    size the sender holds receipts for, and each node verifies it from its own view (no
+    stale-view refusal, no fresh delivery fetched per node). A node whose size is not
+    among them still gets the stale-view refusal naming its size."""
+    ua = make_node(tmp_path, db_url, "UA")
+    others = [make_node(tmp_path, db_factory(), s) for s in ("AT", "BE", "CY")]
+    try:
+        for node in others:
+            trust(ua, node)
+            trust(node, ua)
+        # AT and BE acknowledge different sizes of UA's log; CY's receipt is lost
+        for n, node in enumerate(others):
+            raw, index = _send(ua, n, [node.state])
+            receipt = node.receive(ua.delivery(raw, index, 0, at(1 + n)), at(1 + n))
+            if node.state != "CY":
+                ua.record_receipt(receipt.raw)
+        seen = ua.peers_seen_sizes()
+        assert seen["AT"] < seen["BE"] and "CY" not in seen
+        raw, index = _send(ua, 9, ["all"])
+        message_id = parse_envelope(raw).message_id
+        delivery = ua.delivery_to_all(message_id, at(10))
+        starts = {delivery.consistency_from, *(s for s, _p in delivery.alternatives)}
+        assert starts == {seen["AT"], seen["BE"]}
+        for node in others[:2]:
+            receipt = node.receive(delivery, at(11))
+            assert receipt.body["message_id"] == message_id
+            assert node.store.split_view_evidence() == []
+        last = others[2].store.last_checkpoint("csbm/UA")
+        assert last is not None
+        with pytest.raises(ReceiptError) as caught:
+            others[2].receive(delivery, at(11))
+        assert caught.value.code == "delivery.stale_view"
+        assert caught.value.problems[0].value == last.size
+        # a forged alternative proof is checked like any other: split-view evidence
+        fresh = make_node(tmp_path, db_factory(), "DE")
+        trust(fresh, ua)
+        raw_at, index_at = _send(ua, 20, ["DE"])
+        fresh.receive(ua.delivery(raw_at, index_at, 0, at(12)), at(12))
+        saw = fresh.store.last_checkpoint("csbm/UA")
+        assert saw is not None
+        _send(ua, 21, ["AT"])  # the log grows past what DE saw
+        delivery2 = ua.delivery_to_all(message_id, at(13))
+        forged = replace(
+            delivery2, consistency_from=None, consistency=(),
+            alternatives=[(saw.size, [b"\0" * 32] * 3)],
+        )  # fmt: skip
+        with pytest.raises(ReceiptError) as caught:
+            fresh.receive(forged, at(14))
+        assert caught.value.code.startswith("delivery.split_view")
+        assert len(fresh.store.split_view_evidence()) == 1
+        fresh.close()
+    finally:
+        ua.close()
+        for node in others:
+            node.close()
+
+
+def test_several_receipts_are_logged_in_one_commit_and_a_bad_one_alone_is_refused(
+    tmp_path: Path, db_url: str, db_factory: Callable[[], str]
+) -> None:
+    """What the hub reports for a message to all: each receipt verified, the good ones
+    logged in one commit, a refused one named (issue 11, item 9); again, nothing new."""
+    from sqlalchemy import event
+
+    ua = make_node(tmp_path, db_url, "UA")
+    others = [make_node(tmp_path, db_factory(), s) for s in ("AT", "BE")]
+    try:
+        for node in others:
+            trust(ua, node)
+            trust(node, ua)
+        raw, index = _send(ua, 0, ["all"])
+        receipts = [n.receive(ua.delivery(raw, index, 0, at(2)), at(3)).raw for n in others]
+        stray = others[0].sign(notification(5), ["UA"], at(4)).raw  # not a receipt
+        commits: list[int] = []
+        event.listen(ua.store.engine, "commit", lambda _c: commits.append(1))
+        results = ua.record_receipts([receipts[0], stray, receipts[1], receipts[0]])
+        assert len(commits) == 1
+        assert isinstance(results[1], ReceiptError) and results[1].code == "receipt.kind"
+        assert isinstance(results[0], int) and isinstance(results[2], int)
+        assert results[3] == results[0]  # the same receipt twice: logged once
+        rows = ua.store.receipts()
+        assert sorted(r["peer"] for r in rows) == ["AT", "BE"]
+        size = ua.store.size()
+        again = ua.record_receipts(receipts)
+        assert again == [results[0], results[2]] and ua.store.size() == size
+        report = audit(ua.store, ua.state, workers=0)
+        assert report.ok and report.receipts == 2
+    finally:
+        ua.close()
+        for node in others:
+            node.close()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from sqlalchemy import text
@@ -270,3 +271,61 @@ def test_group_committer_isolates_a_replayed_submission(store: LedgerStore) -> N
     with pytest.raises(RuntimeError):
         committer.submit([_rec(2)])
     assert store.size() == 2
+
+
+def test_the_key_directory_is_read_again_only_after_a_key_changed(db_url: str) -> None:
+    """Issue 11, item 9: a delivery reads one version row, not the whole key directory;
+    every key write -- from this store or another process's -- changes the version."""
+    store = LedgerStore.open(db_url)
+    other = LedgerStore.open(db_url)  # another process's connection to the same log
+    try:
+        record = KeyRecord("UA", "0badc0de", "csbm/UA", b"\x01" * 32, False,
+                           "2026-01-01T00:00:00.000Z")  # fmt: skip
+        first = store.key_directory()
+        assert first.records() == []
+        assert store.key_directory() is first  # nothing changed: the same directory
+        with other.write() as txn:
+            txn.put_key(record)
+        second = store.key_directory()
+        assert second is not first and second.records() == [record]
+        assert store.key_directory() is second
+        with other.write() as txn:
+            txn.end_key("UA", "0badc0de", revoked_at="2026-02-01T00:00:00.000Z")
+        third = store.key_directory()
+        assert third is not second
+        assert third.records()[0].revoked_at == "2026-02-01T00:00:00.000Z"
+    finally:
+        store.close()
+        other.close()
+
+
+def test_the_size_is_read_once_per_write_and_kept_by_appends(store: LedgerStore) -> None:
+    """One ``max(idx)`` per write transaction, however many appends it holds; two appends
+    in one transaction get dense indices."""
+    from sqlalchemy import event
+
+    seen: list[str] = []
+
+    def count(_c: Any, _cur: Any, statement: str, *_a: Any) -> None:
+        seen.append(statement)
+
+    event.listen(store.engine, "before_cursor_execute", count)
+    try:
+        with store.write() as txn:
+            first = txn.append([_rec(1), _rec(2)])
+            second = txn.append([_rec(3)])
+            assert txn.size() == 3
+    finally:
+        event.remove(store.engine, "before_cursor_execute", count)
+    assert [r.index for r in (*first, *second)] == [0, 1, 2]
+    assert sum("max(idx)" in s for s in seen) == 1
+    assert store.size() == 3 and store.root() == store.root(3)
+
+
+def test_the_pool_holds_a_worker_and_the_api_threads_at_once(store: LedgerStore) -> None:
+    """Not SQLAlchemy's 5 + 10: a hub's 32 delivery threads and the API's 40 threads may
+    each hold a connection without waiting for one."""
+    from csbm.exchange.worker import HUB_PARALLEL
+
+    pool: Any = store.engine.pool
+    assert pool.size() + pool._max_overflow >= HUB_PARALLEL + 40

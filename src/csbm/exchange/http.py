@@ -101,7 +101,13 @@ class HttpClient:
     ) -> None:
         self.key = key
         self.signer = signer
-        self._client = client or httpx.Client(timeout=timeout, trust_env=False)
+        # one pooled client for every peer and thread: connections are kept alive and
+        # reused (a hub keeps one to each of the 56 nodes it fans out to)
+        self._client = client or httpx.Client(
+            timeout=timeout, trust_env=False,
+            limits=httpx.Limits(max_connections=256, max_keepalive_connections=256,
+                                keepalive_expiry=60.0),
+        )  # fmt: skip
 
     def close(self) -> None:
         self._client.close()

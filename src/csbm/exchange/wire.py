@@ -6,7 +6,12 @@ the JSON object ::
     {"envelope": base64 of the envelope's canonical bytes,
      "checkpoint": the sender's signed checkpoint note (C2SP tlog-checkpoint),
      "leaf_index": n, "inclusion": [base64 hashes]      (RFC 9162 §2.1.3),
-     "consistency_from": m, "consistency": [base64 hashes]  (RFC 9162 §2.1.4)}
+     "consistency_from": m, "consistency": [base64 hashes]  (RFC 9162 §2.1.4),
+     "alternatives": [{"from": k, "proof": [base64 hashes]}, ...]  (optional)}
+
+``alternatives`` are consistency proofs to the same checkpoint from other sizes: a
+message to all carries one for each size of the sender's log the nodes last saw, so each
+node the hub relays it to verifies it from its own last view (issue 11, item 9).
 
 Every node-to-node request is signed with the requesting node's key, in the spirit of
 HTTP Message Signatures (RFC 9421, simplified to one fixed set of components): the
@@ -103,11 +108,38 @@ def delivery_to_json(delivery: Delivery) -> dict[str, Any]:
     }
     if delivery.consistency_from is not None:
         out["consistency_from"] = delivery.consistency_from
+    if delivery.alternatives:
+        out["alternatives"] = [
+            {"from": start, "proof": [_b64(h) for h in proof]}
+            for start, proof in delivery.alternatives
+        ]
     return out
 
 
+#: The most consistency proofs from other sizes a delivery may carry.
+MAX_ALTERNATIVES = 64
+
+
+def _alternatives(value: Any) -> tuple[tuple[int, tuple[bytes, ...]], ...]:
+    if not isinstance(value, list) or len(value) > MAX_ALTERNATIVES:
+        raise InputError(
+            "bad delivery",
+            [Problem("alternatives", f"a list of at most {MAX_ALTERNATIVES} proofs")],
+        )
+    out = []
+    for i, item in enumerate(value):
+        if not isinstance(item, Mapping) or set(item) != {"from", "proof"}:
+            raise InputError(
+                "bad delivery", [Problem(f"alternatives[{i}]", "an object {from, proof}")]
+            )
+        start = _size(item["from"], f"alternatives[{i}].from")
+        out.append((start, _hashes(item["proof"], f"alternatives[{i}].proof")))
+    return tuple(out)
+
+
 DELIVERY_KEYS = frozenset(
-    {"envelope", "checkpoint", "leaf_index", "inclusion", "consistency", "consistency_from"}
+    {"envelope", "checkpoint", "leaf_index", "inclusion", "consistency", "consistency_from",
+     "alternatives"}
 )
 
 
@@ -131,6 +163,7 @@ def delivery_from_json(doc: Any) -> Delivery:
         leaf_index=_size(doc["leaf_index"], "leaf_index"),
         consistency=_hashes(doc.get("consistency", []), "consistency"),
         consistency_from=None if start is None else _size(start, "consistency_from"),
+        alternatives=_alternatives(doc["alternatives"]) if "alternatives" in doc else (),
     )
 
 

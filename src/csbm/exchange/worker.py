@@ -43,8 +43,9 @@ from csbm.exchange.http import HttpClient, PeerRefusal, receipt_of
 from csbm.exchange.wire import delivery_from_json, delivery_to_json
 from csbm.hub import HUB, Hub
 from csbm.ledger.keys import KeyDirectory, stamp
+from csbm.ledger.receipt import Delivery
 from csbm.node import Node
-from csbm.store.outbox import PENDING, OutboxRow
+from csbm.store.outbox import PENDING, OutboxRow, PeerRecord
 
 log = structlog.get_logger("csbm.worker")
 
@@ -79,11 +80,17 @@ def _stale_size(exc: PeerRefusal) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
-#: At most this many destinations are served at once by one worker.
+#: At most this many destinations are served at once by one node's worker.
 PARALLEL = 8
+#: At most this many nodes are delivered to at once by the hub's worker: a fan-out to
+#: every participating State waits mostly on the nodes (each verifies and fsyncs), so
+#: the hub keeps many in flight, each on a kept-alive connection.
+HUB_PARALLEL = 32
 
 
-def in_parallel(rows: list[OutboxRow], attempt: Callable[[OutboxRow], None]) -> None:
+def in_parallel(
+    rows: list[OutboxRow], attempt: Callable[[OutboxRow], None], workers: int = PARALLEL
+) -> None:
     """``attempt`` each row: the rows of one destination one after the other, in outbox
     order (a node verifies one delivery against the view the one before left), several
     destinations at once (threads, at most :data:`PARALLEL`): a slow or dead node does not
@@ -100,7 +107,7 @@ def in_parallel(rows: list[OutboxRow], attempt: Callable[[OutboxRow], None]) -> 
         for group in groups.values():
             run(group)
         return
-    with ThreadPoolExecutor(min(PARALLEL, len(groups)), thread_name_prefix="csbm-out") as pool:
+    with ThreadPoolExecutor(min(workers, len(groups)), thread_name_prefix="csbm-out") as pool:
         for done in [pool.submit(run, g) for g in groups.values()]:
             done.result()
 
@@ -219,7 +226,7 @@ class NodeDelivery:
     def _relay(self, row_id: int, message_id: str, at: datetime) -> None:
         """A message to all, to the hub (which answers 202 once it holds it)."""
         url = self._url(HUB)
-        delivery = self.node.delivery_for(message_id, 0, at)
+        delivery = self.node.delivery_to_all(message_id, at)
         answer = self.client.post_delivery(url, delivery, at)
         log.info("delivery.relayed", message_id=message_id, to=answer.get("relayed_to"))
         self.node.outbox_mark(
@@ -233,6 +240,10 @@ class NodeDelivery:
         the hub relays it to has acknowledged."""
         url = self._url(HUB)
         docs = self.client.hub_acknowledgements(url, [r.message_id for r in rows], at)
+        # every new receipt of every message that waits, verified and logged in one
+        # commit (not one per node)
+        fresh: list[tuple[OutboxRow, str, bytes]] = []
+        waiting: dict[int, int] = {}
         for row in rows:
             doc = docs.get(row.message_id)
             if doc is None:  # the hub lost it (a restored hub): relay it again
@@ -241,31 +252,42 @@ class NodeDelivery:
                     next_attempt_at=stamp(at),
                 )  # fmt: skip
                 continue
-            waiting = progress = 0
+            waiting[row.id] = 0
             known = self.node.received_receipts(row.message_id)
             for item in doc.get("recipients") or []:
                 if not isinstance(item, dict):
                     continue
                 state, raw = item.get("state"), item.get("receipt")
                 if not isinstance(raw, str):
-                    waiting += item.get("status") != REFUSED
+                    waiting[row.id] += item.get("status") != REFUSED
                     continue
                 if state in known:
                     continue
                 try:
-                    self.node.record_receipt(base64.b64decode(raw))
-                    progress += 1
-                except CsbmError as exc:  # e.g. a State whose key this node does not hold
-                    log.warning(
-                        "receipt.refused", message_id=row.message_id, by=state, code=exc.code
-                    )
-            if waiting:
+                    fresh.append((row, str(state), base64.b64decode(raw)))
+                except ValueError:
+                    log.warning("receipt.refused", message_id=row.message_id, by=state,
+                                code="receipt.malformed")  # fmt: skip
+        results = self.node.record_receipts([raw for _r, _s, raw in fresh])
+        progress: dict[int, int] = {}
+        for (row, state, _raw), result in zip(fresh, results, strict=True):
+            if isinstance(result, CsbmError):  # e.g. a State whose key this node lacks
+                log.warning(
+                    "receipt.refused", message_id=row.message_id, by=state, code=result.code
+                )
+            else:
+                progress[row.id] = progress.get(row.id, 0) + 1
+        for row in rows:
+            if row.id not in waiting:
+                continue
+            if waiting[row.id]:
                 # while receipts come in, ask again soon; when none came, back off
+                moved = progress.get(row.id, 0)
                 self.node.outbox_mark(
-                    row.id, attempted=not progress,
-                    error=f"waiting for {waiting} receipt(s) at the hub",
+                    row.id, attempted=not moved,
+                    error=f"waiting for {waiting[row.id]} receipt(s) at the hub",
                     next_attempt_at=stamp(
-                        at + self.backoff.delay(0 if progress else row.attempts)
+                        at + self.backoff.delay(0 if moved else row.attempts)
                     ),
                 )  # fmt: skip
             else:
@@ -276,19 +298,32 @@ class NodeDelivery:
 class HubFanOut:
     """One step of a hub's worker: relay each stored delivery to its node."""
 
-    def __init__(self, hub: Hub, client: HttpClient, backoff: Backoff = Backoff()) -> None:
+    def __init__(
+        self,
+        hub: Hub,
+        client: HttpClient,
+        backoff: Backoff = Backoff(),
+        parallel: int = HUB_PARALLEL,
+    ) -> None:
         self.hub = hub
         self.client = client
         self.backoff = backoff
+        self.parallel = parallel
+        self._peers: dict[str, PeerRecord] = {}
+        self._deliveries: dict[str | None, Delivery] = {}
 
     def __call__(self, at: datetime) -> int:
         rows = self.hub.due(at)
         if not rows:
             return 0
         directory = self.hub.directory_of_keys()
+        # read once per step, not once per node: the directory of nodes, and each
+        # stored delivery (the same one for every node a message goes to)
+        self._peers = {p.state: p for p in self.hub.peers()}
+        self._deliveries = {}
         done: list[tuple[int, bytes, str]] = []
         try:
-            in_parallel(rows, lambda row: self._one(row, at, directory, done))
+            in_parallel(rows, lambda row: self._one(row, at, directory, done), self.parallel)
         finally:
             self.hub.mark_done(done)
         by_id = {row.id: row for row in rows}
@@ -333,18 +368,21 @@ class HubFanOut:
     ) -> bytes | None:
         """POST the stored delivery to the node (rebuilt from the sender's node when
         stale); the node's receipt, verified and recorded by the caller."""
-        peer = self.hub.peer(state)
+        peer = self._peers.get(state)
         if peer is None:
             self.hub.mark(row_id, status=REFUSED, error="the node is no longer registered")
             return None
-        delivery = delivery_from_json(json.loads(payload or "{}"))
+        delivery = self._deliveries.get(payload)
+        if delivery is None:
+            delivery = delivery_from_json(json.loads(payload or "{}"))
+            self._deliveries[payload] = delivery
         for rebuilt in range(STALE_RETRIES + 1):
             try:
                 answer = self.client.post_delivery(peer.url, delivery, at)
                 break
             except PeerRefusal as exc:
                 size = _stale_size(exc)
-                origin = self.hub.peer(sender)
+                origin = self._peers.get(sender)
                 if size is None or origin is None or rebuilt == STALE_RETRIES:
                     raise
                 delivery = self.client.fetch_delivery(origin.url, message_id, size, at)

@@ -24,7 +24,7 @@ import base64
 import hashlib
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -43,7 +43,7 @@ from csbm.ledger.keys import (
 )
 from csbm.ledger.merkle import leaf_hash, verify_inclusion
 from csbm.ledger.note import NoteVerifier
-from csbm.ledger.records import CheckpointRecord, KeyRecord
+from csbm.ledger.records import CheckpointRecord, KeyRecord, StoredEntry
 from csbm.ledger.split_view import SplitViewEvidence, check_peer_checkpoint
 
 if TYPE_CHECKING:
@@ -73,6 +73,22 @@ class Delivery:
     #: sender retries from the size named in the refusal) instead of being kept as
     #: split-view evidence: a lost receipt is not a split view.
     consistency_from: int | None = None
+    #: Consistency proofs to the same checkpoint from other sizes, ``(size, proof)``: a
+    #: message to all is relayed by the hub to nodes that last saw different sizes of the
+    #: sender's log; each uses the proof from the size it saw (checked as any other), so
+    #: no node refuses the relayed delivery as a stale view and no fresh delivery has to
+    #: be fetched from the sender for it (issue 11, item 9).
+    alternatives: Sequence[tuple[int, Sequence[bytes]]] = ()
+
+    def from_size(self, size: int) -> Delivery:
+        """This delivery with its consistency proof from ``size`` when it carries one (as
+        its main proof or an alternative); else unchanged."""
+        if self.consistency_from == size:
+            return self
+        for start, proof in self.alternatives:
+            if start == size:
+                return replace(self, consistency=tuple(proof), consistency_from=start)
+        return self
 
 
 def message_hash(raw: bytes) -> bytes:
@@ -225,14 +241,32 @@ def accept_delivery(
     ]
     evidence: SplitViewEvidence | None = None
     with store.write() as txn:
+        # The duplicate check again, under the log's write lock: the same delivery
+        # arriving twice at once (a retry racing the original) finds the first one
+        # logged and gets its receipt back -- never a second receipt -- without any lock
+        # of the caller's.
+        logged = txn.logged([envelope.message_id])
+        seen = logged.get(envelope.message_id)
+        if seen is not None:
+            if seen[1] != raw:
+                raise EnvelopeError(
+                    "envelope.replayed",
+                    "message id already received with other content",
+                    "message_id",
+                    envelope.message_id,
+                )
+            previous = txn.receipt_for(envelope.message_id, "issued")
+            if previous is not None:
+                return parse_envelope(txn.entry(int(previous["receipt_index"])).envelope)
         # The sender's last checkpoint is read and checked under the log's write lock:
         # two deliveries at once cannot both pass against the same old checkpoint and
-        # log two views of one log (the write lock serialises them; the reader sees
-        # every checkpoint committed before the lock was taken).
-        last_record = store.last_checkpoint(origin)
+        # log two views of one log.
+        last_record = txn.last_checkpoint(origin)
         last = None
         if last_record is not None:
-            last = verify_checkpoint(last_record.note, every_key, origin=origin)
+            last = _held_checkpoint(last_record.note, every_key, origin)
+        if last is not None and delivery.alternatives:
+            delivery = delivery.from_size(last.size)
         stale = _stale_view(store, origin, last, checkpoint, delivery, every_key)
         if stale is not None:
             raise stale
@@ -245,8 +279,9 @@ def accept_delivery(
             evidence = outcome
             txn.add_split_view_evidence(origin, json.dumps(outcome.to_json()), stamp(at))
         else:
-            (logged,) = txn.append([envelope.record()])  # a logged message keeps its index
-            index = logged.index
+            # a logged message keeps its index; a new one goes at the end, its receipt
+            # right after it: both in one append
+            index = seen[0] if seen is not None else txn.size()
             body = {
                 "message_id": envelope.message_id,
                 "message_hash": base64.b64encode(message_hash(raw)).decode("ascii"),
@@ -261,7 +296,11 @@ def accept_delivery(
             if change is not None:
                 _apply_key_change(txn, directory, change)
             receipt = seal({"kind": KIND_RECEIPT, "body": body}, key, [envelope.sender], at)
-            (rec,) = txn.append([receipt.record()])
+            records = [receipt.record()] if seen is not None else [
+                envelope.record(), receipt.record()
+            ]  # fmt: skip
+            *message, rec = txn.append(records, logged)
+            assert not message or message[0].index == index
             txn.add_receipt(
                 rec.index, "issued", envelope.sender, envelope.message_id, message_hash(raw), index
             )
@@ -279,6 +318,25 @@ def accept_delivery(
     if evidence is not None:
         raise _refuse(f"delivery.split_view.{evidence.kind}", evidence.reason, "checkpoint")
     return receipt
+
+
+#: Stored checkpoints already opened, by (origin, note, keys): a node checks each delivery
+#: against the last checkpoint it holds of the sender, the same one for many deliveries.
+_HELD: dict[tuple[str, str, tuple[NoteVerifier, ...]], SignedCheckpoint] = {}
+_HELD_MAX = 256
+
+
+def _held_checkpoint(note: str, keys: Sequence[NoteVerifier], origin: str) -> SignedCheckpoint:
+    """A checkpoint this node stored (it verified it when it stored it), opened with the
+    sender's keys -- once per note and keys (each opening verifies a signature)."""
+    cache_key = (origin, note, tuple(keys))
+    held = _HELD.get(cache_key)
+    if held is None:
+        held = verify_checkpoint(note, keys, origin=origin)
+        if len(_HELD) >= _HELD_MAX:
+            _HELD.clear()
+        _HELD[cache_key] = held
+    return held
 
 
 def _stale_view(
@@ -338,6 +396,15 @@ def record_receipt(
 ) -> int:
     """The sender's side: verify a peer's receipt for one of our messages and log it.
     Returns the receipt's index in our log (the old one for a duplicate)."""
+    (result,) = record_receipts(store, own_state, directory, [raw])
+    if isinstance(result, CsbmError):
+        raise result
+    return result
+
+
+def _checked_receipt(
+    store: LogRepository, own_state: str, directory: KeyDirectory, raw: bytes
+) -> tuple[Envelope, StoredEntry]:
     receipt = verify_envelope(raw, directory)
     if receipt.kind != KIND_RECEIPT:
         raise _refuse("receipt.kind", "not a receipt", "message.kind", receipt.kind)
@@ -360,15 +427,49 @@ def record_receipt(
             "body.message_hash",
             body["message_hash"],
         )
-    with store.write() as txn:
-        (result,) = txn.append([receipt.record()])
-        if not result.duplicate:
-            txn.add_receipt(
-                result.index,
-                "received",
-                receipt.sender,
-                body["message_id"],
-                message_hash(ours.envelope),
-                ours.index,
-            )
-    return result.index
+    return receipt, ours
+
+
+def record_receipts(
+    store: LogRepository, own_state: str, directory: KeyDirectory, raws: Sequence[bytes]
+) -> list[int | CsbmError]:
+    """:func:`record_receipt` for several receipts (what the hub reports for a message to
+    all), logged in one commit: for each, its index in our log, or why it was refused
+    (a refused one changes nothing; the others are logged)."""
+    out: list[int | CsbmError | None] = [None] * len(raws)
+    checked: list[tuple[int, Envelope, StoredEntry]] = []
+    for pos, raw in enumerate(raws):
+        try:
+            receipt, ours = _checked_receipt(store, own_state, directory, raw)
+        except CsbmError as exc:
+            out[pos] = exc
+        else:
+            checked.append((pos, receipt, ours))
+    if checked:
+        with store.write() as txn:
+            logged = txn.logged([r.message_id for _p, r, _o in checked])
+            batch: list[tuple[int, Envelope, StoredEntry]] = []
+            taken: dict[str, bytes] = {}
+            for pos, receipt, ours in checked:
+                seen = logged.get(receipt.message_id)
+                other = taken.get(receipt.message_id)
+                if (seen is not None and seen[1] != receipt.raw) or (
+                    other is not None and other != receipt.raw
+                ):
+                    out[pos] = EnvelopeError(
+                        "envelope.replayed", "message id already used for other content",
+                        "message_id", receipt.message_id,
+                    )  # fmt: skip
+                    continue
+                taken[receipt.message_id] = receipt.raw
+                batch.append((pos, receipt, ours))
+            results = txn.append([r.record() for _p, r, _o in batch], logged)
+            for (pos, receipt, ours), result in zip(batch, results, strict=True):
+                out[pos] = result.index
+                if not result.duplicate:
+                    txn.add_receipt(
+                        result.index, "received", receipt.sender, receipt.body["message_id"],
+                        message_hash(ours.envelope), ours.index,
+                    )  # fmt: skip
+                    logged[receipt.message_id] = (result.index, receipt.raw)
+    return [r for r in out if r is not None]

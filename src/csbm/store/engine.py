@@ -20,6 +20,13 @@ MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 #: Execution option that makes a SQLite transaction take the write lock at BEGIN.
 WRITE = {"csbm_write": True}
+#: Connections kept open, and the most opened at once beyond them. Sized to what one
+#: ``csbm serve`` process runs at once: its delivery worker's threads (8 on a node, 32
+#: on a hub: :mod:`csbm.exchange.worker`) and the API's thread pool (40, anyio's
+#: default), instead of SQLAlchemy's 5 + 10, past which a request waits for a
+#: connection (and fails after 30 s).
+POOL_SIZE = 16
+MAX_OVERFLOW = 64
 
 
 def sqlite_url(path: Path) -> str:
@@ -44,6 +51,9 @@ def open_engine(url: str, *, migrate: bool = True) -> Engine:
     kwargs: dict[str, Any] = {}
     if backend == "sqlite":
         kwargs["connect_args"] = {"timeout": 60}
+    if parsed.database not in (None, "", ":memory:"):
+        kwargs["pool_size"] = POOL_SIZE
+        kwargs["max_overflow"] = MAX_OVERFLOW
     try:
         engine = create_engine(parsed, **kwargs)
     except NoSuchModuleError:

@@ -14,6 +14,8 @@ in the log with the same bytes is recognised and changes nothing (DESIGN.md, pri
 
 from __future__ import annotations
 
+import threading
+import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -23,6 +25,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import SQLAlchemyError
 
 from csbm.errors import InputError, NotFoundError, Problem
+from csbm.ledger.keys import KeyDirectory
 from csbm.ledger.merkle import ConsistencyProof, InclusionProof, MerkleLog, leaf_hash
 from csbm.ledger.records import (
     AppendResult,
@@ -34,6 +37,9 @@ from csbm.ledger.records import (
 from csbm.store import schema
 from csbm.store.engine import WRITE, open_engine, upgrade
 from csbm.store.errors import StoreError, StoreLogError, location, translate
+
+#: The ``node_meta`` row naming the key directory's version (changed by every key write).
+KEYS_VERSION = "keys_version"
 
 #: The advisory lock that serialises a log's writers on PostgreSQL ("csbm", and the schema).
 _PG_LOCK = 0x63_73_62_6D
@@ -82,15 +88,28 @@ class SqlNodeStore:
             raise KeyError(missing.args[0]) from None
 
     def put_many(self, items: Iterable[tuple[int, int, bytes]]) -> None:
-        rows = [{"level": lv, "idx": ix, "hash": h} for lv, ix, h in items]
-        if rows:
-            self._conn.execute(insert(schema.merkle_nodes), rows)
+        rows = [(lv, ix, h) for lv, ix, h in items]
+        if not rows:
+            return
+        self._conn.exec_driver_sql(
+            f"INSERT INTO merkle_nodes (level, idx, hash) VALUES ({self._mark}, {self._mark}, "
+            f"{self._mark})",
+            rows,
+        )
+        if self._size is not None:
+            leaves = [ix for lv, ix, _h in rows if lv == 0]
+            if leaves:
+                self._size = max(self._size, max(leaves) + 1)
 
     def size(self) -> int:
-        row = self._conn.exec_driver_sql(
-            "SELECT max(idx) FROM merkle_nodes WHERE level = 0"
-        ).first()
-        return 0 if row is None or row[0] is None else int(row[0]) + 1
+        """The number of leaves, read once per transaction (the write lock or the
+        reader's snapshot holds it; :meth:`put_many` keeps it up to date)."""
+        if self._size is None:
+            row = self._conn.exec_driver_sql(
+                "SELECT max(idx) FROM merkle_nodes WHERE level = 0"
+            ).first()
+            self._size = 0 if row is None or row[0] is None else int(row[0]) + 1
+        return self._size
 
 
 class WriteTxn:
@@ -101,23 +120,37 @@ class WriteTxn:
         self.nodes = SqlNodeStore(conn)
         self.merkle = MerkleLog(self.nodes)
 
-    def append(self, records: Sequence[EntryRecord]) -> list[AppendResult]:
-        """Append entries in order; an id already logged with the same bytes is a duplicate
-        (its old index is returned, nothing is written); with other bytes it is refused."""
-        results: list[AppendResult | None] = [None] * len(records)
-        ids = [r.message_id for r in records]
+    def size(self) -> int:
+        """The log's size in this transaction (read once)."""
+        return self.nodes.size()
+
+    def logged(self, message_ids: Sequence[str]) -> dict[str, tuple[int, bytes]]:
+        """The ids among ``message_ids`` already in the log: id -> (index, envelope)."""
         existing: dict[str, tuple[int, bytes]] = {}
+        ids = list(dict.fromkeys(message_ids))
+        m = self.nodes._mark
         for chunk_start in range(0, len(ids), 500):
             chunk = ids[chunk_start : chunk_start + 500]
-            rows = self.conn.execute(
-                select(
-                    schema.log_entries.c.message_id,
-                    schema.log_entries.c.idx,
-                    schema.log_entries.c.envelope,
-                ).where(schema.log_entries.c.message_id.in_(chunk))
+            rows = self.conn.exec_driver_sql(
+                "SELECT message_id, idx, envelope FROM log_entries WHERE message_id IN "
+                f"({', '.join([m] * len(chunk))})",
+                tuple(chunk),
             )
             for mid, idx, env in rows:
                 existing[mid] = (int(idx), bytes(env))
+        return existing
+
+    def append(
+        self,
+        records: Sequence[EntryRecord],
+        logged: dict[str, tuple[int, bytes]] | None = None,
+    ) -> list[AppendResult]:
+        """Append entries in order; an id already logged with the same bytes is a duplicate
+        (its old index is returned, nothing is written); with other bytes it is refused.
+        ``logged``: what :meth:`logged` answered for these ids in this transaction, when
+        the caller asked already."""
+        results: list[AppendResult | None] = [None] * len(records)
+        existing = self.logged([r.message_id for r in records]) if logged is None else logged
         fresh: list[tuple[int, EntryRecord, bytes]] = []
         batch: dict[str, bytes] = {}
         problems: list[Problem] = []
@@ -142,21 +175,16 @@ class WriteTxn:
             )
         if fresh:
             first = self.nodes.size()
-            self.conn.execute(
-                insert(schema.log_entries),
+            m = self.nodes._mark
+            self.conn.exec_driver_sql(
+                "INSERT INTO log_entries (idx, message_id, kind, sender, key_id, created_at, "
+                f"envelope) VALUES ({', '.join([m] * 7)})",
                 [
-                    {
-                        "idx": first + n,
-                        "message_id": r.message_id,
-                        "kind": r.kind,
-                        "sender": r.sender,
-                        "key_id": r.key_id,
-                        "created_at": r.created_at,
-                        "envelope": r.envelope,
-                    }
+                    (first + n, r.message_id, r.kind, r.sender, r.key_id, r.created_at,
+                     r.envelope)
                     for n, (_pos, r, _d) in enumerate(fresh)
                 ],
-            )
+            )  # fmt: skip
             start = self.merkle.append([d for _p, _r, d in fresh])
             assert start == first
             for n, (pos, r, d) in enumerate(fresh):
@@ -204,6 +232,19 @@ class WriteTxn:
             )
         )
 
+    def last_checkpoint(self, origin: str) -> CheckpointRecord | None:
+        """The last checkpoint of ``origin`` recorded, read in this transaction (under the
+        write lock: no other writer can add one meanwhile)."""
+        return _last_checkpoint(self.conn, origin)
+
+    def receipt_for(self, message_id: str, direction: str) -> dict[str, Any] | None:
+        """The receipt row of a message in one direction, read in this transaction."""
+        return _receipt_for(self.conn, message_id, direction)
+
+    def entry(self, index: int) -> StoredEntry:
+        """The entry at ``index``, read in this transaction."""
+        return _entry_at(self.conn, index)
+
     def add_split_view_evidence(self, origin: str, evidence: str, found_at: str) -> None:
         self.conn.execute(
             insert(schema.split_view_evidence).values(
@@ -224,6 +265,7 @@ class WriteTxn:
                 revoked_at=key.revoked_at,
             )
         )
+        self._keys_changed()
 
     def end_key(
         self,
@@ -244,6 +286,12 @@ class WriteTxn:
                 .where(schema.keys.c.state == state, schema.keys.c.key_id == key_id)
                 .values(**values)
             )
+            self._keys_changed()
+
+    def _keys_changed(self) -> None:
+        """A new version of the key directory (:meth:`LedgerStore.key_directory` reloads
+        it when the version it holds is not the stored one)."""
+        self.set_meta(KEYS_VERSION, uuid.uuid4().hex)
 
     def set_meta(self, name: str, value: str) -> None:
         t = schema.node_meta
@@ -268,6 +316,8 @@ class LedgerStore:
         self.engine = engine
         self.url = url if url is not None else engine.url.render_as_string(hide_password=True)
         self._counts: tuple[int, dict[tuple[str, str], int]] | None = None
+        self._directory: tuple[str | None, KeyDirectory] | None = None
+        self._directory_lock = threading.Lock()
 
     @classmethod
     def open(cls, url: str, *, create: bool = True) -> LedgerStore:
@@ -353,12 +403,22 @@ class LedgerStore:
             return MerkleLog(SqlNodeStore(conn, reader=True)).prove_consistency(size1, size2)
 
     def entry(self, index: int) -> StoredEntry:
-        t = schema.log_entries
         with self.read() as conn:
-            row = conn.execute(select(t).where(t.c.idx == index)).first()
-        if row is None:
-            raise NotFoundError(f"no log entry at index {index}", code="ledger.no_entry")
-        return _entry(row)
+            return _entry_at(conn, index)
+
+    def entries_at(self, indices: Sequence[int]) -> dict[int, StoredEntry]:
+        """The entries at some indices, by index, in one query per 500."""
+        t = schema.log_entries
+        out: dict[int, StoredEntry] = {}
+        with self.read() as conn:
+            for i in range(0, len(indices), 500):
+                part = list(indices[i : i + 500])
+                for row in conn.execute(select(t).where(t.c.idx.in_(part))):
+                    out[int(row.idx)] = _entry(row)
+        missing = [i for i in indices if i not in out]
+        if missing:
+            raise NotFoundError(f"no log entry at index {missing[0]}", code="ledger.no_entry")
+        return out
 
     def entry_by_message_id(self, message_id: str) -> StoredEntry | None:
         t = schema.log_entries
@@ -508,16 +568,8 @@ class LedgerStore:
         return [dict(r) for r in rows]
 
     def receipt_for(self, message_id: str, direction: str) -> dict[str, Any] | None:
-        t = schema.receipts
         with self.read() as conn:
-            row = (
-                conn.execute(
-                    select(t).where(t.c.message_id == message_id, t.c.direction == direction)
-                )
-                .mappings()
-                .first()
-            )
-        return None if row is None else dict(row)
+            return _receipt_for(conn, message_id, direction)
 
     def receipts_at(self, indices: Sequence[int]) -> dict[int, dict[str, Any]]:
         """Receipt rows by the log index of their receipt entry."""
@@ -559,16 +611,8 @@ class LedgerStore:
         ]
 
     def last_checkpoint(self, origin: str) -> CheckpointRecord | None:
-        t = schema.checkpoints
         with self.read() as conn:
-            r = conn.execute(
-                select(t).where(t.c.origin == origin).order_by(t.c.id.desc()).limit(1)
-            ).first()
-        if r is None:
-            return None
-        return CheckpointRecord(
-            r.origin, bool(r.own), int(r.size), bytes(r.root), r.note, r.seen_at
-        )
+            return _last_checkpoint(conn, origin)
 
     def split_view_evidence(self) -> list[dict[str, Any]]:
         t = schema.split_view_evidence
@@ -597,6 +641,20 @@ class LedgerStore:
             for r in rows
         ]
 
+    def key_directory(self) -> KeyDirectory:
+        """The key directory, read again only when a key write changed its version (one
+        point read instead of the whole table per delivery); shared, so its public-key
+        objects are built once. Do not change the directory returned."""
+        version = self.meta(KEYS_VERSION)
+        with self._directory_lock:
+            held = self._directory
+            if held is not None and held[0] == version:
+                return held[1]
+        directory = KeyDirectory(self.key_records())  # read after the version: never older
+        with self._directory_lock:
+            self._directory = (version, directory)
+        return directory
+
     def meta(self, name: str) -> str | None:
         t = schema.node_meta
         with self.read() as conn:
@@ -610,6 +668,34 @@ def _not_reserved(t: Any) -> Any:
     from sqlalchemy import func
 
     return func.lower(func.ltrim(t.c.kind)).not_like("csbm.%")
+
+
+def _entry_at(conn: Connection, index: int) -> StoredEntry:
+    t = schema.log_entries
+    row = conn.execute(select(t).where(t.c.idx == index)).first()
+    if row is None:
+        raise NotFoundError(f"no log entry at index {index}", code="ledger.no_entry")
+    return _entry(row)
+
+
+def _receipt_for(conn: Connection, message_id: str, direction: str) -> dict[str, Any] | None:
+    t = schema.receipts
+    row = (
+        conn.execute(select(t).where(t.c.message_id == message_id, t.c.direction == direction))
+        .mappings()
+        .first()
+    )
+    return None if row is None else dict(row)
+
+
+def _last_checkpoint(conn: Connection, origin: str) -> CheckpointRecord | None:
+    t = schema.checkpoints
+    r = conn.execute(
+        select(t).where(t.c.origin == origin).order_by(t.c.id.desc()).limit(1)
+    ).first()
+    if r is None:
+        return None
+    return CheckpointRecord(r.origin, bool(r.own), int(r.size), bytes(r.root), r.note, r.seen_at)
 
 
 def _entry(row: Any) -> StoredEntry:
