@@ -132,3 +132,14 @@ def test_a_reason_in_json_keeps_its_template(zone: ZoneOfApplication) -> None:
     assert again == reason
     assert say(again, "ru").startswith("прилегающий морской район: ")
     assert "370,4" in say(again, "ru")  # the number in the reader's locale
+
+
+def test_a_reason_survives_pickling_with_its_names(zone: ZoneOfApplication) -> None:
+    """Projections are copied between processes: a reason keeps its State's name."""
+    import pickle
+
+    from csbm.i18n import say
+
+    reason = zone.classify(named_place("Warsaw", 21.01, 52.23)).reason
+    again = pickle.loads(pickle.dumps(reason))
+    assert again == "in the zone: Poland" and say(again, "uk") == "у зоні: Польща"
