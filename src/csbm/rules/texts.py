@@ -165,10 +165,14 @@ _PATTERNS: tuple[tuple[re.Pattern[str], Any], ...] = (
 )  # fmt: skip
 
 
+_CANDIDATE = re.compile(r"'s calendar for |^the notification of | activities where at most ")
+"""A quick test that ``text`` may be one of them (most texts are not)."""
+
+
 def rephrase(text: str) -> str:
     """``text`` as a :class:`~csbm.i18n.Phrase` when it is one of the texts above in plain
     English (the same English text, now translatable); any other text as it is."""
-    if isinstance(text, Phrase) or not isinstance(text, str):
+    if isinstance(text, Phrase) or not isinstance(text, str) or not _CANDIDATE.search(text):
         return text
     for pattern, make in _PATTERNS:
         found = pattern.fullmatch(text)
