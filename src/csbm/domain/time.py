@@ -115,9 +115,19 @@ def iso(at: datetime) -> str:
     return text.replace("+00:00", "Z")
 
 
+_SCALARS = frozenset({str, int, float, bool, type(None)})
+
+
 def plain(value: Any) -> Any:
     """A value as JSON data: instants by :func:`iso`, mappings and sequences recursively
     (the one conversion of the procedures' JSON and the services' documents)."""
+    kind = type(value)
+    if kind in _SCALARS:  # most values of a body: returned as they are, at once
+        return value
+    if kind is dict:
+        return {str(k): plain(v) for k, v in value.items()}
+    if kind is list:
+        return [plain(v) for v in value]
     if isinstance(value, datetime):
         return iso(value)
     if isinstance(value, Mapping):
