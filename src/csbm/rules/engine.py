@@ -19,11 +19,23 @@ from datetime import datetime
 
 from csbm._batch import cyclic_gc_paused
 from csbm.domain.activity import Activity, Forces
-from csbm.rules.applicability import decide_packs
+from csbm.rules.applicability import PackApplication, PackDecision, decide_packs
 from csbm.rules.constraints import constraining_provisions
 from csbm.rules.findings import gate_violation, inconsistencies, near_thresholds, violations
-from csbm.rules.model import ActivityAssessment, Assessment, ConstraintResult, Finding
-from csbm.rules.obligations import CompiledPack, ThresholdTest, obligations_for, threshold_tests
+from csbm.rules.model import (
+    ActivityAssessment,
+    Assessment,
+    ConstraintResult,
+    Finding,
+    Obligation,
+)
+from csbm.rules.obligations import (
+    CompiledPack,
+    ThresholdTest,
+    gate_above,
+    obligations_for,
+    threshold_tests,
+)
 from csbm.rules.pack import LimitSpec, RulePack
 from csbm.rules.splits import possible_splits
 
@@ -115,28 +127,38 @@ def _assess_one(
     regime: Regime, activity: Activity, at: datetime, members: tuple[str, ...]
 ) -> tuple[ActivityAssessment, dict[str, dict[str, ThresholdTest]]]:
     decisions = decide_packs(activity, regime.packs, regime.forced)
-    applications = [d.application() for d in decisions if d.applies]
     margin = regime.margin
-    obligations = []
+    applications: list[PackApplication] = []
+    not_applied: list[PackDecision] = []
+    obligations: list[Obligation] = []
     findings: list[Finding] = []
     tests_by_pack: dict[str, dict[str, ThresholdTest]] = {}
-    for app in applications:
+    for decision in decisions:
+        if not decision.applies:
+            not_applied.append(decision)
+            continue
+        app = decision.application()
+        applications.append(app)
         compiled = regime.compiled[app.pack.id]
         tests = threshold_tests(compiled, activity)
         tests_by_pack[app.pack.id] = tests
         obs = obligations_for(compiled, activity, at, tests)
-        obligations.extend(obs)
-        findings.extend(violations(app.pack, obs, activity))
-        findings.extend(gate_violation(compiled, activity))
+        # The findings in their order; a call that can find nothing is skipped.
+        if obs:
+            obligations.extend(obs)
+            findings.extend(violations(app.pack, obs, activity))
+        if compiled.gate is not None and gate_above(compiled, activity.forces):
+            findings.extend(gate_violation(compiled, activity, True))
         findings.extend(near_thresholds(compiled, activity, margin, tests))
-        findings.extend(inconsistencies(compiled, activity, obs, tests))
+        if obs or activity.declarations:
+            findings.extend(inconsistencies(compiled, activity, obs, tests))
     assessed = ActivityAssessment(
         activity=activity,
         packs=tuple(applications),
         obligations=tuple(obligations),
         findings=tuple(findings),
         members=members,
-        not_applied=tuple(d for d in decisions if not d.applies),
+        not_applied=tuple(not_applied),
     )
     return assessed, tests_by_pack
 

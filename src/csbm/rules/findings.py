@@ -16,9 +16,14 @@ from collections.abc import Iterable
 from csbm.domain.activity import FORCE_FIELDS, Activity
 from csbm.domain.time import iso
 from csbm.i18n import N_, Phrase, phrase
-from csbm.rules.evaluate import criteria_met
 from csbm.rules.model import OBSERVATION_INVITATION, PRIOR_NOTIFICATION, Finding, Obligation
-from csbm.rules.obligations import CompiledPack, ThresholdTest, test_thresholds
+from csbm.rules.obligations import (
+    CompiledPack,
+    ThresholdTest,
+    gate_above,
+    plan_of,
+    test_thresholds,
+)
 from csbm.rules.pack import RulePack, ThresholdSpec
 
 _MEASURE_WORDS = {
@@ -90,12 +95,17 @@ def violations(
     return out
 
 
-def gate_violation(compiled: CompiledPack, activity: Activity) -> list[Finding]:
+def gate_violation(
+    compiled: CompiledPack, activity: Activity, above: bool | None = None
+) -> list[Finding]:
+    """An activity above the gate held without the advance communication or the calendar
+    entry (``above``: :func:`gate_above` of it, when the caller has it already)."""
     gate = compiled.gate
     if gate is None:
         return []
     assert isinstance(gate.spec, ThresholdSpec)
-    above, _ = criteria_met(gate.spec.criteria, gate.spec.comparison, activity.forces)
+    if above is None:
+        above = gate_above(compiled, activity.forces)
     if not above:
         return []
     not_ahead = activity.communicated_two_years_ahead is False
@@ -134,37 +144,36 @@ def near_thresholds(
         test = tests[measure] if tests else test_thresholds(compiled, measure, activity)
         if test.met:
             continue
-        for rule in test.rules:
-            assert isinstance(rule.spec, ThresholdSpec)
-            for name, limit in rule.spec.criteria.items():
-                value = values[name]
-                if not limit or value is None or value >= limit:
-                    continue
-                below = limit - value
-                if below <= limit * margin:
-                    out.append(
-                        Finding(
-                            rule=rule.id,
-                            kind="near_threshold",
-                            severity="info",
-                            message=phrase(
-                                N_("{criterion!t} {value:,} is {below:,} ({fraction:.1%}) "
-                                   "below the {measure!t} threshold {limit:,}"),
-                                criterion=force_word(name), value=value, below=below,
-                                fraction=below / limit, measure=word, limit=limit,
-                            ),
-                            pack=compiled.pack.id,
-                            activities=(activity.name,),
-                            details={
-                                "criterion": name,
-                                "declared": value,
-                                "threshold": limit,
-                                "below_by": below,
-                                "below_by_fraction": round(below / limit, 4),
-                                "margin": margin,
-                            },
-                        )
+        # every criterion of test.rules with a number, in order (compiled once per kind)
+        for rule, name, limit in plan_of(compiled, measure, activity.kind, False).criteria:
+            value = values[name]
+            if value is None or value >= limit:
+                continue
+            below = limit - value
+            if below <= limit * margin:
+                out.append(
+                    Finding(
+                        rule=rule.id,
+                        kind="near_threshold",
+                        severity="info",
+                        message=phrase(
+                            N_("{criterion!t} {value:,} is {below:,} ({fraction:.1%}) "
+                               "below the {measure!t} threshold {limit:,}"),
+                            criterion=force_word(name), value=value, below=below,
+                            fraction=below / limit, measure=word, limit=limit,
+                        ),
+                        pack=compiled.pack.id,
+                        activities=(activity.name,),
+                        details={
+                            "criterion": name,
+                            "declared": value,
+                            "threshold": limit,
+                            "below_by": below,
+                            "below_by_fraction": round(below / limit, 4),
+                            "margin": margin,
+                        },
                     )
+                )
     return out
 
 

@@ -14,15 +14,16 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from csbm.domain.activity import Activity, ActivityKind
+from csbm.domain.activity import Activity, ActivityKind, Forces, Organisation
 from csbm.i18n import N_, Phrase, phrase
 from csbm.rules.deadlines import date_limit_reading
 from csbm.rules.evaluate import (
+    DIVISIONAL_ALL,
+    DIVISIONAL_NONE,
     annual_due,
     criteria_met,
     duration_exceeds,
     period_due,
-    threshold_met,
 )
 from csbm.rules.model import (
     ADVANCE_COMMUNICATION,
@@ -57,6 +58,9 @@ class CompiledPack:
     divisional_condition: str
     date_limit: str = "end_of_day"
     _selected: dict[tuple[str, str, ActivityKind], tuple[Rule, ...]] = field(
+        default_factory=dict, compare=False, repr=False
+    )
+    _plans: dict[tuple[str, ActivityKind, bool], _Plan] = field(
         default_factory=dict, compare=False, repr=False
     )
 
@@ -118,26 +122,105 @@ class ThresholdTest:
 
 def test_thresholds(compiled: CompiledPack, measure: str, activity: Activity) -> ThresholdTest:
     """Any-of over every threshold entry of ``measure`` that applies to the activity's kind."""
-    rules = compiled.select("thresholds", measure, activity.kind)
-    met_rules: list[str] = []
+    return forces_test(compiled, measure, activity.kind, activity.organisation, activity.forces)
+
+
+def forces_test(
+    compiled: CompiledPack,
+    measure: str,
+    kind: ActivityKind,
+    organisation: Organisation | None,
+    forces: Forces,
+) -> ThresholdTest:
+    """:func:`test_thresholds` of forces of an activity of ``kind`` and ``organisation``:
+    the same as :func:`threshold_met` over each entry, by the entries' compiled plan."""
+    plan = plan_of(compiled, measure, kind, organisation == Organisation.BELOW)
+    if not plan.entries:
+        return plan.none_met
+    values = forces.__dict__
+    met_rules: list[str] | None = None
     met_criteria: list[str] = []
-    unknown: list[str] = []
+    unknown: list[str] | None = None
+    for rule_id, criteria, at_least, when_given in plan.entries:
+        met: list[str] | None = None
+        untestable = False
+        for name, limit in criteria:
+            value = values[name]
+            if value is None:
+                if name not in when_given:
+                    untestable = True
+                continue
+            if limit is None:
+                untestable = True
+            elif value >= limit if at_least else value > limit:
+                if met is None:
+                    met = [name]
+                else:
+                    met.append(name)
+        if met:
+            if met_rules is None:
+                met_rules = [rule_id]
+            else:
+                met_rules.append(rule_id)
+            met_criteria.extend(met)
+        elif untestable:
+            if unknown is None:
+                unknown = [rule_id]
+            else:
+                unknown.append(rule_id)
+    if met_rules is None and unknown is None:
+        return plan.none_met
+    return ThresholdTest(
+        True if met_rules else None,
+        tuple(met_rules or ()),
+        tuple(met_criteria),
+        plan.rules,
+        tuple(unknown or ()),
+    )
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """A measure's threshold entries for one kind of activity, as plain tuples: (rule id,
+    criteria as (name, number) pairs after the divisional condition, ``>=``, the criteria
+    tested only when given). ``none_met``: the outcome when no entry is met or unknown."""
+
+    rules: tuple[Rule, ...]
+    entries: tuple[tuple[str, tuple[tuple[str, int | None], ...], bool, tuple[str, ...]], ...]
+    none_met: ThresholdTest
+    criteria: tuple[tuple[Rule, str, int], ...] = ()
+    """Every (entry, criterion, number) of the entries, number not null nor 0 (for
+    csbm.rules.findings.near_thresholds)."""
+
+
+def plan_of(compiled: CompiledPack, measure: str, kind: ActivityKind, below: bool) -> _Plan:
+    key = (measure, kind, below)
+    found = compiled._plans.get(key)
+    if found is not None:
+        return found
+    rules = compiled.select("thresholds", measure, kind)
+    entries = []
+    for rule in rules:
+        spec = rule.spec
+        assert isinstance(spec, ThresholdSpec)
+        criteria = spec.criteria
+        condition = compiled.divisional_condition
+        if spec.organisation_condition and below and condition != DIVISIONAL_NONE:
+            if condition == DIVISIONAL_ALL:
+                criteria = {}
+            else:
+                criteria = {k: v for k, v in criteria.items() if k == "troops"}
+        if not criteria:
+            continue  # threshold_met: (False, ()) -- neither met nor unknown
+        entries.append((rule.id, tuple(criteria.items()), spec.comparison == ">=",
+                        spec.when_given))  # fmt: skip
+    every = []
     for rule in rules:
         assert isinstance(rule.spec, ThresholdSpec)
-        met, names = threshold_met(
-            rule.spec, activity.forces, activity.organisation, compiled.divisional_condition
-        )
-        if met:
-            met_rules.append(rule.id)
-            met_criteria.extend(names)
-        elif met is None:
-            unknown.append(rule.id)
-    outcome: bool | None = True if met_rules else (None if unknown else False)
-    if not rules:
-        outcome = False
-    return ThresholdTest(
-        outcome, tuple(met_rules), tuple(met_criteria), tuple(rules), tuple(unknown)
-    )
+        every.extend((rule, name, limit) for name, limit in rule.spec.criteria.items() if limit)
+    plan = _Plan(rules, tuple(entries), ThresholdTest(False, (), (), rules, ()), tuple(every))
+    compiled._plans[key] = plan
+    return plan
 
 
 def _status(
@@ -200,16 +283,28 @@ def obligations_for(
     out: list[Obligation] = []
     tests = tests or threshold_tests(compiled, activity)
     notif = tests[PRIOR_NOTIFICATION]
-    if notif.rules:
+    if notif.rules and notif.met is not False:  # (_notification gives none when False)
         out.extend(_notification(compiled, activity, at, notif))
     obs = tests[OBSERVATION_INVITATION]
-    if obs.rules:
+    if obs.rules and obs.met is not False:  # (likewise _observation)
         out.extend(_observation(compiled, activity, at, obs))
     if notif.met is not False and notif.rules:
         out.extend(_calendar(compiled, activity, at))
-    if compiled.gate is not None:
+    if compiled.gate is not None and gate_above(compiled, activity.forces):
         out.extend(_advance(compiled, activity, at))
     return out
+
+
+def gate_above(compiled: CompiledPack, forces: Forces) -> bool | None:
+    """Whether ``forces`` are above the pack's ¶~70 gate (``constraint_gate``): the first
+    element of :func:`criteria_met` of the gate's criteria (None without a gate)."""
+    gate = compiled.gate
+    if gate is None:
+        return None
+    spec = gate.spec
+    assert isinstance(spec, ThresholdSpec)
+    above, _ = criteria_met(spec.criteria, spec.comparison, forces)
+    return above
 
 
 def _obligation(
@@ -365,8 +460,7 @@ def _calendar(compiled: CompiledPack, activity: Activity, at: datetime) -> Itera
 def _advance(compiled: CompiledPack, activity: Activity, at: datetime) -> Iterable[Obligation]:
     gate = compiled.gate
     assert gate is not None and isinstance(gate.spec, ThresholdSpec)
-    above, _ = criteria_met(gate.spec.criteria, gate.spec.comparison, activity.forces)
-    if not above:
+    if not gate_above(compiled, activity.forces):
         return
     for rule in compiled.annual.get(ADVANCE_COMMUNICATION, ()):
         assert isinstance(rule.spec, AnnualDateSpec)
