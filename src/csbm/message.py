@@ -39,7 +39,6 @@ so the scenario reader, the projection of a log, the node's receive check and th
 from __future__ import annotations
 
 import functools
-
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime

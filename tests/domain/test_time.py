@@ -84,8 +84,9 @@ def test_utc_spellings_read_quickly_or_not_give_the_same_instant(text: str, utc:
 
 
 @pytest.mark.parametrize(
-    "text", ["2022-02-30T10:00Z", "2022-02-09T25:00Z", "2022-02-09T10:00 Z", "2022-02-09T10:00:00 Z",
-             "2022-02-09T10:00:00+01:00Z"],
+    "text",
+    ["2022-02-30T10:00Z", "2022-02-09T25:00Z", "2022-02-09T10:00 Z", "2022-02-09T10:00:00 Z",
+     "2022-02-09T10:00:00+01:00Z"],
 )
 def test_what_ends_like_the_quick_form_but_is_not_an_instant_is_refused(text: str) -> None:
     with pytest.raises(InstantError):

@@ -95,6 +95,7 @@ from csbm.rules.model import (
 from csbm.rules.model import Finding as EngineFinding
 from csbm.rules.obligations import obligations_for, test_thresholds
 from csbm.rules.pack import RulePack
+from csbm.rules.texts import calendar_source, notification_source
 
 NOTIFICATION = "notification"
 AMENDMENT = "notification.amendment"
@@ -455,10 +456,10 @@ def _handled(s: NotificationState, activity: Activity, name: str | None = None) 
     declarations = list(activity.declarations)
     if s.notified is not None and s.calendar:
         last = s.calendar[-1]
-        declarations.append(Declaration(source=f"{s.state}'s calendar for {last.year}",
+        declarations.append(Declaration(source=calendar_source(s.state, last.year),
                                         forces=last.activity.forces))
     if s.amendments and s.notified is not None and s.notified_at is not None:
-        declarations.append(Declaration(source=f"the notification of {iso(s.notified_at)}",
+        declarations.append(Declaration(source=notification_source(iso(s.notified_at)),
                                         forces=s.notified.forces))
     update: dict[str, Any] = {
         "notified": True if s.notified_at is not None else None,
