@@ -585,9 +585,20 @@ class Node:
         first refusal stops the batch (what was accepted before it stays logged)."""
         return [self.receive(delivery, at) for delivery in batch.deliveries]
 
-    def record_receipt(self, receipt: bytes) -> int:
-        """Verify a peer's receipt for one of our messages and log it; its log index."""
-        return record_receipt(self.store, self.state, self.directory_of_keys(), receipt)
+    def record_receipt(self, receipt: bytes, done: tuple[int, datetime] | None = None) -> int:
+        """Verify a peer's receipt for one of our messages and log it; its log index.
+        ``done``: the outbox row it answers and when, marked done in the same commit."""
+        if done is None:
+            return record_receipt(self.store, self.state, self.directory_of_keys(), receipt)
+        from csbm.store import outbox
+
+        row_id, at = done
+
+        def mark(txn: Any) -> None:
+            outbox.mark_in(txn.conn, row_id, status=outbox.DONE, attempted=True,
+                           done_at=stamp(at))  # fmt: skip
+
+        return record_receipt(self.store, self.state, self.directory_of_keys(), receipt, mark)
 
     def record_receipts(self, receipts: Sequence[bytes]) -> list[int | CsbmError]:
         """:meth:`record_receipt` for several receipts in one commit: each one's log

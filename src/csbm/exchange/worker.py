@@ -219,8 +219,8 @@ class NodeDelivery:
                     raise
                 log.info("delivery.stale_view", message_id=message_id, to=state, prove_from=size)
                 delivery = self.node.delivery_for(message_id, size, at)
-        index = self.node.record_receipt(receipt_of(answer))
-        self.node.outbox_mark(row_id, status=DONE, attempted=True, done_at=stamp(at))
+        # the receipt logged and the row done in one commit
+        index = self.node.record_receipt(receipt_of(answer), done=(row_id, at))
         log.info("delivery.done", message_id=message_id, to=state, receipt_index=index)
 
     def _relay(self, row_id: int, message_id: str, at: datetime) -> None:

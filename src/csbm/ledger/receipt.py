@@ -23,7 +23,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -392,11 +392,16 @@ def _stale_view(
 
 
 def record_receipt(
-    store: LogRepository, own_state: str, directory: KeyDirectory, raw: bytes
+    store: LogRepository,
+    own_state: str,
+    directory: KeyDirectory,
+    raw: bytes,
+    then: Callable[[LogWriter], None] | None = None,
 ) -> int:
     """The sender's side: verify a peer's receipt for one of our messages and log it.
-    Returns the receipt's index in our log (the old one for a duplicate)."""
-    (result,) = record_receipts(store, own_state, directory, [raw])
+    Returns the receipt's index in our log (the old one for a duplicate). ``then`` runs
+    in the same transaction once the receipt is logged (the outbox row marked done)."""
+    (result,) = record_receipts(store, own_state, directory, [raw], then)
     if isinstance(result, CsbmError):
         raise result
     return result
@@ -431,7 +436,11 @@ def _checked_receipt(
 
 
 def record_receipts(
-    store: LogRepository, own_state: str, directory: KeyDirectory, raws: Sequence[bytes]
+    store: LogRepository,
+    own_state: str,
+    directory: KeyDirectory,
+    raws: Sequence[bytes],
+    then: Callable[[LogWriter], None] | None = None,
 ) -> list[int | CsbmError]:
     """:func:`record_receipt` for several receipts (what the hub reports for a message to
     all), logged in one commit: for each, its index in our log, or why it was refused
@@ -472,4 +481,6 @@ def record_receipts(
                         message_hash(ours.envelope), ours.index,
                     )  # fmt: skip
                     logged[receipt.message_id] = (result.index, receipt.raw)
+            if then is not None and batch:
+                then(txn)
     return [r for r in out if r is not None]

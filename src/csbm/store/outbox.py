@@ -226,6 +226,27 @@ def mark(
     payload: str | None = None,
 ) -> None:
     """Record an attempt or an outcome on one row."""
+    with store.write() as txn:
+        mark_in(
+            txn.conn, row_id, status=status, attempted=attempted,
+            next_attempt_at=next_attempt_at, error=error, receipt=receipt, done_at=done_at,
+            payload=payload,
+        )  # fmt: skip
+
+
+def mark_in(
+    conn: Connection,
+    row_id: int,
+    *,
+    status: str | None = None,
+    attempted: bool = False,
+    next_attempt_at: str | None = None,
+    error: str | None = None,
+    receipt: bytes | None = None,
+    done_at: str | None = None,
+    payload: str | None = None,
+) -> None:
+    """:func:`mark` inside the caller's transaction (e.g. the one logging the receipt)."""
     values: dict[str, object] = {}
     if status is not None:
         values["status"] = status
@@ -240,8 +261,7 @@ def mark(
         values["done_at"] = done_at
     if payload is not None:
         values["payload"] = payload
-    with store.write() as txn:
-        txn.conn.execute(update(outbox).where(outbox.c.id == row_id).values(**values))
+    conn.execute(update(outbox).where(outbox.c.id == row_id).values(**values))
 
 
 def mark_done(store: LedgerStore, done: Sequence[tuple[int, bytes, str]]) -> None:
