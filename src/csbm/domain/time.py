@@ -111,6 +111,8 @@ def iso(at: datetime) -> str:
     """An instant as ISO 8601 in UTC with a ``Z``, to the second: ``2017-08-03T00:00:00Z``
     (the one format of every output). Fractions of a second are cut, not rounded: the end
     of a day that a date limit allows (23:59:59.999999) shows as ``23:59:59Z``."""
+    if at.tzinfo is UTC:  # the instants csbm holds: no conversion, no fraction to cut
+        return at.isoformat(timespec="seconds")[:19] + "Z"
     text = at.astimezone(UTC).replace(microsecond=0).isoformat()
     return text.replace("+00:00", "Z")
 
