@@ -65,6 +65,22 @@ def test_the_log_holds_the_request_as_an_event(tmp_path: Path) -> None:
     assert "case" not in projected.events[0].body
 
 
+def test_an_entry_is_validated_once_and_its_body_model_handed_to_the_measure(
+    tmp_path: Path,
+) -> None:
+    """The projection carries the model its body was validated into (Event.parsed), so
+    the measure does not validate the body a second time (issue 10)."""
+    from csbm.procedures.registry import body_model
+
+    data = _node_with_request(tmp_path)
+    with Node.open(data) as node:
+        (event,) = events_from_log(node).events
+    assert event.parsed is not None
+    body, model = event.parsed
+    assert body is event.body and type(model) is body_model("ch3.request")
+    assert event.model_of(body_model("ch3.request")) is model
+
+
 def test_message_for_is_the_payload_of_the_one_form(tmp_path: Path) -> None:
     data = _node_with_request(tmp_path)
     with Node.open(data) as node:

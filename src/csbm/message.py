@@ -268,6 +268,13 @@ def message_from_payload(
 ) -> Message:
     """The message a signed payload and its envelope's recipients carry, validated as a
     message typed by hand is; MessageError when the payload or its body is refused."""
+    return checked_payload(payload, recipients, path).message()
+
+
+def checked_payload(payload: Any, recipients: Sequence[str], path: str = "message") -> Checked:
+    """:func:`message_from_payload` with the body model it was validated into
+    (:class:`Checked`): a log entry read for the procedures is validated once
+    (``Checked.event``), not once more by its measure."""
     if not isinstance(payload, Mapping):
         raise MessageError("bad message", [Problem(path, "a signed message is a JSON object")])
     problems: list[Problem] = []
@@ -277,16 +284,16 @@ def message_from_payload(
     data = {"type": payload.get("kind"), "to": list(recipients), "body": payload.get("body")}
     if "case" in payload:
         data["case"] = payload["case"]
-    message, more = message_problems(data, path)
+    checked, more = checked_message(data, path)
     renamed = {f"{path}.type": f"{path}.kind", f"{path}.to": "recipients"}
     for problem in more:
         head, sep, rest = problem.path.partition("[")
         if head in renamed:
             problem = Problem(renamed[head] + sep + rest, problem.reason, problem.value)
         problems.append(problem)
-    if problems or message is None:
+    if problems or checked is None:
         raise MessageError("bad message", problems)
-    return message
+    return checked
 
 
 def check_payload(payload: Mapping[str, Any], recipients: Sequence[str]) -> None:

@@ -7,7 +7,7 @@ A procedure message is logged as a signed envelope whose ``message`` is the payl
 from what it sent and received, never kept by hand.
 
 Every entry is validated again as it is read, by the same function that validated it when
-it was signed or received (``csbm.message.message_from_payload``): the log is append-only,
+it was signed or received (``csbm.message.checked_payload``): the log is append-only,
 so an entry that today's schemas refuse — one written behind the application's back, or
 under an older schema — cannot be removed. It is shown as refused, with its index, message
 id, sender, kind and the reason, and the other entries are projected as usual: never a
@@ -24,7 +24,7 @@ from typing import Any
 from csbm.domain.time import InstantError, parse_instant
 from csbm.errors import CsbmError, InputError, Problem
 from csbm.ledger.records import StoredEntry
-from csbm.message import RESERVED_PREFIX, from_event, message_from_payload, to_event, to_payload
+from csbm.message import RESERVED_PREFIX, checked_payload, from_event, to_payload
 from csbm.node import Node
 from csbm.procedures.base import Context, Event, check_instant
 from csbm.rules.loader import load_regime
@@ -120,8 +120,7 @@ def _event(raw: bytes, sender: str, index: int) -> Event:
         raise InputError("bad instant", [Problem("created_at", str(exc), created)]) from None
     if not isinstance(recipients, list):
         raise InputError("bad recipients", [Problem("recipients", "not a list")])
-    message = message_from_payload(payload, recipients)
-    return to_event(message, at, sender, index)
+    return checked_payload(payload, recipients).event(at, sender, index)
 
 
 def node_context() -> Context:
