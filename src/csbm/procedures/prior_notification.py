@@ -456,7 +456,7 @@ def _handled(s: NotificationState, activity: Activity, name: str | None = None) 
     declarations = list(activity.declarations)
     if s.notified is not None and s.calendar:
         last = s.calendar[-1]
-        declarations.append(Declaration(source=calendar_source(s.state, last.year),
+        declarations.append(Declaration(source=calendar_source(str(s.state), last.year),
                                         forces=last.activity.forces))
     if s.amendments and s.notified is not None and s.notified_at is not None:
         declarations.append(Declaration(source=notification_source(iso(s.notified_at)),
