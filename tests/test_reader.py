@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import time
 from pathlib import Path
 
@@ -174,3 +175,79 @@ def test_any_input_is_data_or_a_clean_error(text: str | bytes) -> None:
             parse_document(text, "f", fmt=fmt)
         except CsbmError as exc:
             assert exc.lines()
+
+
+# -- the fast YAML reader (yaml-rs) against libyaml: the same data, or left to libyaml
+
+from csbm.reader import _NOT_FAST, _fast_refused, _fast_yaml, _parse_libyaml  # noqa: E402
+
+_TOKEN_CHARS = "0123456789_.eE+-xXoObBtTrRuUfFaAlLsSnN~ :,[]{}'\"#|>\n"
+
+
+def _same_or_left(text: str) -> None:
+    fast = _fast_yaml(text)
+    if fast is _NOT_FAST:
+        return
+    try:
+        slow = _parse_libyaml(text, "f")
+    except InputError as exc:
+        raise AssertionError(f"yaml-rs read {text!r} as {fast!r}; libyaml refuses it: {exc}")
+    assert fast == slow and _types(fast) == _types(slow), text
+
+
+def _types(value: object) -> object:
+    if isinstance(value, dict):
+        return {k: _types(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_types(v) for v in value]
+    return type(value).__name__
+
+
+@given(st.text(st.sampled_from(_TOKEN_CHARS), min_size=1, max_size=8))
+@settings(max_examples=int(os.environ.get("FAST_YAML_EXAMPLES", "3000")), deadline=None)
+def test_fast_yaml_scalars_read_as_libyaml(token: str) -> None:
+    """Plain scalars made of number, boolean and null characters: yaml-rs and csbm's YAML
+    1.2 core resolver agree on every one the fast path takes (1_000, 0X1, 0b1, 1e_5 are
+    text to the core schema and numbers to yaml-rs: left to libyaml)."""
+    for text in (f"k: {token}\n", f"- {token}\n", f"[{token}]\n", f"{token}: 1\n", token):
+        _same_or_left(text)
+
+
+@given(printable_values, st.sampled_from([None, False, True]), st.integers(4, 80))
+@settings(max_examples=300, deadline=None)
+def test_fast_yaml_documents_read_as_libyaml(value: object, flow: bool | None,
+                                             width: int) -> None:  # fmt: skip
+    """Documents as PyYAML writes them (block, flow, folded at any width, quoted as needed)."""
+    import yaml
+
+    text = yaml.safe_dump(value, default_flow_style=flow, width=width, allow_unicode=True)
+    _same_or_left(text)
+    for style in ("'", '"', "|", ">"):
+        _same_or_left(yaml.safe_dump(value, default_style=style, allow_unicode=True))
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "- " * 50_000 + "x\n",  # yaml-rs recurses: its stack would overflow
+        "".join("  " * i + "- \n" for i in range(200)),
+        "k: 1_000\n",
+        "k: 0X10\n",
+        "a: &x 1\nb: *x\n",
+        "a: 1\n---\nb: 2\n",
+        "a: x\u2028y\n",
+    ],
+)
+def test_fast_yaml_leaves_to_libyaml(text: str) -> None:
+    assert _fast_refused(text) or _fast_yaml(text) is _NOT_FAST
+
+
+def test_fast_yaml_reads_an_activity_file() -> None:
+    text = (
+        "activities:\n"
+        "- name: Zapad-2017\n  conducting_states:\n  - BY\n  - RU\n  host_state: BY\n"
+        "  start: 2017-09-14\n  single_operational_command: true\n"
+        "  forces:\n    troops: 12700\n    battle_tanks: 680\n  notified: yes\n"
+    )
+    assert not _fast_refused(text)
+    assert _fast_yaml(text) == _parse_libyaml(text, "f")
