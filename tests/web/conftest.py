@@ -118,7 +118,16 @@ def served(network: dict[str, Path]) -> Iterator[Served]:
     clock = Clock()
     app = create_app(Settings(data=network["LT"], worker=False), clock=clock)
     with TestClient(app, base_url="http://127.0.0.1") as client:
+        settled(app)
         yield Served(client, clock, network["LT"])
+
+
+def settled(app: Any) -> None:
+    """Wait for the replay ``csbm serve`` starts with (:func:`csbm.web.replays.warm`)."""
+    cache = getattr(app.state, "web_replays", None)
+    worker = getattr(cache, "_worker", None)
+    if worker is not None:
+        worker.join(120)
 
 
 CSRF = re.compile(r'name="csrf" value="([^"]+)"')

@@ -7,6 +7,8 @@ leaves the last projection serving."""
 from __future__ import annotations
 
 import re
+import threading
+import time
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -15,7 +17,16 @@ import pytest
 
 from csbm.node import Node
 from csbm.services.replay import replay_node
-from csbm.web.replays import Projection, ReplayCache, projection, warm
+from csbm.web.replays import (
+    NotReady,
+    Progress,
+    Projection,
+    ReplayCache,
+    ReplayFailed,
+    projection,
+    replay_counted,
+    warm,
+)
 from tests.web.conftest import CLOCK
 
 
@@ -118,8 +129,6 @@ def test_a_costly_projection_lives_twenty_times_its_cost() -> None:
 def test_a_failed_refresh_leaves_the_last_projection_serving(
     network: dict[str, Path], monkeypatch: Any
 ) -> None:
-    import csbm.procedures.runner as runner
-
     cache = ReplayCache(ttl=timedelta(seconds=30), slow=0.0, cost_factor=0)
     with Node.open(network["PL"]) as node:
         first = cache.get(node, CLOCK)
@@ -127,7 +136,7 @@ def test_a_failed_refresh_leaves_the_last_projection_serving(
         def broken(*_a: Any, **_k: Any) -> Any:
             raise RuntimeError("disk on fire")
 
-        monkeypatch.setattr(runner, "replay", broken)
+        monkeypatch.setattr(cache, "replay", broken)
         later = CLOCK + timedelta(minutes=5)
         assert cache.get(node, later) is first
         assert _settled(cache, node, later) is first  # the refresh failed; still served
@@ -166,3 +175,126 @@ def test_each_page_says_which_log_size_its_projection_is_of(
     shown = re.search(r'data-testid="as-of-size">([^<]+)<', html)
     assert shown is not None, html[:500]
     assert int(re.sub(r"\D", "", shown.group(1))) == size
+
+
+def test_the_replay_counts_its_progress_a_chunk_at_a_time(
+    network: dict[str, Path], monkeypatch: Any
+) -> None:
+    import csbm.web.replays as replays
+
+    monkeypatch.setattr(replays, "CHUNK", 10)
+    monkeypatch.setattr(replays, "STEP", 4)
+    seen: list[Progress] = []
+
+    def watched(events: Any, ctx: Any, at: Any, counted: Any) -> Any:
+        def spy(done: int) -> None:
+            counted(done)
+            seen.append(cache.progress)
+
+        return replay_counted(events, ctx, at, spy)
+
+    cache = ReplayCache(slow=0.0, replay=watched)
+    with Node.open(network["LV"]) as node:
+        original = node.entries_between
+
+        def reading(start: int, end: int) -> Any:
+            seen.append(cache.progress)
+            return original(start, end)
+
+        monkeypatch.setattr(node, "entries_between", reading)
+        size = node.size()
+        made = cache.get(node, CLOCK)
+        assert made.value.document() == replay_node(node, CLOCK).document()
+    read = [p for p in seen if p.stage == "read"]
+    assert [p.done for p in read] == list(range(0, size, 10))
+    assert {p.total for p in read} == {size}
+    replayed = [p for p in seen if p.stage == "replay"]
+    total = replayed[0].total
+    assert total > 4 and {p.total for p in replayed} == {total}
+    assert [p.done for p in replayed] == [min(d, total) for d in range(4, total + 4, 4)]
+
+
+def test_the_counted_replay_is_the_runners(network: dict[str, Path]) -> None:
+    from csbm.procedures.runner import replay
+    from csbm.projection import events_from_log, node_context
+    from csbm.services.replay import ReplayDocument
+
+    with Node.open(network["LT"]) as node:
+        events = events_from_log(node).events
+    for at in (CLOCK, CLOCK - timedelta(days=400)):
+        counted = replay_counted(events, node_context(), at, lambda _d: None)
+        plain = replay(events, node_context(), at)
+        assert ReplayDocument.of(counted) == ReplayDocument.of(plain)
+
+
+def _held() -> tuple[Any, threading.Event, threading.Event]:
+    """A replay function held until ``release`` is set; ``entered`` when it starts."""
+    entered, release = threading.Event(), threading.Event()
+
+    def held(events: Any, ctx: Any, at: Any, counted: Any) -> Any:
+        entered.set()
+        assert release.wait(60)
+        return replay_counted(events, ctx, at, counted)
+
+    return held, entered, release
+
+
+def test_nothing_kept_and_a_long_replay_answers_not_ready_at_once(
+    network: dict[str, Path],
+) -> None:
+    held, entered, release = _held()
+    cache = ReplayCache(slow=0.0, small=0, replay=held)
+    with Node.open(network["PL"]) as node:
+        started = time.monotonic()
+        with pytest.raises(NotReady) as first:
+            cache.serve(node, CLOCK)
+        assert time.monotonic() - started < 10 and entered.is_set()
+        assert first.value.progress.stage == "replay"
+        with pytest.raises(NotReady):  # a second request starts no second replay
+            cache.serve(node, CLOCK)
+        assert cache.replays == 0
+        release.set()
+        worker = cache._worker
+        assert worker is not None
+        worker.join(60)
+        made = cache.serve(node, CLOCK)
+        assert made is cache.kept and cache.replays == 1
+
+
+def test_a_small_log_is_waited_for_and_a_quick_one_replayed_in_the_request(
+    network: dict[str, Path],
+) -> None:
+    held, entered, release = _held()
+    cache = ReplayCache(slow=3600.0, replay=held)  # the test network is small
+    with Node.open(network["PL"]) as node:
+        threading.Timer(0.5, release.set).start()
+        first = cache.serve(node, CLOCK)  # waited for: no notice for a small log
+        assert entered.is_set() and cache.replays >= 1 and cache.kept is None
+        worker = cache._worker
+        second = cache.serve(node, CLOCK)
+        assert cache._worker is worker  # quick: replayed in the request, not behind
+        assert first.value.document() == second.value.document()
+
+
+def test_a_failed_first_replay_is_reported_then_tried_again(network: dict[str, Path]) -> None:
+    def broken(*_a: Any, **_k: Any) -> Any:
+        raise RuntimeError("disk on fire")
+
+    cache = ReplayCache(slow=0.0, small=0, replay=broken, retry=3600.0)
+    with Node.open(network["PL"]) as node:
+        thread = cache.refresh(node, CLOCK)
+        assert thread is not None
+        thread.join(60)
+        with pytest.raises(ReplayFailed, match="RuntimeError: disk on fire"):
+            cache.serve(node, CLOCK)
+        assert not cache.running()
+        cache.retry = 0.0
+        cache.replay = replay_counted
+        try:
+            made = cache.serve(node, CLOCK)
+        except NotReady:
+            worker = cache._worker
+            assert worker is not None
+            worker.join(60)
+            made = cache.serve(node, CLOCK)
+        assert made is cache.kept

@@ -38,6 +38,47 @@ def warm_up() -> threading.Thread:
     return _warming[0]
 
 
+#: What a client is told to wait before asking again while the view of the log is being
+#: built (seconds; ``Retry-After``).
+RETRY_AFTER = 1
+
+
+def _not_ready_answers(app: FastAPI) -> None:
+    """The JSON twins' answers while the view of the log cannot be served: 503 with
+    ``Retry-After`` and the replay's progress while it is being built; 500 when it failed
+    (problem+json, RFC 9457; the pages show both as pages: :mod:`csbm.web.pages`)."""
+    from fastapi import Request
+    from fastapi.responses import JSONResponse
+
+    from csbm.api.auth import PROBLEM_JSON
+    from csbm.web.replays import NotReady, ReplayFailed
+
+    async def not_ready(_request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, NotReady)
+        body = {
+            "type": "about:blank", "title": "Service Unavailable", "status": 503,
+            "detail": f"{exc}; ask again in a moment", "code": "web.not_ready",
+            "progress": exc.progress.as_dict(),
+        }  # fmt: skip
+        return JSONResponse(body, status_code=503, media_type=PROBLEM_JSON,
+                            headers={"Retry-After": str(RETRY_AFTER),
+                                     "Cache-Control": "no-store"})  # fmt: skip
+
+    async def failed(_request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, ReplayFailed)
+        body = {
+            "type": "about:blank", "title": "Internal Server Error", "status": 500,
+            "detail": f"the replay of the node's log failed: {exc.reason}; it is tried again "
+            "after a minute; the node's log says more",
+            "code": "web.replay_failed",
+        }  # fmt: skip
+        return JSONResponse(body, status_code=500, media_type=PROBLEM_JSON,
+                            headers={"Cache-Control": "no-store"})  # fmt: skip
+
+    app.add_exception_handler(NotReady, not_ready)
+    app.add_exception_handler(ReplayFailed, failed)
+
+
 def install(app: FastAPI, tile_url: str | None = None) -> None:
     """Add the workbench's pages, static files and JSON twins to ``app`` (a node's)."""
     from csbm.web import views  # noqa: F401  (registers the pages on the router)
@@ -49,4 +90,5 @@ def install(app: FastAPI, tile_url: str | None = None) -> None:
     app.include_router(static)
     app.include_router(pages)
     app.include_router(twins)
+    _not_ready_answers(app)
     warm_up()

@@ -38,6 +38,7 @@ from csbm.errors import CsbmError, InputError, NotFoundError, Problem
 from csbm.node import Node
 from csbm.services.clock import wall_clock
 from csbm.web import i18n
+from csbm.web.replays import NotReady, Progress, ReplayFailed
 from csbm.web.session import (
     CSRF_FIELD,
     CSRF_HEADER,
@@ -325,7 +326,22 @@ def _guarded(
                                    f"not {names}: {request.url.path}")  # fmt: skip
                 refused(node, session.account, denied, at)
                 raise PageRefused(denied.message)
-        return handler(page)
+        response = handler(page)
+        return _refreshed() if _polling(request) else response
+    except NotReady as exc:
+        return _building(page, exc.progress)
+    except ReplayFailed as exc:
+        if _polling(request):
+            return _refreshed()  # the whole page shows the failure
+        said = i18n.translation(lang)
+        return page.render(
+            "error.html", status=500, status_code=500,
+            heading=said.gettext("The view of the log could not be built"),
+            reason=said.gettext("The replay of the node's log failed: %(reason)s. It is tried "
+                                "again when you reload this page in a minute; the server's log "
+                                "says more.") % {"reason": exc.reason},
+            problems=[],
+        )  # fmt: skip
     except LoginRequired:
         target = request.url.path
         if request.url.query:
@@ -348,6 +364,34 @@ def _guarded(
         status = status_of(exc)
         return page.render("error.html", status=status, status_code=status, reason=exc.message,
                            problems=list(exc.problems))  # fmt: skip
+
+
+#: The id of the notice that polls its page while the view of the log is being built
+#: (htmx sends it as ``HX-Trigger``).
+BUILDING = "building"
+
+
+def _polling(request: Request) -> bool:
+    """Whether ``request`` is the notice's poll (htmx) rather than the page itself."""
+    return (request.headers.get("hx-request") == "true"
+            and request.headers.get("hx-trigger") == BUILDING)  # fmt: skip
+
+
+def _refreshed() -> Response:
+    """The answer to the notice's poll once the page can be shown: htmx reloads it."""
+    return Response(status_code=200, headers={**SECURITY_HEADERS, "HX-Refresh": "true"})
+
+
+def _building(page: Page, progress: Progress) -> HTMLResponse:
+    """The notice shown instead of a page while the view of the log is being built: its
+    progress in a live region that asks for the page again every second (htmx; a meta
+    refresh without scripts) and shows it once it is ready. The poll gets the notice's
+    content only."""
+    if _polling(page.request):
+        return page.render("_building.html", progress=progress)
+    parts = page.request.url.path.split("/")
+    return page.render("building.html", progress=progress,
+                       current=parts[2] if len(parts) > 2 else None)  # fmt: skip
 
 
 def _bare_error(lang: str, status: int, reason: str) -> HTMLResponse:

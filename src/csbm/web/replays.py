@@ -24,25 +24,50 @@ twins ask :func:`projection`, which:
 
 :func:`warm` starts the first replay when the server starts (``csbm serve``), and makes
 what the pages derive from it (:mod:`csbm.services.memo`) before it is served.
+
+While nothing is kept (at start-up, or when the replay would be slow and nothing serves
+meanwhile) the pages do not wait for it: :func:`projection` (through
+:meth:`ReplayCache.serve`) replays in the background, waits a moment (``PATIENCE``) and
+then raises :class:`NotReady` with the replay's :class:`Progress` (the entries read, the
+events replayed: counted a chunk at a time), which a page shows as a notice that refreshes
+itself and a JSON twin answers with 503 and ``Retry-After``. A replay that failed with
+nothing kept raises :class:`ReplayFailed` for ``RETRY`` seconds (then it is tried again).
+Only a log whose last replay was quick (under ``SLOW``) is still replayed in the request,
+and a small one (``SMALL`` entries) is waited for.
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import structlog
 
 from csbm.node import Node
-from csbm.procedures.base import Event
+from csbm.procedures.base import Context, Event
 from csbm.services.documents import RefusedEntry
 from csbm.services.replay import Replayed
 
-__all__ = ["SLOW", "TTL", "Projection", "ReplayCache", "projection", "replayed", "warm"]
+if TYPE_CHECKING:
+    from csbm.procedures.runner import ReplayResult
+
+__all__ = [
+    "PATIENCE",
+    "SLOW",
+    "TTL",
+    "NotReady",
+    "Progress",
+    "Projection",
+    "ReplayCache",
+    "ReplayFailed",
+    "projection",
+    "replayed",
+    "warm",
+]
 
 log = structlog.get_logger("csbm.web")
 
@@ -54,6 +79,91 @@ SLOW = 0.05
 COST_FACTOR = 20
 #: Entries read per query while catching up with the log.
 CHUNK = 5000
+#: Events replayed between two updates of the progress.
+STEP = 4096
+#: How long a request waits for a replay it cannot be served without (seconds) before
+#: it answers "not ready" (a small log is replayed within it).
+PATIENCE = 0.25
+#: A log of at most this many entries is waited for even before its first replay is done
+#: (its replay takes well under a second; at most ``SMALL_WAIT`` seconds).
+SMALL = 1000
+SMALL_WAIT = 60.0
+#: How long a replay that failed with nothing kept is reported before the next request
+#: tries again (seconds).
+RETRY = 30.0
+
+#: The stages of a replay, in their order (:class:`Progress`).
+STAGES = ("start", "read", "replay", "prepare")
+
+
+@dataclass(frozen=True)
+class Progress:
+    """How far the replay under way has got: at ``stage`` (one of :data:`STAGES`: the
+    log's entries read, the events replayed, the pages' data prepared), ``done`` of
+    ``total`` (entries or events; 0 of 0 for the stages that are not counted)."""
+
+    stage: str
+    done: int = 0
+    total: int = 0
+
+    @property
+    def step(self) -> int:
+        """The stage's number, 1 to 3 (``start`` counts as the first)."""
+        return max(1, STAGES.index(self.stage))
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"stage": self.stage, "step": self.step, "steps": len(STAGES) - 1,
+                "done": self.done, "total": self.total}  # fmt: skip
+
+    def line(self) -> str:
+        """In English (the API's problem detail)."""
+        if self.stage == "read":
+            return f"reading the log: {self.done} of {self.total} messages"
+        if self.stage == "replay":
+            return f"replaying the procedures: {self.done} of {self.total} messages"
+        if self.stage == "prepare":
+            return "preparing the pages"
+        return "starting"
+
+
+class NotReady(Exception):
+    """Nothing to serve yet: the first replay runs in the background (``progress``:
+    how far it has got)."""
+
+    def __init__(self, progress: Progress) -> None:
+        super().__init__(f"building the view of the log: {progress.line()}")
+        self.progress = progress
+
+
+class ReplayFailed(Exception):
+    """The replay failed with nothing kept to serve (``reason``; the log says more)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+ReplayFn = Callable[[Sequence[Event], Context, datetime, Callable[[int], None]], "ReplayResult"]
+
+
+def replay_counted(
+    events: Sequence[Event], ctx: Context, at: datetime, counted: Callable[[int], None]
+) -> ReplayResult:
+    """:func:`csbm.procedures.runner.replay` of ``events`` at ``at``, telling ``counted``
+    how many events are replayed every :data:`STEP` events (the same fold: the events in
+    ``(at, seq)`` order, the cyclic garbage collector paused)."""
+    from csbm._batch import cyclic_gc_paused
+    from csbm.procedures.runner import Live
+
+    with cyclic_gc_paused():
+        live = Live(ctx)
+        ordered = sorted(events, key=lambda e: e.order)
+        for start in range(0, len(ordered), STEP):
+            for event in ordered[start : start + STEP]:
+                if event.at <= at:
+                    live.receive(event)
+            counted(min(start + STEP, len(ordered)))
+        return live.view(at)
 
 
 @dataclass(frozen=True)
@@ -71,12 +181,21 @@ class ReplayCache:
     """One node's kept projection (one per app: an app serves one node)."""
 
     def __init__(
-        self, ttl: timedelta = TTL, slow: float = SLOW, cost_factor: float = COST_FACTOR
-    ) -> None:
+        self, ttl: timedelta = TTL, slow: float = SLOW, cost_factor: float = COST_FACTOR,
+        patience: float = PATIENCE, retry: float = RETRY, replay: ReplayFn = replay_counted,
+        small: int = SMALL,
+    ) -> None:  # fmt: skip
         self.ttl = ttl
         self.slow = slow
         self.cost_factor = cost_factor
+        self.patience = patience
+        self.retry = retry
+        self.replay = replay
+        self.small = small
         self._kept: Projection | None = None
+        self._progress = Progress("start")
+        self._last: tuple[int, float] | None = None  # log size and seconds of the last replay
+        self._failure: tuple[str, float] | None = None  # reason, time.monotonic()
         self._parsed = 0
         self._events: list[Event] = []
         self._refused: list[RefusedEntry] = []
@@ -95,6 +214,57 @@ class ReplayCache:
     def live(self, kept: Projection) -> timedelta:
         """How long ``kept`` serves without a refresh."""
         return max(self.ttl, timedelta(seconds=kept.seconds * self.cost_factor))
+
+    @property
+    def progress(self) -> Progress:
+        """How far the replay under way has got (its last stage when none runs)."""
+        return self._progress
+
+    def running(self) -> bool:
+        """Whether a background replay runs."""
+        worker = self._worker
+        return worker is not None and worker.is_alive()
+
+    def _quick(self, size: int) -> bool:
+        """Whether a replay of a log of ``size`` entries is expected under ``slow``: the
+        last one was, and the log has not grown so much since that it would not be."""
+        last = self._last
+        if last is None:
+            return False
+        last_size, seconds = last
+        return seconds * max(1.0, size / max(last_size, 1)) < self.slow
+
+    def serve(self, node: Node, at: datetime, *, again: bool = True) -> Projection:
+        """The projection to serve at ``at`` without waiting for a slow replay: the kept
+        one (refreshed behind when due), or a quick replay in the request; otherwise a
+        replay in the background, waited for ``patience`` seconds (a log of at most
+        ``small`` entries: until it is done, at most ``SMALL_WAIT``). Raises
+        :class:`NotReady` (with the progress) while it runs, :class:`ReplayFailed` when
+        it failed (for ``retry`` seconds)."""
+        kept = self._kept
+        if kept is not None and at - kept.at > -self.ttl:
+            return self.get(node, at)  # never waits
+        running = self.running()
+        size = node.size()
+        if not running and self._quick(size):
+            return self.get(node, at)  # a small log: replayed in the request
+        failure = self._failure
+        if not running and failure is not None:
+            if time.monotonic() - failure[1] < self.retry:
+                raise ReplayFailed(failure[0])
+            self._failure = None
+        self.refresh(node, at)
+        worker = self._worker
+        if worker is not None:
+            worker.join(SMALL_WAIT if size <= self.small else self.patience)
+            if worker.is_alive():
+                raise NotReady(self._progress)
+        if again:  # done within the patience: served as any other request
+            return self.serve(node, at, again=False)
+        failure = self._failure
+        if failure is not None:
+            raise ReplayFailed(failure[0])
+        raise NotReady(self._progress)
 
     def _fresh(self, kept: Projection | None, size: int, at: datetime) -> bool:
         return (
@@ -120,6 +290,7 @@ class ReplayCache:
         """Parse the entries logged since the last replay (under the lock)."""
         from csbm.projection import project_entries
 
+        self._progress = Progress("read", self._parsed, size)
         while self._parsed < size:
             end = min(self._parsed + CHUNK, size)
             part = project_entries(node.entries_between(self._parsed, end))
@@ -128,26 +299,37 @@ class ReplayCache:
                 RefusedEntry.model_validate(r.as_dict()) for r in part.refused
             )
             self._parsed = end
+            self._progress = Progress("read", end, size)
 
     def _make(self, node: Node, at: datetime, prepare: Callable[[Replayed], Any] | None = None
               ) -> Projection:  # fmt: skip
-        """Replay the log at ``at`` (under the lock); keep it when it was slow to make."""
-        from csbm.procedures.runner import replay
+        """Replay the log at ``at`` (under the lock); keep it when it was slow to make.
+        The progress is counted a chunk at a time (:attr:`progress`)."""
         from csbm.projection import node_context
 
         started = time.perf_counter()
         size = node.size()
         self._catch_up(node, size)
-        value = Replayed(replay(list(self._events), node_context(), at), None,
+        events = list(self._events)
+        total = len(events)
+        self._progress = Progress("replay", 0, total)
+
+        def counted(done: int) -> None:
+            self._progress = Progress("replay", done, total)
+
+        value = Replayed(self.replay(events, node_context(), at, counted), None,
                          tuple(self._refused))  # fmt: skip
         self.replays += 1
         made = Projection(size, at, value, time.perf_counter() - started)
+        self._last = (size, made.seconds)
         if made.seconds >= self.slow:
             if prepare is not None:
+                self._progress = Progress("prepare")
                 prepare(value)
             self._kept = made
         else:
             self._kept = None
+        self._failure = None
         return made
 
     def refresh(self, node: Node, at: datetime) -> threading.Thread | None:
@@ -160,12 +342,19 @@ class ReplayCache:
 
             def run() -> None:
                 try:
+                    if self._kept is None:
+                        self._progress = Progress("start")
                     with self._lock:
                         if not self._closed:
                             self._make(node, at, prepare)
                             self.background += 1
                 except Exception as exc:  # the last complete projection keeps serving
-                    log.warning("replay_failed", error=f"{type(exc).__name__}: {exc}"[:300])
+                    reason = f"{type(exc).__name__}: {exc}"[:300]
+                    self._failure = (reason, time.monotonic())
+                    if self._kept is None:
+                        log.error("replay_failed", error=reason, kept=False)
+                    else:
+                        log.warning("replay_failed", error=reason, kept=True)
 
             thread = threading.Thread(target=run, name="csbm-web-replay", daemon=True)
             self._worker = thread
@@ -209,8 +398,9 @@ def cache_of(state: Any) -> ReplayCache:
 
 def projection(state: Any, node: Node, at: datetime) -> Projection:
     """The projection of ``node`` to serve at ``at`` through the cache of the app whose
-    ``state`` it is."""
-    return cache_of(state).get(node, at)
+    ``state`` it is (:meth:`ReplayCache.serve`: raises :class:`NotReady` while the first
+    replay of a large log runs, :class:`ReplayFailed` when it failed)."""
+    return cache_of(state).serve(node, at)
 
 
 def replayed(state: Any, node: Node, at: datetime) -> Replayed:

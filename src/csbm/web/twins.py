@@ -35,6 +35,15 @@ _PROBLEMS: dict[int | str, dict[str, Any]] = {
     401: {"description": "No or bad credentials (problem+json)"},
     403: {"description": "The account's role does not allow it (problem+json)"},
 }
+#: The twins of the pages that show the projection of the log (csbm.web.replays).
+_PROJECTED: dict[int | str, dict[str, Any]] = {
+    **_PROBLEMS,
+    500: {"description": "The replay of the node's log failed (problem+json, code "
+                         "web.replay_failed)"},
+    503: {"description": "The view of the log is being built (the server has just started): "
+                         "problem+json with code web.not_ready and the replay's progress; ask "
+                         "again after Retry-After seconds"},
+}  # fmt: skip
 
 NodeDep = Annotated[Node, Depends(node_of)]
 ClockDep = Annotated[datetime, Depends(clock_of)]
@@ -54,7 +63,7 @@ def _zone(raw: str | None) -> tzinfo:
     return zone
 
 
-@router.get("/today", responses=_PROBLEMS)
+@router.get("/today", responses=_PROJECTED)
 def today_twin(
     request: Request, _account: Reader, node: NodeDep, at: ClockDep, zone: str | None = None,
     offset: Offset = 0, limit: Limit = 50, received_offset: Offset = 0,
@@ -67,7 +76,7 @@ def today_twin(
                  sent_offset=sent_offset, sent_limit=sent_limit, log_size=made.size)  # fmt: skip
 
 
-@router.get("/map", responses=_PROBLEMS)
+@router.get("/map", responses=_PROJECTED)
 def map_twin(
     request: Request, _account: Reader, node: NodeDep, at: ClockDep,
     year: Annotated[int | None, Query(ge=1900, le=2999)] = None, state: str | None = None,
@@ -78,7 +87,7 @@ def map_twin(
                         log_size=made.size)  # fmt: skip
 
 
-@router.get("/calendar", responses=_PROBLEMS)
+@router.get("/calendar", responses=_PROJECTED)
 def calendar_twin(
     request: Request, _account: Reader, node: NodeDep, at: ClockDep,
     year: Annotated[int | None, Query(ge=1900, le=2999)] = None, state: str | None = None,
@@ -89,7 +98,7 @@ def calendar_twin(
                     log_size=made.size)  # fmt: skip
 
 
-@router.get("/procedures", responses=_PROBLEMS)
+@router.get("/procedures", responses=_PROJECTED)
 def procedures_twin(
     request: Request, _account: Reader, node: NodeDep, at: ClockDep, zone: str | None = None,
     procedure: str | None = None, party: str | None = None, offset: Offset = 0,
