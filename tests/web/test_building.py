@@ -249,3 +249,15 @@ def test_a_failed_replay_is_tried_again_after_a_while(network: dict[str, Path]) 
         assert cache._worker is not None
         cache._worker.join(60)
         assert 'data-testid="as-of-size"' in client.get("/web/today").text
+
+
+def test_the_notice_is_in_the_readers_language(starting: Starting) -> None:
+    client = starting.client
+    signed_in(client, "rita")
+    client.cookies.set("csbm_lang", "uk")
+    try:
+        html = client.get("/web/today").text
+    finally:
+        client.cookies.delete("csbm_lang")
+    assert '<html lang="uk">' in html
+    assert "Побудова подання журналу" in html and "відтворення процедур" in html
