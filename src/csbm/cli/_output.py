@@ -79,3 +79,21 @@ def streamed(chunks: Iterable[str]) -> None:
     for chunk in chunks:
         write(chunk)
     sys.stdout.flush()
+
+
+def streamed_utf8(chunks: Iterable[bytes]) -> None:
+    """:func:`streamed` for a document already encoded in UTF-8 (pydantic's encoder
+    writes bytes): straight to stdout's binary buffer, without decoding and encoding it
+    again; through the text layer when stdout has no buffer (a test's StringIO)."""
+    out = sys.stdout
+    binary = getattr(out, "buffer", None)
+    out.flush()  # whatever the text layer holds goes first
+    if binary is None:
+        for chunk in chunks:
+            out.write(chunk.decode("utf-8"))
+        out.flush()
+        return
+    write = binary.write
+    for chunk in chunks:
+        write(chunk)
+    binary.flush()

@@ -12,13 +12,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import tzinfo
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.markup import escape
 from rich.table import Table
 
-from csbm.cli._node import open_node
-from csbm.cli._output import console, handles_errors, print_json
+from csbm.cli._output import console, handles_errors, print_json, streamed_utf8
 from csbm.cli._time import both, user_zone
 from csbm.errors import InputError, Problem
 from csbm.i18n import _
@@ -27,6 +27,9 @@ from csbm.procedures.runner import ReplayResult
 from csbm.services.clock import parse_clock
 from csbm.services.documents import RefusedEntry
 from csbm.services.replay import replay_source
+
+if TYPE_CHECKING:
+    from csbm.node import Node
 
 STATUS_STYLE = {
     "met": "green",
@@ -136,6 +139,13 @@ def _print_timeline(title: str | None, result: ReplayResult, zone: tzinfo) -> No
             console.print(_(f.message), markup=False, highlight=False)
 
 
+def _open_node(data: Path | None, db: str | None) -> Node:
+    """The node of ``--data``/``--db`` (its store, SQLAlchemy, imported only for a log)."""
+    from csbm.cli._node import open_node
+
+    return open_node(data, db)
+
+
 def register(app: typer.Typer) -> None:
     @app.command("replay")
     @handles_errors
@@ -174,9 +184,9 @@ def register(app: typer.Typer) -> None:
             )
         zone = user_zone(tz)
         clock = parse_clock(at, "--at")
-        replayed = replay_source(scenario, lambda: open_node(data, db), clock)
+        replayed = replay_source(scenario, lambda: _open_node(data, db), clock)
         if as_json:
-            print_json(replayed.document())
+            streamed_utf8(replayed.json_chunks())
             return
         title = replayed.scenario.title if replayed.scenario else _("this node's log")
         _print_timeline(title, replayed.result, zone)

@@ -7,20 +7,19 @@ is a :class:`ReplayDocument`, whose JSON form is ``csbm replay --json``.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import Field
+from pydantic_core import to_json
 
-from csbm.domain.time import plain
-from csbm.node import Node
+from csbm.domain.time import iso, plain
 from csbm.procedures.base import CaseView, Event
 from csbm.procedures.runner import ReplayResult, replay
 from csbm.procedures.scenario import Scenario, load_scenario
-from csbm.projection import events_from_log, node_context
 from csbm.services.documents import (
     Document,
     FindingDocument,
@@ -29,7 +28,11 @@ from csbm.services.documents import (
     Owed,
     QuotaDocument,
     RefusedEntry,
+    json_data,
 )
+
+if TYPE_CHECKING:  # a node's store (SQLAlchemy) is imported only to replay a node's log
+    from csbm.node import Node
 
 
 class CaseDocument(Document):
@@ -90,6 +93,85 @@ class Replayed:
     def document(self) -> ReplayDocument:
         return ReplayDocument.of(self.result, self.refused)
 
+    def json_chunks(self) -> Iterator[bytes]:
+        """The JSON text of :meth:`document` in UTF-8, a few cases at a time
+        (:func:`json_chunks`)."""
+        events = self.scenario.events if self.scenario is not None else ()
+        return json_chunks(self.result, self.refused, json_bodies(events))
+
+
+CHUNK = 1000
+"""Cases serialised at a time by :func:`json_chunks`."""
+
+
+def json_bodies(events: Iterable[Event]) -> frozenset[int]:
+    """The ids of the bodies of ``events`` that are JSON data already: the body a message
+    check validated and dumped (``model_dump(mode="json")``), which the event carries with
+    its model (``Event.parsed``: the same object). The ids hold while the events live."""
+    return frozenset(id(e.body) for e in events if e.parsed is not None and e.parsed[0] is e.body)
+
+
+def json_chunks(
+    result: ReplayResult,
+    refused: Sequence[RefusedEntry] = (),
+    json_body_ids: frozenset[int] = frozenset(),
+) -> Iterator[bytes]:
+    """The JSON text of ``ReplayDocument.of(result, refused)`` (``csbm replay --json``) in
+    UTF-8, :data:`CHUNK` cases at a time, never whole in memory.
+
+    The cases are turned into JSON data directly (:func:`case_data`: the fields of
+    :class:`CaseDocument` in their order, each as its serializer writes it) and serialised
+    by pydantic's Rust encoder a batch at a time, inside ``{"cases": [...]}`` so that they
+    come out indented as in the document: the same bytes as
+    ``document.model_dump_json(indent=2, by_alias=True)``, without validating a
+    :class:`HistoryDocument` per message. A body whose id is in ``json_body_ids`` is JSON
+    data already (:func:`json_bodies`) and is not converted again."""
+    yield b"{\n"
+    yield b'  "at": ' + to_json(iso(result.at)) + b",\n"
+    cases = result.cases
+    if not cases:
+        yield b'  "cases": [],\n'
+    else:
+        yield b'  "cases": [\n'
+        for start in range(0, len(cases), CHUNK):
+            batch = [case_data(c, json_body_ids) for c in cases[start : start + CHUNK]]
+            text = to_json({"cases": batch}, indent=2)
+            del batch
+            # '{\n  "cases": [\n' + the cases, four spaces in + '\n  ]\n}'
+            yield text[_HEAD:_TAIL]
+            yield b",\n" if start + CHUNK < len(cases) else b"\n"
+        yield b"  ],\n"
+    quotas = [QuotaDocument.data(q) for q in result.quotas]
+    yield b'  "quotas": ' + _member(quotas) + b",\n"
+    findings = [FindingDocument.data(f) for f in result.findings]
+    yield b'  "findings": ' + _member(findings) + b",\n"
+    yield b'  "refused": ' + _member([r.to_json() for r in refused]) + b"\n"
+    yield b"}\n"
+
+
+_HEAD = len(b'{\n  "cases": [\n')
+_TAIL = -len(b"\n  ]\n}")
+
+
+def _member(value: Any) -> bytes:
+    """A member's value as ``model_dump_json(indent=2)`` writes it one level in."""
+    return to_json(value, indent=2).replace(b"\n", b"\n  ")
+
+
+def case_data(view: CaseView, json_body_ids: frozenset[int] = frozenset()) -> dict[str, Any]:
+    """``CaseDocument.of(view).to_json()`` as data for pydantic's encoder, built directly."""
+    history = HistoryDocument.data
+    return {
+        "case": view.case,
+        "procedure": view.procedure,
+        "state": view.state,
+        "parties": {role: list(codes) for role, codes in view.parties.items()},
+        "deadlines": [Owed.deadline_data(d) for d in view.deadlines],
+        "details": json_data(view.details),
+        "history": [history(h, id(h.body) in json_body_ids) for h in view.history],
+        "findings": [FindingDocument.data(f) for f in view.findings],
+    }
+
 
 def replay_scenario(path: Path, at: datetime | None = None) -> Replayed:
     """Load the scenario at ``path`` and replay it at ``at`` (default: its last event)."""
@@ -104,6 +186,8 @@ def replay_loaded(scenario: Scenario, at: datetime | None = None) -> Replayed:
 def log_events(node: Node) -> tuple[list[Event], tuple[RefusedEntry, ...]]:
     """The procedure messages of ``node``'s log as events, and the entries a schema
     refuses (index, message id, sender, kind, reason: csbm.projection)."""
+    from csbm.projection import events_from_log
+
     projected = events_from_log(node)
     refused = tuple(RefusedEntry.model_validate(r.as_dict()) for r in projected.refused)
     return list(projected.events), refused
@@ -111,6 +195,8 @@ def log_events(node: Node) -> tuple[list[Event], tuple[RefusedEntry, ...]]:
 
 def replay_node(node: Node, at: datetime | None = None) -> Replayed:
     """Replay the procedure messages ``node`` sent and received, under every bundled pack."""
+    from csbm.projection import node_context
+
     events, refused = log_events(node)
     return Replayed(replay(events, node_context(), at), None, refused)
 
