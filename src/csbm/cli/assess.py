@@ -4,13 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
-from rich.progress import Progress
 from rich.table import Table
 
-from csbm.cli._node import DB_OPTION, open_node
 from csbm.cli._output import console, err_console, handles_errors, streamed
 from csbm.cli._time import both, user_zone
 from csbm.domain.activity import Activity
@@ -27,6 +25,9 @@ from csbm.services.assess import (
     read_assess_input,
 )
 from csbm.services.clock import clock_or_now
+
+if TYPE_CHECKING:
+    from csbm.node import Node
 
 __all__ = ["load_regime", "parse_at", "read_input"]
 
@@ -151,6 +152,18 @@ def _longest_word(text: str) -> int:
 
 PROGRESS_FROM = 5000
 
+DB_OPTION = typer.Option(
+    None, "--db", help="Database URL (default: the one in the data directory's config)."
+)
+"""``--db`` as csbm.cli._node gives it, here so that ``csbm assess FILE`` does not import
+the node and its database layer (SQLAlchemy: about 0.5 s of its start)."""
+
+
+def _open_node(data: Path | None, db: str | None) -> Node:
+    from csbm.cli._node import open_node
+
+    return open_node(data, db)
+
 
 def _assess_with_progress(
     activities: list[Activity], packs: list[RulePack], clock: datetime, forced: bool
@@ -158,6 +171,8 @@ def _assess_with_progress(
     """The engine, with a progress bar on stderr for large files (stdout stays clean)."""
     if len(activities) < PROGRESS_FROM:
         return assess_activities(activities, packs, clock, forced=forced)
+    from rich.progress import Progress
+
     with Progress(console=err_console, transient=True) as progress:
         task = progress.add_task(_("assessing"), total=len(activities))
         return assess_activities(
@@ -206,7 +221,7 @@ def register(app: typer.Typer) -> None:
                 "a file or a node, not both",
                 [Problem("FILE", "give a file, or --data/--db for a node's log")],
             )
-        found = read_assess_input(file, lambda: open_node(data, db), regime, clock)
+        found = read_assess_input(file, lambda: _open_node(data, db), regime, clock)
         result = _assess_with_progress(found.activities, found.packs, clock, found.forced)
         extra = [at_note] if at_note else []
         if as_json:

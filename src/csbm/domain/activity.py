@@ -7,7 +7,7 @@ not known is ``None``, never 0. Handling fields (``notified_at``, ``in_annual_ca
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
@@ -85,6 +85,8 @@ class Forces(_Strict):
 def _instant(value: Any) -> datetime | None:
     if value is None:
         return None
+    if type(value) is datetime and value.tzinfo is UTC:
+        return value  # read already (Activity._read_instants): parse_instant gives it back
     try:
         return parse_instant(value).at
     except InstantError as exc:
@@ -112,6 +114,22 @@ class Declaration(_Strict):
 
 
 _INSTANT_FIELDS = ("start", "end", "notified_at")
+
+
+def _utc_text(raw: Any) -> datetime | None:
+    """``parse_instant(raw).at`` for the one spelling of 10⁵-activity files,
+    ``2024-12-22T01:21:00Z`` (UTC to the second, a year of 1900-2199), by
+    ``datetime.fromisoformat`` alone -- what parse_instant does with it, without its other
+    readings; None for anything else (parse_instant reads it, and refuses it if need be)."""
+    if type(raw) is not str or len(raw) != 20 or raw[19] != "Z" or raw[10] != "T":
+        return None
+    if not ("1900" <= raw[:4] <= "2199"):
+        return None
+    try:
+        at = datetime.fromisoformat(raw)
+    except ValueError:
+        return None
+    return at if at.tzinfo is UTC else None
 
 
 class Activity(_Strict):
@@ -193,6 +211,10 @@ class Activity(_Strict):
         for name in _INSTANT_FIELDS:
             raw = data.get(name)
             if raw is None or isinstance(raw, datetime):
+                continue
+            at = _utc_text(raw)
+            if at is not None:
+                data[name] = at
                 continue
             try:
                 parsed = parse_instant(raw)

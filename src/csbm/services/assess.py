@@ -27,8 +27,6 @@ from csbm.domain.activity_file import activities_from_data
 from csbm.domain.time import iso
 from csbm.errors import InputError, Problem
 from csbm.i18n import phrase_json
-from csbm.procedures.prior_notification import record_activities
-from csbm.procedures.scenario import scenario_from_data
 from csbm.reader import read_document
 from csbm.rules import Assessment, RulePack, assess, load_regime
 from csbm.rules.applicability import PackApplication, PackDecision
@@ -173,6 +171,8 @@ def read_assess_input(
             packs, forced = load_regime(regime)
             return AssessInput(activities_from_data(data, str(path)), packs, forced,
                                "activities")
+        from csbm.procedures.scenario import scenario_from_data
+
         scenario = scenario_from_data(data, base_dir=Path(path).parent, origin=str(path))
         events, context, source = list(scenario.events), scenario.context, "scenario"
         origin = str(path)
@@ -185,6 +185,8 @@ def read_assess_input(
         with open_node() as node:
             events, _ = log_events(node)
         context, source, origin = node_context(), "log", "the node's log"
+    from csbm.procedures.prior_notification import record_activities
+
     activities = record_activities(events, context, clock)
     if not activities:
         raise InputError(
