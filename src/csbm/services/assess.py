@@ -346,8 +346,9 @@ def json_chunks(result: Assessment, extra_assumed: Sequence[str] = ()) -> Iterat
         yield '  "activities": [],\n'
     else:
         yield '  "activities": [\n'
+        shared: dict[int, dict[str, Any]] = {}
         for start in range(0, len(items), CHUNK):
-            batch = [_activity_data(i) for i in items[start : start + CHUNK]]
+            batch = [_activity_data(i, shared) for i in items[start : start + CHUNK]]
             text = to_json(batch, indent=2).decode("utf-8")
             # "[\n  {...},\n  {...}\n]": the items, two more spaces in, without brackets
             body = "  " + text[2:-2].replace("\n", "\n  ")
@@ -363,11 +364,22 @@ CHUNK = 1000
 """Activities serialised at a time by :func:`json_chunks`."""
 
 
-def _activity_data(item: ActivityAssessment) -> dict[str, Any]:
+def _activity_data(
+    item: ActivityAssessment, shared: dict[int, dict[str, Any]] | None = None
+) -> dict[str, Any]:
     """``assessed_activity(item).to_json()``, built directly: the same keys in the same
     order, values the encoder writes as the document's serializer does (tuples as lists,
-    the kind by its value, phrases as their text, instants by :func:`_instant`)."""
+    the kind by its value, phrases as their text, instants by :func:`_instant`).
+
+    ``shared``: the data of pack decisions by identity, made once for the decisions that
+    the engine shares between activities (the caller keeps the decisions alive)."""
     a = item.activity
+    if shared is not None:
+        packs = [_shared(shared, app, _pack_use) for app in item.packs]
+        skipped = [_shared(shared, d, _not_applied) for d in item.not_applied]
+    else:
+        packs = [_pack_use(app) for app in item.packs]
+        skipped = [_not_applied(d) for d in item.not_applied]
     return {
         "name": a.name,
         "kind": a.kind,
@@ -376,12 +388,20 @@ def _activity_data(item: ActivityAssessment) -> dict[str, Any]:
         "start": _instant(a.start),
         "end": None if a.end is None else _instant(a.end),
         "members": item.members,
-        "packs": [_pack_use(app) for app in item.packs],
-        "packs_not_applied": [_not_applied(d) for d in item.not_applied],
+        "packs": packs,
+        "packs_not_applied": skipped,
         "obligations": [_owed_data(o) for o in item.obligations],
         "findings": [_finding(f) for f in item.findings],
         "assumed": a.assumed,
     }
+
+
+def _shared(shared: dict[int, dict[str, Any]], key: Any, make: Callable[[Any], dict[str, Any]]
+            ) -> dict[str, Any]:  # fmt: skip
+    found = shared.get(id(key))
+    if found is None:
+        found = shared[id(key)] = make(key)
+    return found
 
 
 def _instant(at: datetime) -> Any:
