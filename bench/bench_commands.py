@@ -8,7 +8,8 @@ on the same data (the ratio says what the shell costs on top of the engine):
 * ``csbm assess FILE --json`` of 100,000 activities (10,000 with ``quick``), from JSON and
   from YAML — engine: :func:`csbm.rules.assess` on the validated activities;
 * ``csbm replay FILE --json`` of 100,000 events, from JSON and from YAML — engine:
-  :func:`csbm.procedures.runner.replay` on the parsed events;
+  :func:`csbm.procedures.runner.replay` on the parsed events, with the scenario's validation
+  and the JSON output (``Replayed.json_chunks``) measured beside it in CPU seconds;
 * ``csbm --help`` — baseline: ``python -c pass`` (the interpreter's own start).
 
 For each YAML file, ``yaml_compose_seconds`` is libyaml composing it in this process: the
@@ -40,6 +41,7 @@ from csbm.domain.activity import Activity
 from csbm.procedures.runner import replay
 from csbm.procedures.scenario import scenario_from_data
 from csbm.rules import assess, load_pack
+from csbm.services.replay import Replayed
 
 NAME = "commands"
 AT = "2026-01-01T00:00:00Z"
@@ -180,16 +182,31 @@ def _assess_rows(n: int, work: Path) -> list[dict[str, Any]]:
 
 
 def _replay_rows(n: int, work: Path) -> list[dict[str, Any]]:
+    """``csbm replay FILE --json`` against its engine, in this process on the same file:
+    the scenario validated (``scenario_from_data``, the JSON already parsed), the replay
+    (:func:`replay`: the engine) and the JSON written (``Replayed.json_chunks`` to
+    /dev/null), each in CPU seconds (the machine is shared: wall time counts others too)
+    and the engine also in wall seconds; the command in wall and CPU seconds."""
     events = synthetic_year(n)
     doc = {"regime": ["vd2011"], "events": events}
     files = {"json": work / "scenario.json", "yaml": work / "scenario.yaml"}
     files["json"].write_text(json.dumps(doc), encoding="utf-8")
     files["yaml"].write_text(_yaml(doc), encoding="utf-8")
-    scenario = scenario_from_data(json.loads(files["json"].read_text("utf-8")))
+    data = json.loads(files["json"].read_text("utf-8"))
+    cpu = time.process_time()
+    scenario = scenario_from_data(data)
+    load_cpu = time.process_time() - cpu
     clock = datetime(2022, 6, 1, tzinfo=UTC)
-    started = time.perf_counter()
-    replay(scenario.events, scenario.context, clock)
+    started, cpu = time.perf_counter(), time.process_time()
+    result = replay(scenario.events, scenario.context, clock)
     engine = time.perf_counter() - started
+    engine_cpu = time.process_time() - cpu
+    cpu = time.process_time()
+    with open(os.devnull, "wb") as sink:
+        for chunk in Replayed(result, scenario).json_chunks():
+            sink.write(chunk)
+    output_cpu = time.process_time() - cpu
+    del data, scenario, result
     rows = []
     for fmt, path in files.items():
         seconds, mb = _command(
@@ -204,7 +221,11 @@ def _replay_rows(n: int, work: Path) -> list[dict[str, Any]]:
                 "cpu_seconds": round(_CPU["replay"], 2),
                 "peak_mb": round(mb),
                 "engine_seconds": round(engine, 2),
+                "engine_cpu_seconds": round(engine_cpu, 2),
+                "validation_cpu_seconds": round(load_cpu, 2),
+                "output_cpu_seconds": round(output_cpu, 2),
                 "ratio_to_engine": round(seconds / engine, 2),
+                "cpu_ratio_to_engine": round(_CPU["replay"] / engine_cpu, 2),
                 "output_mb": round((work / "out.json").stat().st_size / 2**20, 1),
                 **_floor(fmt, path),
             }
