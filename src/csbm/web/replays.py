@@ -253,10 +253,13 @@ class ReplayCache:
             if time.monotonic() - failure[1] < self.retry:
                 raise ReplayFailed(failure[0])
             self._failure = None
-        self.refresh(node, at)
+        started = self.refresh(node, at)
         worker = self._worker
         if worker is not None:
-            worker.join(SMALL_WAIT if size <= self.small else self.patience)
+            # a small log is waited for; a large one a moment when this request started
+            # its replay (a quick one is then served), not when it polls one under way
+            worker.join(SMALL_WAIT if size <= self.small else
+                        self.patience if started is not None else 0.0)  # fmt: skip
             if worker.is_alive():
                 raise NotReady(self._progress)
         if again:  # done within the patience: served as any other request
@@ -410,7 +413,8 @@ def replayed(state: Any, node: Node, at: datetime) -> Replayed:
 
 def warm(state: Any, node: Node, at: datetime) -> threading.Thread | None:
     """Start the first replay of ``node`` in the background (``csbm serve`` at start-up):
-    the first page finds it made, or waits for it rather than replaying again."""
+    the first page finds it made, or shows its progress until it is (a small log: waits
+    for it), never replaying again."""
     cache = cache_of(state)
     if cache.kept is not None:
         return None
