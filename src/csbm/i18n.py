@@ -125,15 +125,14 @@ def phrase(template: str, /, **params: Any) -> Phrase:
 def _make(cls: type[Phrase], template: str, values: dict[str, Any]) -> Phrase:
     """A phrase of ``template`` owning ``values`` (a dict nobody else holds)."""
     english, specced = _english(template)
-    plain = english is not None
-    if plain:
+    if english is not None:
         for k, v in values.items():
             kind = type(v)
             if not (kind in _PLAIN or (kind is Phrase and k not in specced)):
-                plain = False
+                english = None
                 break
-    if plain:
-        text = english.format_map(values)  # type: ignore[union-attr]  # the same text
+    if english is not None:
+        text = english.format_map(values)  # the same text, without string.Formatter
     else:
         text = _Formatter(None).format(template, **values)
     self = str.__new__(cls, text)

@@ -417,7 +417,7 @@ def _fast_yaml(text: str) -> Any:
         return _NOT_FAST
     try:
         data = _yaml_rs.loads(text, parse_datetime=False)
-    except Exception:  # noqa: BLE001 -- libyaml says what is wrong
+    except Exception:  # libyaml says what is wrong
         return _NOT_FAST
     return data if _plain_data(data) else _NOT_FAST
 
@@ -499,18 +499,23 @@ def _parse_libyaml(text: str, origin: str) -> Any:
 
 
 def _check_tree(data: Any, origin: str) -> None:
-    """Depth of the parsed JSON (the YAML builder checks as it goes): iterative, no recursion."""
-    if not isinstance(data, dict | list):
+    """Depth of the parsed JSON (the YAML builder checks as it goes): level by level, no
+    recursion."""
+    if type(data) is not dict and type(data) is not list:
         return
-    stack: list[tuple[Any, int]] = [(data, 1)]
-    while stack:
-        item, depth = stack.pop()
+    level = [data]
+    depth = 1
+    while level:
         if depth > MAX_DEPTH:
             raise InputError(
                 f"{origin}: nested too deeply",
                 [Problem(origin, f"nested deeper than {MAX_DEPTH} levels")],
             )
-        children = item.values() if isinstance(item, dict) else item
-        for child in children:
-            if isinstance(child, dict | list):
-                stack.append((child, depth + 1))
+        below: list[Any] = []
+        add = below.append
+        for node in level:
+            for child in node.values() if type(node) is dict else node:
+                if type(child) is dict or type(child) is list:
+                    add(child)
+        level = below
+        depth += 1
