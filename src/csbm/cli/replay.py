@@ -15,10 +15,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import typer
-from rich.markup import escape
-from rich.table import Table
 
-from csbm.cli._output import console, handles_errors, print_json, streamed_utf8
+from csbm.cli._output import handles_errors, print_json, streamed_utf8
 from csbm.cli._time import both, user_zone
 from csbm.errors import InputError, Problem
 from csbm.i18n import _
@@ -44,6 +42,8 @@ def print_refused(refused: Sequence[RefusedEntry]) -> None:
     """The log entries a schema refuses: one line each, with the reason."""
     if not refused:
         return
+    from csbm.cli._output import console  # Rich: imported only to print, never for --json
+
     console.print()
     console.print("[bold red]" + _("refused log entries") + "[/bold red]")
     for r in refused:
@@ -57,6 +57,11 @@ def print_refused(refused: Sequence[RefusedEntry]) -> None:
 
 
 def _print_timeline(title: str | None, result: ReplayResult, zone: tzinfo) -> None:
+    from rich.markup import escape  # Rich: imported only to print, never for --json
+    from rich.table import Table
+
+    from csbm.cli._output import console
+
     title = title or "scenario"
     console.print(
         _("[bold]{title}[/bold] — as at {at}").format(title=title, at=both(result.at, zone))
