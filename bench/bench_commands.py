@@ -12,9 +12,11 @@ on the same data (the ratio says what the shell costs on top of the engine):
   and the JSON output (``Replayed.json_chunks``) measured beside it in CPU seconds;
 * ``csbm --help`` — baseline: ``python -c pass`` (the interpreter's own start).
 
-For each YAML file, ``yaml_compose_seconds`` is libyaml composing it in this process: the
-floor under csbm's YAML reader (PyYAML's C parser and composer), which no change in csbm
-can go below.
+Each row also gives ``read_seconds``: csbm's strict reader (``csbm.reader.read_document``)
+parsing the file in this process -- JSON by the standard library's parser, YAML by yaml-rs
+(Rust) when the text holds nothing that csbm leaves to libyaml. For each YAML file,
+``yaml_compose_seconds`` is libyaml composing it (PyYAML's C parser and composer): what
+the reader cost before yaml-rs, kept for comparison.
 
 Targets (issue 8): assess of 10⁵ < 10 s and < 1 GB; replay of 10⁵ < 15 s, memory flat;
 ``csbm --help`` < 0.3 s.
@@ -40,6 +42,7 @@ from bench.bench_replay import synthetic_year
 from csbm.domain.activity import Activity
 from csbm.procedures.runner import replay
 from csbm.procedures.scenario import scenario_from_data
+from csbm.reader import read_document
 from csbm.rules import assess, load_pack
 from csbm.services.replay import Replayed
 
@@ -155,9 +158,10 @@ def _assess_rows(n: int, work: Path) -> list[dict[str, Any]]:
     started = time.perf_counter()
     activities = [Activity.model_validate(r) for r in raw]
     validate = time.perf_counter() - started
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     assess(activities, [pack], at)
     engine = time.perf_counter() - started
+    engine_cpu = time.process_time() - cpu
     rows = []
     for fmt, path in files.items():
         seconds, mb = _command(
@@ -172,7 +176,9 @@ def _assess_rows(n: int, work: Path) -> list[dict[str, Any]]:
                 "cpu_seconds": round(_CPU["assess"], 2),
                 "peak_mb": round(mb),
                 "engine_seconds": round(engine, 2),
+                "engine_cpu_seconds": round(engine_cpu, 2),
                 "validation_seconds": round(validate, 2),
+                "read_seconds": _read_seconds(path),
                 "ratio_to_engine": round(seconds / engine, 2),
                 "output_mb": round((work / "out.json").stat().st_size / 2**20, 1),
                 **_floor(fmt, path),
@@ -233,14 +239,23 @@ def _replay_rows(n: int, work: Path) -> list[dict[str, Any]]:
     return rows
 
 
+def _read_seconds(path: Path) -> float:
+    """csbm's strict reader parsing ``path`` in this process (best of one)."""
+    started = time.perf_counter()
+    read_document(path)
+    return round(time.perf_counter() - started, 2)
+
+
 def _floor_text(row: dict[str, Any]) -> str:
     floor = row.get("yaml_compose_seconds")
-    return "" if floor is None else f"; libyaml compose alone {floor} s"
+    read = row.get("read_seconds")
+    text = "" if read is None else f"; read {read} s"
+    return text if floor is None else f"{text}, libyaml compose alone {floor} s"
 
 
 def _floor(fmt: str, path: Path) -> dict[str, Any]:
-    """For a YAML file, libyaml's composing time of it (the floor under any YAML reader
-    that builds on PyYAML's C composer, as ``csbm.reader`` does)."""
+    """For a YAML file, libyaml's composing time of it (the floor under a YAML reader
+    that builds on PyYAML's C composer, as ``csbm.reader`` did before yaml-rs)."""
     if fmt != "yaml":
         return {}
     return {"yaml_compose_seconds": round(_compose_seconds(path), 2)}
@@ -278,8 +293,8 @@ def run(quick: bool = False) -> dict[str, Any]:
         "summary": (
             f"assess {n:,}: "
             + ", ".join(
-                f"{r['command'].split()[2]} {r['seconds']} s/{r['peak_mb']} MB "
-                f"(×{r['ratio_to_engine']} engine{_floor_text(r)})"
+                f"{r['command'].split()[2]} {r['seconds']} s ({r['cpu_seconds']} s CPU)/"
+                f"{r['peak_mb']} MB (×{r['ratio_to_engine']} engine{_floor_text(r)})"
                 for r in assess_rows
             )
             + f"; replay {replay_rows[0]['items']:,}: "
