@@ -246,3 +246,25 @@ def test_a_case_state_evolves_as_dataclasses_replace_does() -> None:
     assert state.last_at == t("2014-08-01")  # the state itself is unchanged
     with pytest.raises(TypeError):
         state.evolve({"no_such_field": 1})
+
+
+def test_a_counted_replay_tells_its_progress_and_gives_the_same_result(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``replay(..., counted=...)``: the count rises every COUNT_EVERY events to the number
+    of events (those after the clock included: they are taken, not applied), and the
+    result is the one of the replay without a count."""
+    from bench.bench_replay import CODES, synthetic_year
+
+    import csbm.procedures.runner as runner
+    from csbm.procedures.scenario import scenario_from_data
+
+    events = scenario_from_data({"events": synthetic_year(400, notifications=1 / 3)}).events
+    ctx = Context(packs=vd().packs, participants=tuple(CODES))
+    monkeypatch.setattr(runner, "COUNT_EVERY", 64)
+    seen: list[int] = []
+    clock = t("2021-09-01")
+    counted = replay(events, ctx, clock, counted=seen.append)
+    assert seen == [*range(64, len(events), 64), len(events)]
+    assert counted == replay(events, ctx, clock)
+    assert len(counted.cases) > 20

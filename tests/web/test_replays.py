@@ -180,10 +180,11 @@ def test_each_page_says_which_log_size_its_projection_is_of(
 def test_the_replay_counts_its_progress_a_chunk_at_a_time(
     network: dict[str, Path], monkeypatch: Any
 ) -> None:
+    import csbm.procedures.runner as runner
     import csbm.web.replays as replays
 
     monkeypatch.setattr(replays, "CHUNK", 10)
-    monkeypatch.setattr(replays, "STEP", 4)
+    monkeypatch.setattr(runner, "COUNT_EVERY", 4)
     seen: list[Progress] = []
 
     def watched(events: Any, ctx: Any, at: Any, counted: Any) -> Any:

@@ -16,7 +16,7 @@ by the measure or by the runner's duplicate check ("duplicate of #seq; changes n
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -344,16 +344,33 @@ def _deadline_findings(view: CaseView) -> tuple[Finding, ...]:
     return tuple(out)
 
 
-def replay(events: Iterable[Event], ctx: Context, at: datetime | None = None) -> ReplayResult:
+COUNT_EVERY = 4096
+"""How often :func:`replay` tells its ``counted`` callback how far it is (events)."""
+
+
+def replay(
+    events: Iterable[Event], ctx: Context, at: datetime | None = None,
+    counted: Callable[[int], None] | None = None,
+) -> ReplayResult:
     """Fold ``events`` in ``(at, seq)`` order and show every procedure at ``at``.
 
-    The batch runs with the cyclic garbage collector paused (``procedures._batch``).
+    ``counted``, when given, is told how many events are taken every
+    :data:`COUNT_EVERY` events and at the end (a progress bar, the workbench's notice).
+    The batch runs with the cyclic garbage collector paused (``csbm._batch``).
     """
     with cyclic_gc_paused():
         live = Live(ctx)
-        for event in sorted(events, key=lambda e: e.order):
-            if at is None or event.at <= at:
-                live.receive(event)
+        ordered = sorted(events, key=lambda e: e.order)
+        if counted is None:
+            for event in ordered:
+                if at is None or event.at <= at:
+                    live.receive(event)
+        else:
+            for start in range(0, len(ordered), COUNT_EVERY):
+                for event in ordered[start : start + COUNT_EVERY]:
+                    if at is None or event.at <= at:
+                        live.receive(event)
+                counted(min(start + COUNT_EVERY, len(ordered)))
         return live.view(at)
 
 

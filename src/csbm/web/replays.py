@@ -79,8 +79,6 @@ SLOW = 0.05
 COST_FACTOR = 20
 #: Entries read per query while catching up with the log.
 CHUNK = 5000
-#: Events replayed between two updates of the progress.
-STEP = 4096
 #: How long a request waits for a replay it cannot be served without (seconds) before
 #: it answers "not ready" (a small log is replayed within it).
 PATIENCE = 0.25
@@ -150,20 +148,10 @@ def replay_counted(
     events: Sequence[Event], ctx: Context, at: datetime, counted: Callable[[int], None]
 ) -> ReplayResult:
     """:func:`csbm.procedures.runner.replay` of ``events`` at ``at``, telling ``counted``
-    how many events are replayed every :data:`STEP` events (the same fold: the events in
-    ``(at, seq)`` order, the cyclic garbage collector paused)."""
-    from csbm._batch import cyclic_gc_paused
-    from csbm.procedures.runner import Live
+    how many events are replayed as it goes."""
+    from csbm.procedures.runner import replay
 
-    with cyclic_gc_paused():
-        live = Live(ctx)
-        ordered = sorted(events, key=lambda e: e.order)
-        for start in range(0, len(ordered), STEP):
-            for event in ordered[start : start + STEP]:
-                if event.at <= at:
-                    live.receive(event)
-            counted(min(start + STEP, len(ordered)))
-        return live.view(at)
+    return replay(events, ctx, at, counted)
 
 
 @dataclass(frozen=True)
