@@ -142,12 +142,13 @@ def _assess_one(
         compiled = regime.compiled[app.pack.id]
         tests = threshold_tests(compiled, activity)
         tests_by_pack[app.pack.id] = tests
-        obs = obligations_for(compiled, activity, at, tests)
+        above = gate_above(compiled, activity.forces) if compiled.gate is not None else None
+        obs = obligations_for(compiled, activity, at, tests, above=above)
         # The findings in their order; a call that can find nothing is skipped.
         if obs:
             obligations.extend(obs)
             findings.extend(violations(app.pack, obs, activity))
-        if compiled.gate is not None and gate_above(compiled, activity.forces):
+        if above:
             findings.extend(gate_violation(compiled, activity, True))
         findings.extend(near_thresholds(compiled, activity, margin, tests))
         if obs or activity.declarations:

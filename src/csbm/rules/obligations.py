@@ -278,8 +278,11 @@ def obligations_for(
     activity: Activity,
     at: datetime,
     tests: dict[str, ThresholdTest] | None = None,
+    *,
+    above: bool | None = None,
 ) -> list[Obligation]:
-    """Every obligation ``activity`` gives rise to under one pack."""
+    """Every obligation ``activity`` gives rise to under one pack (``above``: the gate's
+    :func:`gate_above` for it, when the caller has it already)."""
     out: list[Obligation] = []
     tests = tests or threshold_tests(compiled, activity)
     notif = tests[PRIOR_NOTIFICATION]
@@ -290,8 +293,11 @@ def obligations_for(
         out.extend(_observation(compiled, activity, at, obs))
     if notif.met is not False and notif.rules:
         out.extend(_calendar(compiled, activity, at))
-    if compiled.gate is not None and gate_above(compiled, activity.forces):
-        out.extend(_advance(compiled, activity, at))
+    if compiled.gate is not None:
+        if above is None:
+            above = gate_above(compiled, activity.forces)
+        if above:
+            out.extend(_advance(compiled, activity, at))
     return out
 
 
@@ -459,9 +465,7 @@ def _calendar(compiled: CompiledPack, activity: Activity, at: datetime) -> Itera
 
 def _advance(compiled: CompiledPack, activity: Activity, at: datetime) -> Iterable[Obligation]:
     gate = compiled.gate
-    assert gate is not None and isinstance(gate.spec, ThresholdSpec)
-    if not gate_above(compiled, activity.forces):
-        return
+    assert gate is not None and isinstance(gate.spec, ThresholdSpec)  # above it (the caller)
     for rule in compiled.annual.get(ADVANCE_COMMUNICATION, ()):
         assert isinstance(rule.spec, AnnualDateSpec)
         due = annual_due(rule.spec, activity.start.year, compiled.date_limit)
