@@ -78,6 +78,10 @@ def register(app: typer.Typer) -> None:
             log_level="warning",
             lifespan="on",
             timeout_graceful_shutdown=10,
+            # the C parsers and loop (pinned dependencies): a delivery's HTTP request
+            # parsed by httptools, not the pure-Python h11, on uvloop (issue 11, item 9)
+            http="httptools",
+            loop="uvloop",
         )
         server = uvicorn.Server(config)
         parent = os.getppid() if exit_with_parent else None
