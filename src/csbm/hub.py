@@ -162,7 +162,9 @@ class Hub:
     # -- the directory of nodes
 
     def directory_of_keys(self) -> KeyDirectory:
-        return KeyDirectory(self.store.key_records())
+        """The key directory (read again only after a key changed: see
+        :meth:`csbm.store.LedgerStore.key_directory`); do not change it."""
+        return self.store.key_directory()
 
     def register(self, state: str, verifier: str, url: str, fingerprint: str, at: datetime) -> None:
         """Register a State's node: its public key (pinned by ``fingerprint``) and URL."""

@@ -563,12 +563,15 @@ class Node:
         delivery: Delivery,
         at: datetime,
         check: Callable[[Mapping[str, Any], Sequence[str]], object] | None = None,
+        directory: KeyDirectory | None = None,
     ) -> Envelope:
         """Verify a delivery, log it with a signed receipt (one commit); return the receipt.
 
         ``check`` (default: ``csbm.message.check_payload``, the one message validation)
         sees the signed message and its recipients first: a body its kind's schema refuses
-        raises with the reason, and nothing is stored, no receipt signed."""
+        raises with the reason, and nothing is stored, no receipt signed. ``directory``:
+        the key directory as the caller just read it (:meth:`directory_of_keys`; the API
+        checked the request's signature with it), else read here."""
         if check is None:
             from csbm.message import check_payload
 
@@ -578,7 +581,8 @@ class Node:
         # The same delivery arriving twice at once (a retry racing the original) finds
         # the first one logged and gets its receipt back: accept_delivery checks for it
         # again under the log's write lock, so no lock of ours is needed.
-        return accept_delivery(self.store, self.key, self.directory_of_keys(), delivery, at)
+        keys = directory if directory is not None else self.directory_of_keys()
+        return accept_delivery(self.store, self.key, keys, delivery, at)
 
     def receive_batch(self, batch: DeliveryBatch, at: datetime) -> list[Envelope]:
         """Receive every delivery of a batch in order; the receipts, one per delivery. The

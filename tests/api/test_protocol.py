@@ -191,6 +191,58 @@ def test_malformed_deliveries_are_problems(
     assert response.headers["content-type"].startswith(PROBLEM)
 
 
+@pytest.mark.parametrize(
+    ("body", "content_type"),
+    [
+        (b"", "application/json"),  # no document
+        (b"{}", None),  # no media type: not read as JSON (as FastAPI reads a JSON body)
+        (b"{}", "text/plain"),
+        (b"\xff\xfe", "application/json"),  # not UTF-8
+    ],
+)
+def test_an_unreadable_inbox_request_is_422_problem(
+    nodes: dict[str, Node], by_api: TestClient, clock: Clock, body: bytes, content_type: str | None
+) -> None:
+    by = nodes["BY"]
+    size = by.size()
+    headers = sign_request(nodes["LT"].key, "LT", "POST", "/api/v1/inbox", body, clock.at)
+    if content_type is not None:
+        headers["content-type"] = content_type
+    _problem(by_api.post("/api/v1/inbox", content=body, headers=headers), 422,
+             "request.invalid")  # fmt: skip
+    assert by.size() == size
+
+
+def test_the_signature_is_checked_before_the_body_is_read(by_api: TestClient) -> None:
+    # an unsigned request is refused as unsigned, whatever its body (nothing is parsed)
+    response = by_api.post(
+        "/api/v1/inbox", content=b"not json", headers={"content-type": "application/json"}
+    )
+    _problem(response, 401, "auth.unsigned")
+
+
+def test_the_inbox_documents_its_body_in_openapi(by_api: TestClient) -> None:
+    operation = by_api.get("/openapi.json").json()["paths"]["/api/v1/inbox"]["post"]
+    body = operation["requestBody"]
+    assert body["required"] is True
+    assert body["content"]["application/json"]["schema"]["type"] == "object"
+    assert {"401", "403", "400", "422"} <= set(operation["responses"])
+
+
+def test_a_hub_sees_a_node_registered_after_it_read_its_keys(tmp_path: Path) -> None:
+    from csbm.hub import init_hub
+
+    hub = init_hub(T0, tmp_path / "hub")
+    node = init_node("EE", T0, data=tmp_path / "EE")
+    try:
+        assert hub.directory_of_keys().get("EE", node.key.key_id) is None
+        hub.register("EE", node.key.verifier_key, "http://127.0.0.1:9", node.key.fingerprint, T0)
+        assert hub.directory_of_keys().get("EE", node.key.key_id) is not None
+    finally:
+        node.close()
+        hub.close()
+
+
 def test_openapi_well_known_and_unknown_paths(by_api: TestClient, nodes: dict[str, Node]) -> None:
     spec = by_api.get("/openapi.json").json()
     assert "/api/v1/inbox" in spec["paths"] and "/api/v1/messages" in spec["paths"]

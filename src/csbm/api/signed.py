@@ -5,7 +5,8 @@ its pinned key). Every refusal is logged (structlog) and answered with problem+j
 
 from __future__ import annotations
 
-from datetime import timedelta
+from collections.abc import Mapping
+from datetime import datetime, timedelta
 from typing import Any
 
 import structlog
@@ -14,7 +15,7 @@ from starlette.concurrency import run_in_threadpool
 
 from csbm.exchange.wire import Signed, verify_request
 from csbm.hub import HUB, Hub
-from csbm.ledger.keys import key_id_hex
+from csbm.ledger.keys import KeyDirectory, key_id_hex
 from csbm.node import Node
 from csbm.services.clock import wall_clock
 
@@ -33,7 +34,11 @@ def skew_of(request: Request) -> timedelta:
     return timedelta(seconds=float(getattr(request.app.state, "skew_seconds", 300.0)))
 
 
-def _lookup(site: Node | Hub) -> Any:
+def _lookup(site: Node | Hub, directory: KeyDirectory | None = None) -> Any:
+    """The key a peer signs its requests with: the hub's pinned key, or a State's key
+    in the key directory (``directory``, else the site's: held between requests, read
+    again only after a key write) -- unknown, own or revoked: None."""
+
     def public_key(signer: str, key_id: str) -> bytes | None:
         if signer == HUB:
             if isinstance(site, Hub):
@@ -44,31 +49,52 @@ def _lookup(site: Node | Hub) -> Any:
             return hub.public_key
         if signer == site.state:
             return None
-        for record in site.key_records(signer):
-            if record.key_id == key_id and not record.own and record.revoked_at is None:
-                return record.public_key
-        return None
+        keys = directory if directory is not None else site.directory_of_keys()
+        record = keys.get(signer, key_id)
+        if record is None or record.own or record.revoked_at is not None:
+            return None
+        return record.public_key
 
     return public_key
+
+
+def check_signed(
+    site: Node | Hub,
+    headers: Mapping[str, str],
+    method: str,
+    target: str,
+    body: bytes,
+    now: datetime,
+    skew: timedelta,
+    directory: KeyDirectory | None = None,
+) -> Signed:
+    """The peer that signed a request (blocking: it may read the key directory, unless
+    ``directory`` is given); every refusal (401) is logged."""
+    try:
+        lookup = _lookup(site, directory)
+        return verify_request(headers, method, target, body, now, skew, lookup)
+    except Exception as exc:
+        log.warning(
+            "refused", path=target.partition("?")[0], method=method,
+            signer=headers.get("csbm-signer"), code=getattr(exc, "code", None),
+            reason=str(exc),
+        )  # fmt: skip
+        raise
+
+
+def target_of(request: Request) -> str:
+    """The path and query a request was signed for."""
+    query = request.url.query
+    return request.url.path + (f"?{query}" if query else "")
 
 
 async def signed_peer(request: Request) -> Signed:
     """The peer that signed this request (a State code, or ``hub``); 401 otherwise."""
     site = site_of(request)
     body = await request.body()
-    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
     clock = getattr(request.app.state, "clock", None)
     now = clock() if callable(clock) else wall_clock()
-    lookup = _lookup(site)
-    try:
-        return await run_in_threadpool(
-            verify_request, request.headers, request.method, target, body, now,
-            skew_of(request), lookup,
-        )  # fmt: skip
-    except Exception as exc:
-        log.warning(
-            "refused", path=request.url.path, method=request.method,
-            signer=request.headers.get("csbm-signer"), code=getattr(exc, "code", None),
-            reason=str(exc),
-        )  # fmt: skip
-        raise
+    return await run_in_threadpool(
+        check_signed, site, request.headers, request.method, target_of(request), body, now,
+        skew_of(request),
+    )  # fmt: skip
