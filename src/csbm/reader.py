@@ -34,7 +34,7 @@ import yaml
 try:
     import yaml_rs as _yaml_rs
 except ImportError:  # pragma: no cover - a pinned dependency; libyaml reads it all then
-    _yaml_rs = None
+    _yaml_rs = None  # type: ignore[assignment]
 
 from csbm.errors import InputError, NotFoundError, Problem
 

@@ -214,7 +214,7 @@ def plan_of(compiled: CompiledPack, measure: str, kind: ActivityKind, below: boo
             continue  # threshold_met: (False, ()) -- neither met nor unknown
         entries.append((rule.id, tuple(criteria.items()), spec.comparison == ">=",
                         spec.when_given))  # fmt: skip
-    every = []
+    every: list[tuple[Rule, str, int]] = []
     for rule in rules:
         assert isinstance(rule.spec, ThresholdSpec)
         every.extend((rule, name, limit) for name, limit in rule.spec.criteria.items() if limit)

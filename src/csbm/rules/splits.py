@@ -141,7 +141,7 @@ def _sum(group: list[Activity]) -> Forces:
             if value is not None:
                 current = totals[name]
                 totals[name] = value if current is None else current + value
-    return Forces.model_construct(**totals)  # sums of validated counts
+    return Forces.model_construct(None, **totals)  # sums of validated counts
 
 
 def _check(
