@@ -171,3 +171,19 @@ def test_assess_json_keeps_english_and_adds_the_template(
     notes = [o for o in activity["obligations"] if o["note"]]
     assert notes and all(o["note_id"] and o["note"] for o in notes)
     assert {"note_id", "note_params"} <= set(activity["obligations"][0])
+
+
+def test_a_phrase_without_parameters_is_one_object() -> None:
+    assert phrase(N_("in force on the start date")) is phrase(N_("in force on the start date"))
+    assert Phrase(N_("in force on the start date")) == phrase(N_("in force on the start date"))
+
+
+def test_phrase_json_is_made_once_and_handed_out_as_a_copy() -> None:
+    outer = phrase(N_("{head}; {period}"), head=phrase(N_("forced with --regime")),
+                   period=_near())  # fmt: skip
+    first = phrase_json(outer)
+    first[1]["head"] = "changed"
+    second = phrase_json(outer)
+    assert second[1]["head"] == {"message_id": "forced with --regime", "params": {}}
+    assert second[1]["period"]["params"]["value"] == 12700
+    assert phrase_from_json(*second) == outer

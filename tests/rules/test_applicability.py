@@ -7,6 +7,7 @@ Document; the same activity in 2023 gets only the Vienna Document.
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -213,3 +214,35 @@ def test_vienna_document_where_the_zone_is_open_is_provisional() -> None:
 def test_vienna_document_without_an_area_applies_as_before() -> None:
     (app,) = applicable_packs(_activity(where=None), [load_pack("vd2011")])
     assert not app.provisional and "not checked" in app.reason
+
+
+# ------------------------------------------------------------------ made once (performance)
+
+
+def test_decisions_that_depend_only_on_the_pack_are_made_once_and_say_the_same() -> None:
+    """Forced, or without an area, a multilateral pack's decision depends only on which
+    part of its period the activity starts in: one decision (and one phrase) per pack and
+    part, the same text and template as made afresh."""
+    vd = load_pack("vd2011")
+    one, two = (_activity(host="AT", year=y, where=None) for y in (2021, 2022))
+    first, second = (decide_packs(a, [vd], forced=True)[0] for a in (one, two))
+    assert first is second
+    assert first.application() is second.application()
+    assert first.reason == "forced with --regime; in force on the start date"
+    assert first.reason.template == "{head}; {period}"  # type: ignore[attr-defined]
+    unforced = decide_packs(one, [vd])[0]
+    assert unforced is not first and unforced.reason.startswith("multilateral; ")
+    # another pack object (a copy with other dates) has decisions of its own
+    later = vd.model_copy(update={"in_force": date(2022, 1, 1)})
+    early = decide_packs(one, [later], forced=True)[0]
+    assert not early.applies and "not yet in force" in early.reason
+    assert decide_packs(two, [later], forced=True)[0].applies
+
+
+def test_not_a_party_is_said_per_host_state() -> None:
+    by_ua = load_pack("by-ua-2001")
+    pl, de = (_activity(host=h, where=None) for h in ("PL", "DE"))
+    reasons = [decide_packs(a, [by_ua])[0].reason for a in (pl, de, pl)]
+    assert reasons[0].startswith("host State PL is not a party; ")
+    assert reasons[1].startswith("host State DE is not a party; ")
+    assert reasons[2] is reasons[0]
