@@ -110,6 +110,13 @@ class PeerRecord:
     added_at: str
 
 
+#: The columns of ``outbox`` that :func:`_row` reads, for SQL sent to the driver.
+_OUTBOX_COLUMNS = (
+    "id, message_id, destination, sender, log_index, payload, status, attempts, "
+    "created_at, next_attempt_at, last_error, receipt, done_at"
+)
+
+
 def _row(r: object) -> OutboxRow:
     m = r._mapping  # type: ignore[attr-defined]
     receipt = m["receipt"]
@@ -170,12 +177,13 @@ def queue(
 
 def due(store: LedgerStore, now: str, limit: int = 100) -> list[OutboxRow]:
     """Rows to attempt now: pending (or relayed, to ask the hub for receipts) and due."""
+    # straight to the driver: every worker asks at every poll, idle or not
     with store.read() as conn:
-        rows = conn.execute(
-            select(outbox)
-            .where(outbox.c.status.in_((PENDING, RELAYED)), outbox.c.next_attempt_at <= now)
-            .order_by(outbox.c.next_attempt_at, outbox.c.id)
-            .limit(limit)
+        m = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+        rows = conn.exec_driver_sql(
+            f"SELECT {_OUTBOX_COLUMNS} FROM outbox WHERE status IN ({m}, {m}) "
+            f"AND next_attempt_at <= {m} ORDER BY next_attempt_at, id LIMIT {m}",
+            (PENDING, RELAYED, now, limit),
         ).all()
     return [_row(r) for r in rows]
 
@@ -322,6 +330,12 @@ def list_peers(store: LedgerStore) -> list[PeerRecord]:
 
 
 def get_peer(store: LedgerStore, state: str) -> PeerRecord | None:
+    # straight to the driver: a node reads the hub's pinned key for every relayed delivery
     with store.read() as conn:
-        r = conn.execute(select(peers).where(peers.c.state == state)).first()
+        m = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+        r = conn.exec_driver_sql(
+            "SELECT state, url, key_name, public_key, fingerprint, added_at FROM peers "
+            f"WHERE state = {m}",
+            (state,),
+        ).first()
     return None if r is None else _peer(r)

@@ -1,0 +1,56 @@
+"""The reads that go straight to the driver on the hot paths (a delivery received, a
+worker's poll): the same rows as the SQLAlchemy queries they replace, on SQLite and on
+PostgreSQL (their parameter marks differ)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from csbm.store import outbox
+from csbm.store.log import KEYS_VERSION, LedgerStore
+from csbm.store.outbox import PeerRecord
+
+
+@pytest.fixture
+def store(db_url: str) -> Iterator[LedgerStore]:
+    s = LedgerStore.open(db_url)
+    try:
+        yield s
+    finally:
+        s.close()
+
+
+def test_due_rows_in_order_with_limit_and_only_pending_or_relayed(store: LedgerStore) -> None:
+    with store.write() as txn:
+        outbox.queue(txn.conn, "m1", ["LT", "BY"], "EE", "2026-03-01T09:00:00Z", log_index=3)
+        outbox.queue(txn.conn, "m2", ["PL"], "EE", "2026-03-01T09:00:01Z", payload="{}")
+    rows = outbox.due(store, "2026-03-01T10:00:00Z")
+    assert [(r.message_id, r.destination) for r in rows] == [
+        ("m1", "LT"), ("m1", "BY"), ("m2", "PL")
+    ]  # fmt: skip
+    assert rows[0].log_index == 3 and rows[0].status == outbox.PENDING and rows[0].receipt is None
+    assert rows[2].payload == "{}" and rows[2].log_index is None
+    assert len(outbox.due(store, "2026-03-01T10:00:00Z", limit=2)) == 2
+    assert outbox.due(store, "2026-03-01T08:00:00Z") == []  # not due yet
+    outbox.mark(store, rows[0].id, status=outbox.DONE, attempted=True,
+                done_at="2026-03-01T10:00:00Z")  # fmt: skip
+    assert [r.id for r in outbox.due(store, "2026-03-01T10:00:00Z")] == [rows[1].id, rows[2].id]
+
+
+def test_a_peer_read_back_as_written(store: LedgerStore) -> None:
+    peer = PeerRecord("hub", "http://127.0.0.1:9", "csbm/hub", b"k" * 32, "SHA256:x",
+                      "2026-03-01T09:00:00Z")  # fmt: skip
+    with store.write() as txn:
+        outbox.put_peer(txn.conn, peer)
+    assert outbox.get_peer(store, "hub") == peer
+    assert outbox.get_peer(store, "LT") is None
+
+
+def test_meta_and_entry_by_message_id(store: LedgerStore) -> None:
+    assert store.meta("nothing") is None
+    with store.write() as txn:
+        txn.set_meta(KEYS_VERSION, "v1")
+    assert store.meta(KEYS_VERSION) == "v1"
+    assert store.entry_by_message_id("no-such-id") is None
