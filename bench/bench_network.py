@@ -104,6 +104,31 @@ def _cpu_ms(before: float | None, after: float | None, count: int) -> float | No
     return round((after - before) * 1000 / count, 2)
 
 
+def _settle(procs: list[subprocess.Popen[bytes]], timeout: float = 600.0) -> float | None:
+    """Wait until the processes' start-up work is done (a node's first replay and the
+    web's warm-up take seconds of CPU each, in the background), so that it is not counted
+    as the CPU of deliveries: until they use less than 15 ms of CPU per process per
+    second. Their idle CPU then (worker polls), ms per second, all together."""
+    deadline = time.monotonic() + timeout
+    last = _cpu_of(procs)
+    if last is None:
+        return None
+    while time.monotonic() < deadline:
+        time.sleep(1.0)
+        now_cpu = _cpu_of(procs)
+        if now_cpu is None:
+            return None
+        if now_cpu - last < 0.015 * len(procs):
+            break
+        last = now_cpu
+    before = _cpu_of(procs)
+    time.sleep(2.0)
+    after = _cpu_of(procs)
+    if before is None or after is None:
+        return None
+    return (after - before) * 1000 / 2.0
+
+
 def _wait_up(url: str, timeout: float = 120.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -365,6 +390,7 @@ def _fanout(root: Path, nodes: int, messages: int, processes: bool) -> dict[str,
         at_sender: list[float] = []
         with httpx.Client(timeout=30.0, trust_env=False) as client:
             _until(lt_db, _send(client, url["LT"], token, "all", "fan-warm"), nodes, 300)
+            idle = _settle(procs[2:])  # the nodes' start-up work done, their idle CPU
             cpu_before = [_cpu_of(procs[:1]), _cpu_of(procs[1:2]), _cpu_of(procs[2:])]
             for i in range(messages):
                 started = time.perf_counter()
@@ -409,7 +435,9 @@ def _fanout(root: Path, nodes: int, messages: int, processes: bool) -> dict[str,
         "end_to_end_fanouts_per_second": round(1 / statistics.mean(at_sender), 3),
         "deliveries_per_second": round(nodes / statistics.mean(at_hub), 1),
         # CPU time per delivery (one message to one node), from /proc: the hub's, the 56
-        # receiving nodes' together (their idle polls included), the sender's
+        # receiving nodes' together (their idle polls included: below), the sender's;
+        # counted once the nodes' start-up work (first replay, web warm-up) is done
+        "nodes_idle_cpu_ms_per_node_per_s": None if idle is None else round(idle / nodes, 2),
         "cpu_ms_per_delivery": {
             name: _cpu_ms(cpu_before[i], cpu_after[i], messages * nodes)
             for i, name in enumerate(("sender", "hub", "nodes"))
