@@ -54,3 +54,22 @@ def test_meta_and_entry_by_message_id(store: LedgerStore) -> None:
         txn.set_meta(KEYS_VERSION, "v1")
     assert store.meta(KEYS_VERSION) == "v1"
     assert store.entry_by_message_id("no-such-id") is None
+
+
+def test_a_receipt_and_a_checkpoint_written_and_read_back(store: LedgerStore) -> None:
+    from csbm.ledger.records import CheckpointRecord
+
+    record = CheckpointRecord("csbm/LT", False, 7, b"r" * 32, "note\n", "2026-03-01T09:00:00Z")
+    with store.write() as txn:
+        txn.add_receipt(5, "issued", "LT", "m1", b"h" * 32, 4)
+        txn.add_checkpoint(record)
+        txn.add_checkpoint(CheckpointRecord("csbm/LT", False, 9, b"s" * 32, "later\n",
+                                            "2026-03-01T09:00:01Z"))  # fmt: skip
+        assert txn.receipt_for("m1", "issued") is not None
+    row = store.receipt_for("m1", "issued")
+    assert row == {"receipt_index": 5, "direction": "issued", "peer": "LT", "message_id": "m1",
+                   "message_hash": b"h" * 32, "entry_index": 4}  # fmt: skip
+    assert store.receipt_for("m1", "received") is None
+    with store.write() as txn:
+        last = txn.last_checkpoint("csbm/LT")
+    assert last is not None and last.size == 9 and last.root == b"s" * 32 and last.own is False

@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import structlog
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from fastapi import Request
 from starlette.concurrency import run_in_threadpool
 
@@ -39,7 +40,7 @@ def _lookup(site: Node | Hub, directory: KeyDirectory | None = None) -> Any:
     in the key directory (``directory``, else the site's: held between requests, read
     again only after a key write) -- unknown, own or revoked: None."""
 
-    def public_key(signer: str, key_id: str) -> bytes | None:
+    def public_key(signer: str, key_id: str) -> bytes | Ed25519PublicKey | None:
         if signer == HUB:
             if isinstance(site, Hub):
                 return None
@@ -53,7 +54,7 @@ def _lookup(site: Node | Hub, directory: KeyDirectory | None = None) -> Any:
         record = keys.get(signer, key_id)
         if record is None or record.own or record.revoked_at is not None:
             return None
-        return record.public_key
+        return keys.public(signer, key_id)  # the directory's key object, made once
 
     return public_key
 

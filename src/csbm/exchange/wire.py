@@ -196,10 +196,10 @@ def verify_request(
     body: bytes,
     now: datetime,
     skew: timedelta,
-    public_key: Callable[[str, str], bytes | None],
+    public_key: Callable[[str, str], bytes | Ed25519PublicKey | None],
 ) -> Signed:
     """Check a signed request; the signer. ``public_key(signer, key_id)`` is the key the
-    receiver holds for that signer (None: unknown or revoked)."""
+    receiver holds for that signer, raw or as a key object (None: unknown or revoked)."""
     lowered = {k.lower(): v for k, v in headers.items()}
     missing = [h for h in (SIGNER, KEY_ID, DATE, SIGNATURE) if not lowered.get(h)]
     if missing:
@@ -229,9 +229,11 @@ def verify_request(
         )
     try:
         signature = base64.b64decode(lowered[SIGNATURE], validate=True)
-        Ed25519PublicKey.from_public_bytes(raw_key).verify(
-            signature, _signed_text(method, target, date, body)
-        )
+        key = (
+            raw_key if isinstance(raw_key, Ed25519PublicKey)
+            else Ed25519PublicKey.from_public_bytes(raw_key)
+        )  # fmt: skip
+        key.verify(signature, _signed_text(method, target, date, body))
     except (binascii.Error, ValueError, InvalidSignature):
         raise AuthError(
             "the request signature does not verify", code="auth.bad_signature"
