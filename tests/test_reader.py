@@ -191,7 +191,8 @@ def _same_or_left(text: str) -> None:
     try:
         slow = _parse_libyaml(text, "f")
     except InputError as exc:
-        raise AssertionError(f"yaml-rs read {text!r} as {fast!r}; libyaml refuses it: {exc}")
+        message = f"yaml-rs read {text!r} as {fast!r}; libyaml refuses it: {exc}"
+        raise AssertionError(message) from exc
     assert fast == slow and _types(fast) == _types(slow), text
 
 
