@@ -7,10 +7,11 @@ and nothing else) and issue 9, item 3. Each function takes what it needs — an 
 the shells never reach into a node's store.
 """
 
+from typing import Any
+
 from csbm.services.clock import clock_or_now, parse_clock, wall_clock
 from csbm.services.deadlines import DeadlinesDocument, PendingDeadline, deadlines, pending
 from csbm.services.documents import Document, Owed, RefusedEntry
-from csbm.services.export import calendar, deadline_uid, ical
 from csbm.services.replay import (
     ReplayDocument,
     Replayed,
@@ -27,7 +28,6 @@ __all__ = [
     "RefusedEntry",
     "ReplayDocument",
     "Replayed",
-    "calendar",
     "clock_or_now",
     "deadline_uid",
     "deadlines",
@@ -39,3 +39,15 @@ __all__ = [
     "replay_source",
     "wall_clock",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """The iCalendar export (icalendar takes ~0.1 s to import), loaded when first asked for:
+    ``csbm replay`` and ``csbm assess`` never need it. (``calendar`` of the export is
+    ``csbm.services.export.calendar``: ``csbm.services.calendar`` is the calendar page's
+    module.)"""
+    if name in ("deadline_uid", "ical"):
+        from csbm.services import export
+
+        return getattr(export, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
