@@ -11,6 +11,7 @@ itself.
 from __future__ import annotations
 
 import os
+import sys
 import threading
 import time
 from pathlib import Path
@@ -79,9 +80,10 @@ def register(app: typer.Typer) -> None:
             lifespan="on",
             timeout_graceful_shutdown=10,
             # the C parsers and loop (pinned dependencies): a delivery's HTTP request
-            # parsed by httptools, not the pure-Python h11, on uvloop (issue 11, item 9)
+            # parsed by httptools, not the pure-Python h11, on uvloop (issue 11, item 9;
+            # uvloop has no Windows build: asyncio there)
             http="httptools",
-            loop="uvloop",
+            loop="uvloop" if sys.platform != "win32" else "asyncio",
         )
         server = uvicorn.Server(config)
         parent = os.getppid() if exit_with_parent else None
