@@ -226,13 +226,55 @@ def test_a_broken_constraint_in_english_names_the_entrys_title(
     assert constraint_broken("RU", 7, 6, "2017", CONSTR) in out
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="csbm.rules.engine._constraint_findings builds this message with an f-string; "
-    "it must use csbm.rules.texts.constraint_broken (a phrase) for the CLI to translate it",
-)
 def test_assess_in_russian_names_the_broken_constraint_in_russian(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     out = _cli(["assess", _seven(tmp_path), "--at", "2018-01-01T00:00Z"], "ru", monkeypatch)
     assert "Не более шести мероприятий военной деятельности" in out and CONSTR not in out
+
+
+@pytest.mark.parametrize("lang", ["ru", "uk"])
+def test_a_declaration_keeps_the_phrase_of_its_source(lang: str) -> None:
+    """A declaration csbm writes (a calendar's, an earlier notification's) keeps its phrase
+    through validation and copies, so it is shown in the reader's language."""
+    from csbm.domain.activity import Declaration, Forces
+    from csbm.rules.texts import calendar_source, notification_source
+
+    for source in (calendar_source("PL", 2014), notification_source("2014-08-20T00:00:00Z")):
+        declared = Declaration(source=source, forces=Forces(troops=13250))
+        kept = declared.model_copy().source
+        assert isinstance(kept, Phrase) and kept == source  # the same English
+        shown = say(kept, lang)
+        assert shown != str(source) and ("PL" in shown or "2014-08-20" in shown)
+    plain = Declaration(source="observers' count", forces=Forces(troops=1)).source
+    assert type(plain) is str
+    with pytest.raises(ValueError):
+        Declaration(source="", forces=Forces(troops=1))
+
+
+@pytest.mark.parametrize(
+    ("language", "said"),
+    [("ru", "дата 2017-01-03 без времени прочитана как 00:00 UTC"), ("uk", None)],
+)
+def test_assess_says_what_it_assumed_in_the_readers_language(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, language: str, said: str | None
+) -> None:
+    """A bare date in the file and in --at: the "assumed" lines name the field and say
+    the assumption in the reader's language (not the English inside a translated line)."""
+    from csbm.i18n import N_, phrase
+
+    path = tmp_path / "bare.yaml"
+    path.write_text(
+        "activities:\n  - name: Bare\n    conducting_states: [RU]\n    host_state: RU\n"
+        "    start: 2017-01-03\n    end: 2017-01-06T00:00:00Z\n    forces: {troops: 100}\n",
+        encoding="utf-8",
+    )
+    out = " ".join(_cli(["assess", str(path), "--at", "2018-01-01"], language,
+                        monkeypatch).split())  # fmt: skip
+    english = phrase(N_("bare date {date} read as 00:00 UTC"), date="2017-01-03")
+    expected = said or english.render(language)
+    assert expected != str(english)
+    assert f"start: {expected}" in out
+    assert "--at: " + phrase(N_("bare date {date} read as 00:00 UTC"),
+                             date="2018-01-01").render(language) in out  # fmt: skip
+    assert "read as 00:00 UTC" not in out

@@ -11,10 +11,10 @@ from rich.table import Table
 
 from csbm.cli._output import console, err_console, handles_errors, streamed
 from csbm.cli._time import both, user_zone
-from csbm.domain.activity import Activity
+from csbm.domain.activity import ASSUMED, Activity
 from csbm.domain.time import parse_instant
 from csbm.errors import InputError, Problem
-from csbm.i18n import _
+from csbm.i18n import _, phrase
 from csbm.reader import read_text
 from csbm.rules import Assessment, RulePack
 from csbm.rules.model import Finding
@@ -50,7 +50,7 @@ def parse_at(value: str | None) -> tuple[Any, str | None]:
     was assumed reading it (a bare date is 00:00 UTC), by the one clock parser."""
     clock = clock_or_now(value, "--at")
     assumed = parse_instant(value).assumed if value is not None else None
-    return clock, (f"--at: {assumed}" if assumed else None)
+    return clock, (phrase(ASSUMED, field="--at", assumption=assumed) if assumed else None)
 
 
 def _print_human(result: Assessment, extra_assumed: list[str], tz: str | None) -> None:

@@ -11,10 +11,20 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, Strict, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    Strict,
+    ValidatorFunctionWrapHandler,
+    WrapValidator,
+    field_validator,
+    model_validator,
+)
 
 from csbm.domain.states import is_participating_state
 from csbm.domain.time import InstantError, parse_instant
+from csbm.i18n import N_, Phrase, phrase
 
 
 class ActivityKind(StrEnum):
@@ -105,12 +115,24 @@ class Phase(_Strict):
     _instants = field_validator("start", "end", mode="before")(_instant)
 
 
+ASSUMED = N_("{field}: {assumption}")
+"""What was assumed reading a field (``start: bare date 2017-09-14 read as 00:00 UTC``)."""
+
+
+def _kept_phrase(value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
+    """Text checked as any text is; a phrase csbm wrote stays one (shown translated)."""
+    checked = handler(value)
+    return value if isinstance(value, Phrase) else checked
+
+
 class Declaration(_Strict):
     """Another statement of the activity's figures: a second declaration, or observers' counts."""
 
     source: str = Field(min_length=1)
     kind: Literal["declared", "observed"] = "declared"
     forces: Forces
+
+    _source = field_validator("source", mode="wrap")(_kept_phrase)  # a calendar's, say
 
 
 _INSTANT_FIELDS = ("start", "end", "notified_at")
@@ -197,7 +219,7 @@ class Activity(_Strict):
     )
     declarations: tuple[Declaration, ...] = ()
     sources: tuple[str, ...] = ()
-    assumed: tuple[str, ...] = Field(
+    assumed: tuple[Annotated[str, WrapValidator(_kept_phrase)], ...] = Field(
         default=(), description="what was assumed while reading the input (filled by csbm)"
     )
 
@@ -222,7 +244,7 @@ class Activity(_Strict):
                 continue  # the field validator reports it with its path
             data[name] = parsed.at
             if parsed.assumed:
-                assumed.append(f"{name}: {parsed.assumed}")
+                assumed.append(phrase(ASSUMED, field=name, assumption=parsed.assumed))
         data["assumed"] = tuple(assumed)
         return data
 

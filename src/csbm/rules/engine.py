@@ -38,6 +38,7 @@ from csbm.rules.obligations import (
 )
 from csbm.rules.pack import LimitSpec, RulePack
 from csbm.rules.splits import possible_splits
+from csbm.rules.texts import constraint_broken
 
 
 class Regime:
@@ -243,10 +244,7 @@ def _constraint_findings(pack: RulePack, results: Sequence[ConstraintResult]) ->
                 rule=r.rule,
                 kind="violation",
                 severity="high" if rule.strength == "commitment" else "low",
-                message=(
-                    f"{r.state}: {r.count} activities where at most {r.limit} are allowed "
-                    f"({r.window}): {rule.title}"
-                ),
+                message=constraint_broken(r.state, r.count, r.limit, r.window, rule.title),
                 pack=pack.id,
                 activities=r.activities,
                 details={"state": r.state, "window": r.window, "count": r.count, "limit": r.limit},
