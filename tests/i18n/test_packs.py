@@ -164,6 +164,11 @@ def _cli(args: list[str], language: str, monkeypatch: pytest.MonkeyPatch) -> str
 
     monkeypatch.setenv("CSBM_LANG", language)
     monkeypatch.setenv("COLUMNS", "300")
+    # Rich reads COLUMNS when the console is made (at import; under pytest-xdist a worker
+    # may have COLUMNS set then) and keeps it: the width is set here, whatever ran before.
+    from csbm.cli._output import console
+
+    monkeypatch.setattr(console, "_width", 300)
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
     return result.stdout

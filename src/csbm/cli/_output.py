@@ -7,30 +7,22 @@ import json
 import sys
 from collections.abc import Callable, Iterable
 from functools import wraps
-from typing import TYPE_CHECKING, Any, NoReturn, ParamSpec, TypeVar
+from typing import Any, NoReturn, ParamSpec, TypeVar
 
 import typer
 from pydantic import BaseModel
+from rich.console import Console
 
 from csbm.errors import EXIT_BAD_INPUT, CsbmError
-
-if TYPE_CHECKING:
-    from rich.console import Console
 
 P = ParamSpec("P")
 R = TypeVar("R")
 
-
-def __getattr__(name: str) -> Console:
-    """``console`` and ``err_console`` (Rich, stdout and stderr), made when first imported:
-    a command that writes only JSON (``replay --json``) never imports Rich."""
-    if name not in ("console", "err_console"):
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    from rich.console import Console
-
-    made = Console(stderr=name == "err_console")
-    globals()[name] = made
-    return made
+# Made at import, before a command runs: Rich reads COLUMNS when a console is made and
+# keeps it, so a console made later (first use) would keep whatever width the first
+# command that printed ran with (tests run many commands in one process).
+console = Console()
+err_console = Console(stderr=True)
 
 
 def print_json(document: Any) -> None:
