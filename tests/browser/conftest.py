@@ -104,7 +104,9 @@ def new_page(browser: Browser, *, zone: str = "Europe/Vilnius") -> Page:
     page (an init script: not subject to the pages' Content-Security-Policy)."""
     context = browser.new_context(viewport=VIEWPORT, timezone_id=zone, locale="en-GB")  # type: ignore[arg-type]
     context.add_init_script(path=str(AXE))
-    context.set_default_timeout(15_000)
+    # 30 s: the servers under test warm their map's geography at start (seconds of CPU
+    # each), which a loaded 2-core CI machine shares with the other test worker
+    context.set_default_timeout(30_000)
     return context.new_page()
 
 
