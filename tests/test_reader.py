@@ -181,7 +181,7 @@ def test_any_input_is_data_or_a_clean_error(text: str | bytes) -> None:
 
 from csbm.reader import _NOT_FAST, _fast_refused, _fast_yaml, _parse_libyaml  # noqa: E402
 
-_TOKEN_CHARS = "0123456789_.eE+-xXoObBtTrRuUfFaAlLsSnN~ :,[]{}'\"#|>\n"
+_TOKEN_CHARS = "0123456789_.eE+-xXoObBtTrRuUfFaAlLsSnN~ :,[]{}'\"#|>?\n"
 
 
 def _same_or_left(text: str) -> None:
@@ -252,3 +252,28 @@ def test_fast_yaml_reads_an_activity_file() -> None:
     )
     assert not _fast_refused(text)
     assert _fast_yaml(text) == _parse_libyaml(text, "f")
+
+
+@pytest.mark.parametrize(
+    ("text", "data"),
+    [
+        ("body: {}\n", {"body": {}}),
+        ("a:\n- []\n- {}\nb: []\n", {"a": [[], {}], "b": []}),
+        ("events:\n- body: {}\n  to:\n  - PL\n", {"events": [{"body": {}, "to": ["PL"]}]}),
+    ],
+)
+def test_fast_yaml_takes_empty_collections(text: str, data: object) -> None:
+    """An empty mapping or list as a whole value (as PyYAML writes every empty one) keeps
+    the text on the fast path, read as libyaml reads it."""
+    assert not _fast_refused(text)
+    assert _fast_yaml(text) == data == _parse_libyaml(text, "f")
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["? k\n: v\n", "k: ? x\n", "- ?\n", "k: {a: 1}\n", "k: [1, 2]\n", "k: {} # c\n",
+     "k: 'a: {}'\n", "k: [ ]\n"],
+)
+def test_fast_yaml_leaves_other_flow_collections(text: str) -> None:
+    """Flow collections with content, and a lone ``?`` (a complex key): for libyaml."""
+    assert _fast_refused(text)

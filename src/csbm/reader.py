@@ -345,13 +345,24 @@ _NOT_FAST = object()
 _FAST_KEEP = bytes(
     b
     for b in range(256)
-    if (b == 0x0A or 0x20 <= b <= 0x7E or b >= 0x80) and chr(b) not in "&*!?%@`\\[]{}|>"
+    if (b == 0x0A or 0x20 <= b <= 0x7E or b >= 0x80) and chr(b) not in "&*!%@`\\[]{}|>"
 )
 """Bytes that may stand anywhere in text for :func:`_fast_yaml`: block-style YAML of plain
 and quoted scalars. Everything else of ASCII -- anchors ``&``, aliases ``*``, tags ``!``,
-complex keys ``?``, directives ``%``, reserved ``@`` and a backtick, escapes, flow
-collections ``[]{}``, block scalars ``|`` ``>``, tabs, carriage returns, control
-characters -- is for libyaml (where the two parsers' readings of odd syntax differ)."""
+directives ``%``, reserved ``@`` and a backtick, escapes, flow collections ``[]{}`` (but
+an empty one as a whole value: :data:`_FAST_EMPTY`), block scalars ``|`` ``>``, tabs,
+carriage returns, control characters -- and a lone ``?`` (a complex key:
+:data:`_FAST_QUESTION`) are for libyaml (where the two parsers' readings of odd syntax
+differ)."""
+
+_FAST_EMPTY = re.compile(rb"(: |- |\A)(?:\{\}|\[\])(?=\n|\Z)")
+"""An empty mapping or list as a whole value (``body: {}``, ``- []``, a document ``{}``),
+as PyYAML writes every empty one: the one flow collection :func:`_fast_yaml` takes (both
+readers give an empty dict or list; any other flow syntax is left to libyaml)."""
+
+_FAST_QUESTION = re.compile(rb"(?:\A|[\n ])\?(?:[ \n]|\Z)")
+"""A question mark standing alone, as the complex key indicator does (``? key``): for
+libyaml. Inside text (``'?'``, ``why?``) it is only a character to both readers."""
 
 _FAST_NOT_ASCII = re.compile(
     rb"\xc2[\x80-\x9f]|\xe2\x80[\xa8\xa9]|\xef\xbb\xbf|\xef\xbf[\xbe\xbf]"
@@ -386,7 +397,11 @@ def _fast_refused(text: str) -> bool:
         raw = text.encode("utf-8")
     except UnicodeEncodeError:  # lone surrogates
         return True
+    if b"{}" in raw or b"[]" in raw:
+        raw = _FAST_EMPTY.sub(rb"\1", raw)
     if raw.translate(None, _FAST_KEEP):
+        return True
+    if b"?" in raw and _FAST_QUESTION.search(raw) is not None:
         return True
     if not raw.isascii() and _FAST_NOT_ASCII.search(raw) is not None:
         return True
