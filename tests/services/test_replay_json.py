@@ -146,3 +146,32 @@ def test_json_data_is_encoded_as_plain() -> None:
         "d": datetime(2022, 1, 1, tzinfo=UTC),
     }
     assert to_json(json_data(value), indent=2) == to_json(plain(value), indent=2)
+
+
+def test_values_orjson_does_not_take_fall_back_to_pydantic() -> None:
+    """orjson writes the text (``services.replay._dumps``); a value it does not take (an
+    integer past 64 bits in a body, a key that is a str subclass) is written by pydantic's
+    encoder instead: the same bytes as the document's serializer either way. A non-finite
+    number is written as the document's serializer writes it (null)."""
+    big = {"troops": 10**20, "neg": -(2**70), "inf": float("inf"), "nan": float("nan")}
+    at = datetime(2022, 2, 1, 10, 30, tzinfo=UTC)
+    entry = HistoryEntry(at=at, seq=1, type="ch3.request", sender="LT", recipients=("BY",),
+                         accepted=True, body=big)  # fmt: skip
+    view = CaseView(case="c1", procedure="chapter_iii", state="open", parties={"a": ("LT",)},
+                    history=(entry,), details={"n": 2**65})  # fmt: skip
+    small = CaseView(case="c2", procedure="chapter_iii", state="open", parties={},
+                     details={"inf": float("-inf")})  # fmt: skip
+    for cases in ((view,), (small,), (small, view)):
+        result = ReplayResult(at=at, cases=cases, quotas=(), findings=())
+        expected = ReplayDocument.of(result).model_dump_json(indent=2, by_alias=True).encode()
+        streamed = b"".join(json_chunks(result))
+        if view in cases:
+            assert b"100000000000000000000" in streamed
+        assert streamed == expected + b"\n"
+
+
+def test_members_come_out_one_level_in() -> None:
+    """quotas, findings and refused: dumped inside their member, the wrapper cut off."""
+    assert replay_service._member("quotas", []) == b"[]"
+    text = replay_service._member("findings", [{"a": [1, {"b": "x\ny"}]}])
+    assert text == to_json([{"a": [1, {"b": "x\ny"}]}], indent=2).replace(b"\n", b"\n  ")

@@ -13,6 +13,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import orjson
 from pydantic import Field
 from pydantic_core import to_json
 
@@ -121,13 +122,13 @@ def json_chunks(
 
     The cases are turned into JSON data directly (:func:`case_data`: the fields of
     :class:`CaseDocument` in their order, each as its serializer writes it) and serialised
-    by pydantic's Rust encoder a batch at a time, inside ``{"cases": [...]}`` so that they
+    by orjson a batch at a time, inside ``{"cases": [...]}`` so that they
     come out indented as in the document: the same bytes as
     ``document.model_dump_json(indent=2, by_alias=True)``, without validating a
     :class:`HistoryDocument` per message. A body whose id is in ``json_body_ids`` is JSON
     data already (:func:`json_bodies`) and is not converted again."""
     yield b"{\n"
-    yield b'  "at": ' + to_json(iso(result.at)) + b",\n"
+    yield b'  "at": ' + orjson.dumps(iso(result.at)) + b",\n"
     cases = result.cases
     if not cases:
         yield b'  "cases": [],\n'
@@ -135,27 +136,42 @@ def json_chunks(
         yield b'  "cases": [\n'
         for start in range(0, len(cases), CHUNK):
             batch = [case_data(c, json_body_ids) for c in cases[start : start + CHUNK]]
-            text = to_json({"cases": batch}, indent=2)
+            text = _dumps({"cases": batch})
             del batch
             # '{\n  "cases": [\n' + the cases, four spaces in + '\n  ]\n}'
             yield text[_HEAD:_TAIL]
             yield b",\n" if start + CHUNK < len(cases) else b"\n"
         yield b"  ],\n"
     quotas = [QuotaDocument.data(q) for q in result.quotas]
-    yield b'  "quotas": ' + _member(quotas) + b",\n"
+    yield b'  "quotas": ' + _member("quotas", quotas) + b",\n"
     findings = [FindingDocument.data(f) for f in result.findings]
-    yield b'  "findings": ' + _member(findings) + b",\n"
-    yield b'  "refused": ' + _member([r.to_json() for r in refused]) + b"\n"
+    yield b'  "findings": ' + _member("findings", findings) + b",\n"
+    yield b'  "refused": ' + _member("refused", [r.to_json() for r in refused]) + b"\n"
     yield b"}\n"
 
 
 _HEAD = len(b'{\n  "cases": [\n')
 _TAIL = -len(b"\n  ]\n}")
+_OPTIONS = orjson.OPT_INDENT_2 | orjson.OPT_UTC_Z
 
 
-def _member(value: Any) -> bytes:
-    """A member's value as ``model_dump_json(indent=2)`` writes it one level in."""
-    return to_json(value, indent=2).replace(b"\n", b"\n  ")
+def _dumps(value: Any) -> bytes:
+    """``value`` as JSON text indented by two spaces: orjson's text, the one the
+    document's serializer writes for its data (UTC instants with ``Z``, a non-finite
+    number as null), twice as fast as pydantic's encoder; a value orjson does not take
+    (an integer past 64 bits in a body, say) by pydantic's encoder, as the document's
+    serializer writes it."""
+    try:
+        return orjson.dumps(value, option=_OPTIONS)
+    except orjson.JSONEncodeError:
+        return to_json(value, indent=2, inf_nan_mode="null")
+
+
+def _member(name: str, value: Any) -> bytes:
+    """A member's value as ``model_dump_json(indent=2)`` writes it one level in: dumped
+    inside ``{name: value}``, so that it comes out at that depth, the wrapper cut off."""
+    text = _dumps({name: value})
+    return text[len(name) + 8 : -2]  # '{\n  "name": ' ... '\n}'
 
 
 def case_data(view: CaseView, json_body_ids: frozenset[int] = frozenset()) -> dict[str, Any]:
