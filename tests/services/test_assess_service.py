@@ -31,7 +31,7 @@ def test_streamed_json_is_the_document(example: str) -> None:
     packs, forced = load_regime(None)
     result = assess_activities(read_activities(path), packs, CLOCK, forced=forced)
     whole = assessment_document(result, ["x"]).to_json()
-    text = "".join(json_chunks(result, ["x"]))
+    text = b"".join(json_chunks(result, ["x"])).decode("utf-8")
     assert text == json.dumps(whole, ensure_ascii=False, indent=2) + "\n"
     assert json.loads(text)["activities"][0]["obligations"]
 
@@ -39,7 +39,7 @@ def test_streamed_json_is_the_document(example: str) -> None:
 def test_no_activities_streams_an_empty_list() -> None:
     packs, _ = load_regime(["vd2011"])
     result = assess_activities([], packs, CLOCK, forced=True)
-    text = "".join(json_chunks(result))
+    text = b"".join(json_chunks(result)).decode("utf-8")
     assert json.loads(text)["activities"] == []
     assert text == json.dumps(assessment_document(result).to_json(), indent=2) + "\n"
 
@@ -62,3 +62,31 @@ def test_bad_file_refused_with_its_path(tmp_path: Path) -> None:
     with pytest.raises(InputError) as info:
         read_activities(bad)
     assert "given twice" in info.value.lines()[0]
+
+
+def test_streamed_json_escapes_as_the_standard_library() -> None:
+    """Names with quotes, backslashes, control characters, line separators and other
+    scripts; instants with and without seconds' fractions; more activities than a batch:
+    the streamed text is still ``json.dumps(..., indent=2, ensure_ascii=False)``."""
+    from csbm.domain.activity import Activity
+    from csbm.services import assess as service
+
+    names = ['Запад "17"\\', "tab\there\x01", "sep\u2028x\u2029", "emoji 🛰", "𝔘nion"]
+    activities = [
+        Activity.model_validate(
+            {
+                "name": f"{names[i % len(names)]} {i}",
+                "conducting_states": ["BY", "RU"] if i % 3 else ["PL"],
+                "host_state": "BY" if i % 3 else "PL",
+                "start": f"2017-09-{1 + i % 28:02d}T10:00:00.{i:06d}Z",
+                "forces": {"troops": 9000 + 100 * i, "battle_tanks": 250 + i},
+            }
+        )
+        for i in range(service.CHUNK + 7)
+    ]
+    packs, _ = load_regime(["vd2011"])
+    result = assess_activities(activities, packs, CLOCK, forced=True)
+    whole = assessment_document(result, ["ünïcode \"note\""]).to_json()
+    text = b"".join(json_chunks(result, ["ünïcode \"note\""])).decode("utf-8")
+    assert text == json.dumps(whole, ensure_ascii=False, indent=2) + "\n"
+    assert len(json.loads(text)["activities"]) == service.CHUNK + 7

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 import typer
 from rich.table import Table
 
-from csbm.cli._output import console, err_console, handles_errors, streamed
+from csbm.cli._output import console, err_console, handles_errors, streamed_utf8
 from csbm.cli._time import both, user_zone
 from csbm.domain.activity import ASSUMED, Activity
 from csbm.domain.time import parse_instant
@@ -225,6 +225,6 @@ def register(app: typer.Typer) -> None:
         result = _assess_with_progress(found.activities, found.packs, clock, found.forced)
         extra = [at_note] if at_note else []
         if as_json:
-            streamed(json_chunks(result, extra))
+            streamed_utf8(json_chunks(result, extra))
         else:
             _print_human(result, extra, tz)
