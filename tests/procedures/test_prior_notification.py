@@ -268,3 +268,59 @@ def test_a_counted_replay_tells_its_progress_and_gives_the_same_result(
     assert seen == [*range(64, len(events), 64), len(events)]
     assert counted == replay(events, ctx, clock)
     assert len(counted.cases) > 20
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"forces": {"troops": 12000}},
+        {"forces": {"troops": 0, "helicopters": 40, "acv": None}},
+        {"forces": {}},
+        {"forces": {"troops": 9000}, "end": "2014-10-05"},
+        {"start": "2014-09-20T06:00+02:00"},
+        {"phases": [{"name": "active", "start": "2014-09-25", "end": "2014-09-30"}]},
+        {"area": {"type": "Polygon", "coordinates": [[[20, 50], [21, 50], [21, 51], [20, 50]]]}},
+    ],
+)
+def test_an_amended_activity_is_the_one_the_whole_validation_gives(
+    change: dict[str, Any],
+) -> None:
+    """An amendment of figures only keeps the rest of the notified activity as it is
+    (``_with_forces``); any other change validates the amended activity again as a whole
+    (``_amended``). Either way the activity is the one the whole validation of the amended
+    data gives: equal, field for field."""
+    from csbm.procedures._activity import NotifiedActivity, activity_data
+    from csbm.procedures.prior_notification import MEASURE, AmendmentBody, NotificationState
+
+    amend = ev("2014-08-10T00:00Z", "notification.amendment", "PL", case="a14",
+               body={"reason": "r", **change})
+    state = NotificationState("a14")
+    for event in numbered([notification(declarations=[{"source": "x", "forces": {"acv": 1}}]),
+                           amend]):
+        state = MEASURE.apply(state, event, PL)
+    assert state.current is not None and state.notified is not None
+    data = activity_data(state.notified)
+    body = AmendmentBody.model_validate(amend.body)
+    if body.forces is not None:
+        data["forces"] = {**data["forces"], **body.forces.model_dump(exclude_none=True)}
+    for name in ("start", "end", "area"):
+        if getattr(body, name) is not None:
+            data[name] = getattr(body, name)
+    if body.phases is not None:
+        data["phases"] = [p.model_dump(mode="json", exclude_none=True) for p in body.phases]
+    whole = NotifiedActivity.model_validate(data)
+    assert state.current == whole and type(state.current) is type(whole)
+    assert dict(state.current) == dict(whole)
+    expected = [*(f"forces.{k}" for k, v in change.get("forces", {}).items() if v is not None),
+                *(k for k in ("start", "end", "area", "phases") if k in change)]
+    assert list(state.amendments[-1].changed) == expected
+
+
+def test_an_amendment_of_figures_only_cannot_hide_an_amended_end_before_start() -> None:
+    """The refusals of the whole validation stay when figures change with a date."""
+    events = [notification(), ev("2014-08-02T00:00Z", "notification.amendment", "PL",
+                                 case="a14", body={"reason": "r", "forces": {"troops": 5},
+                                                   "end": "2014-09-01"})]
+    refused = [f for f in run(events).findings if f.kind == "malformed"]
+    assert refused and "the amended activity is refused: activity: Value error, end is before " \
+        "start" in refused[0].message

@@ -51,6 +51,7 @@ here: each notification is its own activity.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, fields, replace
 from datetime import datetime
@@ -67,7 +68,7 @@ from pydantic import (
 
 from csbm.domain.activity import Activity, ActivityKind, Declaration, Forces, Phase
 from csbm.domain.time import iso
-from csbm.i18n import N_, phrase
+from csbm.i18n import N_, Phrase, phrase
 from csbm.procedures._activity import NotifiedActivity, PlannedActivity, activity_data
 from csbm.procedures._bodies import Body, instant_text, parse_body
 from csbm.procedures.advance_communication import AdvanceCommunicationBody
@@ -82,6 +83,7 @@ from csbm.procedures.base import (
     MeasureView,
     Procedure,
     Refusal,
+    RuleRef,
     deadline_status,
     join_notes,
 )
@@ -238,7 +240,9 @@ class PriorNotification(Procedure[NotificationState]):
                 parsed = None
                 if models is not None and i < len(models) and models[i].case == entry["case"]:
                     parsed = (body, models[i])
-                out.append((entry["case"], replace(event, body=body, parsed=parsed)))
+                out.append((entry["case"], Event(
+                    event.at, event.type, event.sender, event.recipients, event.case, body,
+                    event.seq, parsed)))  # dataclasses.replace(event, body=..., parsed=...)
         return out
 
     def initial(self, case: str) -> NotificationState:
@@ -309,28 +313,18 @@ class PriorNotification(Procedure[NotificationState]):
             raise Refusal(_cancelled(state.case), kind="out_of_order")
         self._owner(state, event)
         body = parse_body(AmendmentBody, event)
-        data = activity_data(state.current)
         changed: list[str] = []
+        given: dict[str, Any] = {}
         if body.forces is not None:
             given = body.forces.model_dump(exclude_none=True)
-            data["forces"] = {**data.get("forces", {}), **given}
             changed.extend(f"forces.{k}" for k in given)
-        for name in ("start", "end", "area"):
-            value = getattr(body, name)
-            if value is not None:
-                data[name] = value
+        for name in ("start", "end", "area", "phases"):
+            if getattr(body, name) is not None:
                 changed.append(name)
-        if body.phases is not None:
-            data["phases"] = [p.model_dump(mode="json", exclude_none=True) for p in body.phases]
-            changed.append("phases")
-        try:
-            amended = NotifiedActivity.model_validate(data)
-        except ValidationError as exc:
-            err = exc.errors()[0]
-            where = ".".join(str(p) for p in err.get("loc", ())) or "activity"
-            raise Refusal(phrase(N_("the amended activity is refused: {where}: {error}"),
-                                 where=where, error=f"{err.get('msg')}"),
-                          kind="malformed") from None
+        if body.forces is not None and len(changed) == len(given):
+            amended = _with_forces(state.current, given)
+        else:
+            amended = _amended(state.current, body, given)
         amendment = Amendment(event.at, body.reason, tuple(changed))
         return {"current": amended, "amendments": (*state.amendments, amendment)}
 
@@ -409,9 +403,9 @@ class PriorNotification(Procedure[NotificationState]):
             "notifying_state": s.state,
             "start": activity.start,
             "end": activity.end,
-            "forces": activity.forces.model_dump(exclude_none=True),
+            "forces": {k: v for k, v in activity.forces if v is not None},
             "notified_at": s.notified_at,
-            "in_calendar": any(c.year == year for c in s.calendar),
+            "in_calendar": _lists_year(s.calendar, year),
             "calendar_listed_at": [c.at for c in s.calendar],
             "advance_communicated_at": [c.at for c in s.advance],
             "amendments": [
@@ -435,6 +429,39 @@ class PriorNotification(Procedure[NotificationState]):
         )
 
 
+def _amended(current: Activity, body: AmendmentBody, forces: Mapping[str, int]) -> Activity:
+    """``current`` with the amendment's changes, validated again as a whole, as a
+    notification is (an end before the start, a phase out of range, an unreadable area are
+    refused, naming the field)."""
+    data = activity_data(current)
+    if body.forces is not None:
+        data["forces"] = {**data.get("forces", {}), **forces}
+    for name in ("start", "end", "area"):
+        value = getattr(body, name)
+        if value is not None:
+            data[name] = value
+    if body.phases is not None:
+        data["phases"] = [p.model_dump(mode="json", exclude_none=True) for p in body.phases]
+    try:
+        return NotifiedActivity.model_validate(data)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        where = ".".join(str(p) for p in err.get("loc", ())) or "activity"
+        raise Refusal(phrase(N_("the amended activity is refused: {where}: {error}"),
+                             where=where, error=f"{err.get('msg')}"),
+                      kind="malformed") from None
+
+
+def _with_forces(current: Activity, forces: Mapping[str, int]) -> Activity:
+    """:func:`_amended` for an amendment that changes figures only (most do): the figures
+    given replace the notified ones, the rest of ``current`` (validated when notified) kept
+    as it is -- no check of an activity reads its figures, so validating it again as a
+    whole would give the same activity (``tests/procedures/test_prior_notification.py``
+    compares the two)."""
+    figures = {**current.forces.model_dump(exclude_none=True), **forces}
+    return current.model_copy(update={"forces": Forces(**figures)})
+
+
 def _without_case(entry: PlannedActivity) -> NotifiedActivity:
     """A calendar entry's activity without its ``case`` label: the values the message
     check validated, not validated a second time."""
@@ -453,26 +480,44 @@ def _handled(s: NotificationState, activity: Activity, name: str | None = None) 
     if isinstance(activity, PlannedActivity):
         activity = _without_case(activity)
     year = activity.start.year
-    declarations = list(activity.declarations)
+    declarations = activity.declarations
     if s.notified is not None and s.calendar:
         last = s.calendar[-1]
-        declarations.append(Declaration(source=calendar_source(str(s.state), last.year),
-                                        forces=last.activity.forces))
+        declarations = (*declarations,
+                        Declaration(source=_calendar_source(str(s.state), last.year),
+                                    forces=last.activity.forces))
     if s.amendments and s.notified is not None and s.notified_at is not None:
-        declarations.append(Declaration(source=notification_source(iso(s.notified_at)),
-                                        forces=s.notified.forces))
+        declarations = (*declarations,
+                        Declaration(source=notification_source(iso(s.notified_at)),
+                                    forces=s.notified.forces))
     update: dict[str, Any] = {
         "notified": True if s.notified_at is not None else None,
         "notified_at": s.notified_at,
-        "in_annual_calendar": any(c.year == year for c in s.calendar),
-        "communicated_two_years_ahead": any(c.year == year for c in s.advance),
+        "in_annual_calendar": _lists_year(s.calendar, year),
+        "communicated_two_years_ahead": _lists_year(s.advance, year),
         "observers_invited": True if s.invited_at is not None else None,
-        "declarations": tuple(declarations),
+        "declarations": declarations,
         "command_group": None,
     }
     if name is not None:
         update["name"] = name
     return activity.model_copy(update=update)
+
+
+def _lists_year(listings: tuple[Listing, ...], year: int) -> bool:
+    """Whether one of ``listings`` is of ``year`` (most cases have one listing or none)."""
+    if not listings:
+        return False
+    if len(listings) == 1:
+        return listings[0].year == year
+    return any(c.year == year for c in listings)
+
+
+@functools.lru_cache(maxsize=4096)
+def _calendar_source(state: str, year: int) -> str:
+    """:func:`calendar_source` made once per State and year (a phrase is never changed
+    once made: one object serves every activity of that calendar)."""
+    return calendar_source(state, year)
 
 
 def assessed_activities(
@@ -500,6 +545,8 @@ class _Book:
         self.ctx = ctx
         self._regime: Regime | None = None
         self._rules: dict[tuple[str, str], tuple[str | None, str]] = {}
+        self._opened: dict[tuple[str, ...], Phrase] = {}
+        self._late_entry: tuple[RuleRef | None] | None = None
         for pack in ctx.packs:
             for rule in pack.rules:
                 self._rules[(pack.id, rule.id)] = (rule.paragraph, rule.title)
@@ -551,8 +598,7 @@ class _Book:
                               rules=", ".join(ob.triggered_by))
             else:
                 note = join_notes(ob.note if ob.due is None else None,
-                                  phrase(N_("opened by the notified figures ({rules})"),
-                                         rules=", ".join(ob.triggered_by)))
+                                  self.opened(ob.triggered_by))
         else:
             return None  # the calendar and the advance communication: their own cycles
         waived = s.cancelled_at is not None and (done is None or done > s.cancelled_at)
@@ -566,6 +612,16 @@ class _Book:
             met_at=done if done is not None and done <= at else None, note=note,
             title=self.title(ob.pack, ob.rule), case=s.case,
         )
+
+    def opened(self, rules: tuple[str, ...]) -> Phrase:
+        """The note of an observation invitation the notified figures opened (one phrase
+        per set of rules: a phrase is never changed once made)."""
+        found = self._opened.get(rules)
+        if found is None:
+            found = phrase(N_("opened by the notified figures ({rules})"),
+                           rules=", ".join(rules))
+            self._opened[rules] = found
+        return found
 
     # -- findings
 
@@ -592,11 +648,13 @@ class _Book:
         if s.notified_at is None or activity.kind == ActivityKind.ALERT:
             return []
         year = activity.start.year
-        if any(c.year == year for c in s.calendar):
+        if _lists_year(s.calendar, year):
             return []
         notifiable = any(ob.kind == PRIOR_NOTIFICATION and ob.status != "not_applicable"
                          for ob in item.obligations)
-        ref = self.ctx.find_rule("CAL_LATE_ENTRY")
+        if self._late_entry is None:
+            self._late_entry = (self.ctx.find_rule("CAL_LATE_ENTRY"),)
+        ref = self._late_entry[0]
         if not notifiable or ref is None:
             return []
         return [Finding(
