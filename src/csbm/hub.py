@@ -254,6 +254,10 @@ class Hub:
     def due(self, at: datetime, limit: int = 100) -> list[OutboxRow]:
         return _outbox.due(self.store, stamp(at), limit)
 
+    def next_due(self) -> str | None:
+        """When the earliest relay still to attempt falls due (a stamp), or None."""
+        return _outbox.next_due(self.store)
+
     def depth(self) -> int:
         return _outbox.depth(self.store)
 

@@ -881,6 +881,12 @@ class Node:
 
         return outbox.due(self.store, stamp(at), limit)
 
+    def outbox_next_due(self) -> str | None:
+        """When the earliest outbox row still to attempt falls due (a stamp), or None."""
+        from csbm.store import outbox
+
+        return outbox.next_due(self.store)
+
     def outbox_rows(self, message_id: str | None = None) -> list[OutboxRow]:
         """Every outbox row (of one message), oldest first."""
         from csbm.store import outbox

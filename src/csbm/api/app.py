@@ -38,11 +38,11 @@ def _worker(site: Node | Hub, settings: Settings, clock: Callable[[], datetime])
 
     backoff = Backoff(base=settings.retry_base, cap=settings.retry_cap)
     client = HttpClient(site.key, site.state)
-    step: Callable[[datetime], int] = (
+    step: HubFanOut | NodeDelivery = (
         HubFanOut(site, client, backoff) if isinstance(site, Hub)
         else NodeDelivery(site, client, backoff)
     )  # fmt: skip
-    worker = Worker(step, clock, poll=settings.poll)
+    worker = Worker(step, clock, poll=settings.poll, next_due=step.next_due)
     worker.client = client  # type: ignore[attr-defined]
     return worker
 

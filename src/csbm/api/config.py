@@ -9,8 +9,13 @@ port               ``port``                ``CSBM_PORT``       ``--port`` (8470)
 clock skew (s)     ``skew_seconds``        ``CSBM_SKEW``       ``--skew`` (300)
 first retry (s)    ``retry_base``          ``CSBM_RETRY_BASE`` ``--retry-base`` (0.25)
 longest retry (s)  ``retry_cap``           ``CSBM_RETRY_CAP``  ``--retry-cap`` (30)
-worker poll (s)    ``poll``                ``CSBM_POLL``       ``--poll`` (0.1)
+worker poll (s)    ``poll``                ``CSBM_POLL``       ``--poll`` (1)
 =================  ======================  ==================  =========================
+
+The worker poll is the longest an idle delivery worker sleeps: how soon it sees a message
+queued by another process (``csbm send`` from the shell while the server runs). Messages
+queued through the server itself (the API, the pages) wake it at once, and it wakes when
+a retry falls due, so an idle node costs next to nothing.
 
 The data directory itself is ``--data``, else ``$CSBM_DATA``, else ``./.csbm``.
 """
@@ -50,7 +55,7 @@ class Settings:
     skew_seconds: float = 300.0
     retry_base: float = 0.25
     retry_cap: float = 30.0
-    poll: float = 0.1
+    poll: float = 1.0
     worker: bool = True
 
 

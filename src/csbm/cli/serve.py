@@ -49,7 +49,9 @@ def register(app: typer.Typer) -> None:
             None, "--retry-cap", help="Longest retry delay, seconds (default 30)."
         ),
         poll: float | None = typer.Option(
-            None, "--poll", help="Worker poll interval, seconds (default 0.1)."
+            None, "--poll",
+            help="Longest idle sleep of the delivery worker, seconds: how soon it sees a "
+            "message queued by another process (default 1).",
         ),
         exit_after: float | None = typer.Option(
             None, "--exit-after", help="Stop by itself after this many seconds (tests)."

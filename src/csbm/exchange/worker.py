@@ -5,7 +5,11 @@ Source: issue 11, item 4 (DESIGN.md principle 5: "delivery retries until a recei
 arrives; a duplicate is recognised and changes nothing"). It runs in the ``csbm serve``
 process (a thread, :meth:`Worker.run`), and reads only the outbox, so a message queued
 by ``csbm send`` in another process, or left over by a crash, is picked up on the next
-poll: the outbox is durable, the worker holds nothing of its own.
+poll: the outbox is durable, the worker holds nothing of its own. An idle worker costs
+next to nothing: it sleeps until the earliest row falls due (a retry's backoff, the next
+question to the hub), or until a message queued in its own process wakes it (the API and
+the pages set :attr:`Worker.wake`), and at most ``poll`` seconds: the longest a row
+written by another process (``csbm send``, a crash's leftovers) waits to be seen.
 
 A node's worker, for each row that is due:
 
@@ -42,7 +46,7 @@ from csbm.errors import CsbmError
 from csbm.exchange.http import HttpClient, PeerRefusal, receipt_of
 from csbm.exchange.wire import delivery_from_json, delivery_to_json
 from csbm.hub import HUB, Hub
-from csbm.ledger.keys import KeyDirectory, stamp
+from csbm.ledger.keys import KeyDirectory, parse_stamp, stamp
 from csbm.ledger.receipt import Delivery
 from csbm.node import Node
 from csbm.store.outbox import PENDING, OutboxRow, PeerRecord
@@ -112,25 +116,33 @@ def in_parallel(
             done.result()
 
 
+#: The shortest idle sleep (seconds): a row that should be due but was not found (clocks
+#: a millisecond apart) is looked for again after this, not in a busy loop.
+MIN_SLEEP = 0.005
+
+
 class Worker:
-    """The loop around a ``step(at) -> processed`` function (node or hub)."""
+    """The loop around a ``step(at) -> processed`` function (node or hub); ``next_due``
+    (optional) says when the earliest row still to attempt falls due (a stamp, or None)."""
 
     def __init__(
         self,
         step: Callable[[datetime], int],
         clock: Callable[[], datetime],
-        poll: float = 0.1,
+        poll: float = 1.0,
+        next_due: Callable[[], str | None] | None = None,
     ) -> None:
         self._step = step
         self._clock = clock
+        self._next_due = next_due
         self.poll = poll
         self.wake = threading.Event()
         self.stop = threading.Event()
         self._thread: threading.Thread | None = None
 
     def run(self) -> None:
-        """Until :attr:`stop` is set: work off what is due, then sleep ``poll`` (or
-        until :attr:`wake` is set)."""
+        """Until :attr:`stop` is set: work off what is due, then sleep until the next
+        row falls due, at most ``poll`` (or until :attr:`wake` is set)."""
         while not self.stop.is_set():
             # cleared before the step, not after the wait: a wake-up that comes while the
             # step runs (a message queued meanwhile) is kept, and the next wait returns at
@@ -142,7 +154,22 @@ class Worker:
                 log.error("worker.step_failed", error=f"{type(exc).__name__}: {exc}")
                 busy = 0
             if not busy:
-                self.wake.wait(self.poll)
+                self.wake.wait(self.idle())
+
+    def idle(self) -> float:
+        """How long to sleep when nothing is due: until the earliest row falls due, at
+        least :data:`MIN_SLEEP`, at most ``poll`` (rows another process writes)."""
+        if self._next_due is None:
+            return self.poll
+        try:
+            due = self._next_due()
+            if due is None:
+                return self.poll
+            seconds = (parse_stamp(due) - self._clock()).total_seconds()
+        except Exception as exc:  # a broken database or row: poll as before
+            log.error("worker.next_due_failed", error=f"{type(exc).__name__}: {exc}")
+            return self.poll
+        return min(self.poll, max(MIN_SLEEP, seconds))
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self.run, name="csbm-delivery", daemon=True)
@@ -163,6 +190,10 @@ class NodeDelivery:
         self.node = node
         self.client = client
         self.backoff = backoff
+
+    def next_due(self) -> str | None:
+        """When the node's earliest outbox row still to attempt falls due."""
+        return self.node.outbox_next_due()
 
     def __call__(self, at: datetime) -> int:
         rows = self.node.outbox_due(at)
@@ -311,6 +342,10 @@ class HubFanOut:
         self.parallel = parallel
         self._peers: dict[str, PeerRecord] = {}
         self._deliveries: dict[str | None, Delivery] = {}
+
+    def next_due(self) -> str | None:
+        """When the hub's earliest relay still to attempt falls due."""
+        return self.hub.next_due()
 
     def __call__(self, at: datetime) -> int:
         rows = self.hub.due(at)

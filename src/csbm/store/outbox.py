@@ -188,6 +188,18 @@ def due(store: LedgerStore, now: str, limit: int = 100) -> list[OutboxRow]:
     return [_row(r) for r in rows]
 
 
+def next_due(store: LedgerStore) -> str | None:
+    """When the earliest row still to attempt (pending or relayed) falls due; None when
+    there is none. The worker sleeps until then (or until woken)."""
+    with store.read() as conn:
+        m = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+        (first,) = conn.exec_driver_sql(
+            f"SELECT min(next_attempt_at) FROM outbox WHERE status IN ({m}, {m})",
+            (PENDING, RELAYED),
+        ).one()
+    return None if first is None else str(first)
+
+
 def rows(
     store: LedgerStore, message_id: str | None = None, status: str | None = None
 ) -> list[OutboxRow]:

@@ -6,15 +6,22 @@ pages (``/web/...``), the static files (``/web/static/...``) and the twins
 (``/api/v1/workbench/...``) to a node's app; :func:`csbm.api.create_app` calls it, so
 ``csbm serve`` and the tests (``TestClient(create_app(settings, clock))``) start the same
 page set. ``tile_url`` (optional) adds a tile layer under the borders of the map.
+
+The map's geography (:func:`warm_up`, seconds of CPU) is loaded in the background when
+the first request for a page or a twin arrives (:class:`WarmOnFirstPage`), not when the
+server starts: a node that only exchanges messages (a network of 56 nodes on one
+machine) never loads it, and a user's first page (the sign-in) starts it well before the
+map or the composer's check of an area needs it.
 """
 
 from __future__ import annotations
 
 import threading
+from typing import Any
 
 from fastapi import FastAPI
 
-__all__ = ["install", "warm_up"]
+__all__ = ["WarmOnFirstPage", "install", "warm_up"]
 
 _warming: list[threading.Thread] = []
 
@@ -22,20 +29,44 @@ _warming: list[threading.Thread] = []
 def warm_up() -> threading.Thread:
     """Load, once per process and in the background, what the first map page and the
     first composer check of an area would otherwise load while a user waits (seconds):
-    the vendored borders, the zone of application, the map's borders GeoJSON."""
+    the vendored borders, the zone of application, the map's borders GeoJSON and the
+    border zones of the bilateral packs."""
     if not _warming:
 
         def load() -> None:
             from csbm.geo.zone import zone_of_application
-            from csbm.services.map import borders_geojson
+            from csbm.projection import node_context
+            from csbm.services.map import border_zones, borders_geojson
 
             zone_of_application()
             borders_geojson()
+            border_zones(node_context().packs)  # each band computed once per process
 
         thread = threading.Thread(target=load, name="csbm-web-warm-up", daemon=True)
         _warming.append(thread)
         thread.start()
     return _warming[0]
+
+
+#: The paths whose first request starts :func:`warm_up`: the pages and their JSON twins.
+WARM_PREFIXES = ("/web", "/api/v1/workbench")
+
+
+class WarmOnFirstPage:
+    """ASGI middleware: the first request for a page or a twin (:data:`WARM_PREFIXES`)
+    starts :func:`warm_up` in the background; every request passes through unchanged."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self.started = False
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if not self.started and scope["type"] == "http":
+            path = scope.get("path", "")
+            if isinstance(path, str) and path.startswith(WARM_PREFIXES):
+                self.started = True
+                warm_up()
+        await self.app(scope, receive, send)
 
 
 #: What a client is told to wait before asking again while the view of the log is being
@@ -91,4 +122,4 @@ def install(app: FastAPI, tile_url: str | None = None) -> None:
     app.include_router(pages)
     app.include_router(twins)
     _not_ready_answers(app)
-    warm_up()
+    app.add_middleware(WarmOnFirstPage)  # the geography, at the first page (not at start)

@@ -363,18 +363,18 @@ class ReplayCache:
 def prepare(value: Replayed) -> None:
     """Make what the pages derive from a projection before it is served: the pending
     deadlines of *Today*, the activities of the map and calendar, the cases of
-    *Procedures* in their order (:mod:`csbm.services.memo`)."""
+    *Procedures* in their order (:mod:`csbm.services.memo`). The map's border zones are
+    geography, made once per process at the first page (:func:`csbm.web.warm_up`)."""
     from datetime import UTC
 
     from csbm.projection import node_context
     from csbm.services.cases import procedures
-    from csbm.services.map import activities, border_zones
+    from csbm.services.map import activities
     from csbm.services.today import urgencies
 
     packs = node_context().packs
     urgencies(value, value.result.at)
     activities(value, packs)
-    border_zones(packs)  # each band computed once per process
     procedures(value, UTC)
 
 

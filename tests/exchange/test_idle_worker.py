@@ -1,0 +1,157 @@
+"""An idle delivery worker costs next to nothing (issue 11, item 9: 58 processes on one
+machine): it sleeps until the earliest outbox row falls due, at most ``poll`` (rows another
+process writes), and a message queued in its own process wakes it at once. And a node's
+geography is loaded at its first page, not when it starts."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from csbm.api.config import load_settings
+from csbm.exchange.worker import MIN_SLEEP, Worker
+from csbm.hub import init_hub
+from csbm.ledger.keys import stamp
+from csbm.node import Node, init_node
+from csbm.store.outbox import PeerRecord
+
+T0 = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
+
+
+def _worker(due: list[str | None], poll: float = 30.0) -> Worker:
+    return Worker(lambda _at: 0, lambda: T0, poll=poll, next_due=lambda: due[0])
+
+
+def test_the_idle_sleep_lasts_until_the_next_row_falls_due_at_most_poll() -> None:
+    due: list[str | None] = [None]
+    worker = _worker(due)
+    assert worker.idle() == 30.0  # nothing queued: the fallback poll
+    due[0] = stamp(T0 + timedelta(seconds=2.5))
+    assert worker.idle() == pytest.approx(2.5)  # a retry due in 2.5 s
+    due[0] = stamp(T0 + timedelta(hours=1))
+    assert worker.idle() == 30.0  # never longer than the poll
+    due[0] = stamp(T0 - timedelta(seconds=1))
+    assert worker.idle() == MIN_SLEEP  # overdue: looked for again soon, not in a busy loop
+
+
+def test_a_broken_next_due_falls_back_to_the_poll() -> None:
+    def broken() -> str | None:
+        raise RuntimeError("database gone")
+
+    worker = Worker(lambda _at: 0, lambda: T0, poll=7.0, next_due=broken)
+    assert worker.idle() == 7.0
+    assert Worker(lambda _at: 0, lambda: T0, poll=7.0, next_due=lambda: "garbage").idle() == 7.0
+
+
+def test_an_idle_worker_sleeps_and_a_wake_runs_the_next_step_at_once() -> None:
+    steps: list[float] = []
+    stepped = threading.Event()
+
+    def step(_at: datetime) -> int:
+        steps.append(time.monotonic())
+        stepped.set()
+        return 0
+
+    worker = Worker(step, lambda: T0, poll=60.0, next_due=lambda: None)
+    worker.start()
+    try:
+        assert stepped.wait(10)
+        time.sleep(0.3)
+        assert len(steps) == 1  # idle: no poll every 0.1 s
+        stepped.clear()
+        worker.wake.set()  # a message queued in this process
+        assert stepped.wait(10)
+        assert len(steps) == 2
+    finally:
+        worker.close(timeout=10)
+    assert worker._thread is not None and not worker._thread.is_alive()
+
+
+@pytest.fixture
+def lt(tmp_path: Path) -> Iterator[Node]:
+    init_node("LT", T0, data=tmp_path / "lt").close()
+    node = Node.open(tmp_path / "lt")
+    node.put_peer(PeerRecord("BY", "http://127.0.0.1:9", "csbm/BY", b"\x01" * 32,
+                             "SHA256:x", "2026-03-01T09:00:00Z"))  # fmt: skip
+    yield node
+    node.close()
+
+
+def test_next_due_is_the_earliest_row_still_to_attempt(lt: Node) -> None:
+    assert lt.outbox_next_due() is None
+    message = {"kind": "ch3.request", "case": "c", "body": {}}
+    first = lt.queue_message(message, ["BY"], ["BY"], T0 + timedelta(seconds=5))
+    lt.queue_message(message, ["BY"], ["BY"], T0 + timedelta(seconds=9))
+    assert lt.outbox_next_due() == stamp(T0 + timedelta(seconds=5))
+    (row,) = lt.outbox_rows(first.message_id)
+    later = stamp(T0 + timedelta(seconds=20))
+    lt.outbox_mark(row.id, attempted=True, next_attempt_at=later)  # a retry backs off
+    assert lt.outbox_next_due() == stamp(T0 + timedelta(seconds=9))
+    for r in lt.outbox_rows():
+        lt.outbox_mark(r.id, status="done", done_at=stamp(T0))
+    assert lt.outbox_next_due() is None  # done rows are not waited for
+
+
+def test_a_hub_says_when_its_next_relay_falls_due(tmp_path: Path) -> None:
+    with init_hub(T0, tmp_path / "hub") as hub:
+        assert hub.next_due() is None
+
+
+def test_the_default_poll_is_a_second_and_still_configurable(tmp_path: Path) -> None:
+    init_node("LT", T0, data=tmp_path / "lt").close()
+    assert load_settings(tmp_path / "lt", env={}).poll == 1.0
+    assert load_settings(tmp_path / "lt", env={"CSBM_POLL": "0.05"}).poll == 0.05
+
+
+def test_the_geography_is_warmed_at_the_first_page_not_at_start(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import asyncio
+
+    import csbm.web
+    from csbm.web import WarmOnFirstPage
+
+    started: list[int] = []
+    monkeypatch.setattr(csbm.web, "warm_up", lambda: started.append(1))
+    seen: list[str] = []
+
+    async def app(scope: Any, _receive: Any, _send: Any) -> None:
+        seen.append(scope["path"])
+
+    middleware = WarmOnFirstPage(app)
+
+    def request(path: str, kind: str = "http") -> None:
+        asyncio.run(middleware({"type": kind, "path": path}, None, None))
+
+    request("/", kind="lifespan")
+    request("/api/v1/nodes/inbox")
+    request("/.well-known/csbm")
+    assert started == []  # deliveries and protocol requests: no geography
+    request("/web/login")
+    request("/api/v1/workbench/map")
+    request("/web/map")
+    assert started == [1]  # once, at the first page
+    assert seen == ["/", "/api/v1/nodes/inbox", "/.well-known/csbm", "/web/login",
+                    "/api/v1/workbench/map", "/web/map"]  # fmt: skip
+
+
+def test_the_first_replay_prepares_no_geography(
+    lt: Node, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The replay warmed at start (csbm serve) makes the pages' views, not the map's
+    border zones: those are geography, made at the first page (csbm.web.warm_up)."""
+    from types import SimpleNamespace
+
+    import csbm.services.map
+    from csbm.web.replays import prepare, replayed
+
+    calls: list[object] = []
+    monkeypatch.setattr(csbm.services.map, "border_zones", lambda packs: calls.append(packs))
+    prepare(replayed(SimpleNamespace(), lt, T0))
+    assert calls == []
