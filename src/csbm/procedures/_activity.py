@@ -118,12 +118,18 @@ class PlannedActivity(NotifiedActivity):
 
 
 def activity_data(activity: Activity, *, keep_case: bool = True) -> dict[str, Any]:
-    """The activity as message data: JSON values, unknowns and handling fields left out."""
-    exclude = set(HANDLING_FIELDS)
-    if not keep_case:
-        exclude.add("case")
-    data = activity.model_dump(mode="json", exclude=exclude, exclude_none=True)
-    return {k: v for k, v in data.items() if v != []}
+    """The activity as message data: JSON values, unknowns and handling fields left out.
+
+    The handling fields (and ``case``) are taken out of the dump rather than excluded by
+    it: the same data, and the dump without an ``exclude`` set is twice as fast."""
+    data = activity.model_dump(mode="json", exclude_none=True)
+    return {k: v for k, v in data.items() if v != [] and k not in _LEFT_OUT[keep_case]}
+
+
+_LEFT_OUT: dict[bool, frozenset[str]] = {
+    True: frozenset(HANDLING_FIELDS),
+    False: frozenset((*HANDLING_FIELDS, "case")),
+}
 
 
 def unique_cases(entries: tuple[PlannedActivity, ...]) -> tuple[PlannedActivity, ...]:

@@ -126,6 +126,10 @@ class NotificationBody(Body):
     def _as_sent(self, value: NotifiedActivity) -> dict[str, Any]:
         return activity_data(value)
 
+    def as_json(self) -> dict[str, Any]:
+        """``model_dump(mode="json")`` without a second pass over the activity's data."""
+        return {"activity": activity_data(self.activity)}
+
 
 class AmendmentBody(Body):
     """``notification.amendment``: what changes, and why (the case names the notification)."""

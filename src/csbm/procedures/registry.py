@@ -15,6 +15,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from csbm.errors import InputError, problems_from_pydantic
+from csbm.procedures._bodies import Body
 from csbm.procedures.base import Procedure
 
 MEASURE_MODULES: tuple[str, ...] = (
@@ -110,4 +111,4 @@ def validate_body_model(
         model = measure.bodies[kind].model_validate(body if body is not None else {})
     except ValidationError as exc:
         raise InputError(f"bad {kind} body", problems_from_pydantic(exc, path)) from None
-    return model, model.model_dump(mode="json")
+    return model, model.as_json() if isinstance(model, Body) else model.model_dump(mode="json")
