@@ -22,7 +22,7 @@ from pydantic import (
     model_validator,
 )
 
-from csbm.domain.states import is_participating_state
+from csbm.domain.states import STATES_BY_CODE, is_participating_state
 from csbm.domain.time import InstantError, parse_instant
 from csbm.i18n import N_, Phrase, phrase
 
@@ -97,6 +97,9 @@ def _instant(value: Any) -> datetime | None:
         return None
     if type(value) is datetime and value.tzinfo is UTC:
         return value  # read already (Activity._read_instants): parse_instant gives it back
+    at = _utc_text(value)
+    if at is not None:
+        return at
     try:
         return parse_instant(value).at
     except InstantError as exc:
@@ -138,6 +141,12 @@ class Declaration(_Strict):
 _INSTANT_FIELDS = ("start", "end", "notified_at")
 
 
+def _is_utc_text(raw: Any) -> bool:
+    """Whether ``raw`` has the shape of ``2024-12-22T01:21:00Z`` (:func:`_utc_text` reads
+    it, or leaves it to parse_instant, which refuses it if need be)."""
+    return type(raw) is str and len(raw) == 20 and raw[19] == "Z" and raw[10] == "T"
+
+
 def _utc_text(raw: Any) -> datetime | None:
     """``parse_instant(raw).at`` for the one spelling of 10⁵-activity files,
     ``2024-12-22T01:21:00Z`` (UTC to the second, a year of 1900-2199), by
@@ -152,6 +161,13 @@ def _utc_text(raw: Any) -> datetime | None:
     except ValueError:
         return None
     return at if at.tzinfo is UTC else None
+
+
+_STATE_LISTS: dict[tuple[str, ...], tuple[str, ...]] = {}
+"""Lists of conducting States found good, as given → as kept (upper case): 10⁵ activities
+name a few hundred lists; at most :data:`_STATE_LISTS_KEPT` are kept."""
+
+_STATE_LISTS_KEPT = 4096
 
 
 class Activity(_Strict):
@@ -226,27 +242,32 @@ class Activity(_Strict):
     @model_validator(mode="before")
     @classmethod
     def _read_instants(cls, data: Any) -> Any:
+        """Instants read as :func:`parse_instant` reads them, with what it assumed (a bare
+        date read as 00:00 UTC) noted in ``assumed``. The one plain spelling
+        (``2024-12-22T01:21:00Z``: :func:`_is_utc_text`) assumes nothing: the field
+        validator reads it, and the data is not copied."""
         if not isinstance(data, dict):
             return data
-        data = dict(data)
-        assumed = list(data.get("assumed", ()))
+        copied: dict[str, Any] | None = None
+        assumed: list[Any] = []
         for name in _INSTANT_FIELDS:
             raw = data.get(name)
-            if raw is None or isinstance(raw, datetime):
-                continue
-            at = _utc_text(raw)
-            if at is not None:
-                data[name] = at
+            if raw is None or type(raw) is datetime or _is_utc_text(raw):
                 continue
             try:
                 parsed = parse_instant(raw)
             except InstantError:
                 continue  # the field validator reports it with its path
-            data[name] = parsed.at
+            if copied is None:
+                copied = dict(data)
+            copied[name] = parsed.at
             if parsed.assumed:
                 assumed.append(phrase(ASSUMED, field=name, assumption=parsed.assumed))
-        data["assumed"] = tuple(assumed)
-        return data
+        if copied is None:
+            return data
+        if assumed:
+            copied["assumed"] = (*copied.get("assumed", ()), *assumed)
+        return copied
 
     _instants = field_validator("start", "end", "notified_at", mode="before")(_instant)
 
@@ -258,12 +279,17 @@ class Activity(_Strict):
     @field_validator("conducting_states")
     @classmethod
     def _known_states(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        known = _STATE_LISTS.get(value)
+        if known is not None:
+            return known
         out = tuple(v.upper() for v in value)
         for code in out:
             if not is_participating_state(code):
                 raise ValueError(f"{code!r} is not an OSCE participating State (ISO 3166-1)")
         if len(set(out)) != len(out):
             raise ValueError("a State is listed twice")
+        if len(_STATE_LISTS) < _STATE_LISTS_KEPT:
+            _STATE_LISTS[value] = out
         return out
 
     @field_validator("forces_by_state")
@@ -283,9 +309,10 @@ class Activity(_Strict):
     @field_validator("host_state")
     @classmethod
     def _known_host(cls, value: str) -> str:
-        if not is_participating_state(value):
+        code = value.upper()
+        if code not in STATES_BY_CODE:
             raise ValueError(f"{value!r} is not an OSCE participating State (ISO 3166-1)")
-        return value.upper()
+        return code
 
     @field_validator("area")
     @classmethod
