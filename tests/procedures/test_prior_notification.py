@@ -324,3 +324,34 @@ def test_an_amendment_of_figures_only_cannot_hide_an_amended_end_before_start() 
     refused = [f for f in run(events).findings if f.kind == "malformed"]
     assert refused and "the amended activity is refused: activity: Value error, end is before " \
         "start" in refused[0].message
+
+
+def test_the_activities_made_directly_equal_pydantic_s() -> None:
+    """``_copied`` and ``_declaration`` make what model_copy, model_construct and the
+    validation make: the same fields, values, fields set, class."""
+    from datetime import UTC, datetime
+
+    from csbm.domain.activity import Declaration, Forces
+    from csbm.i18n import phrase
+    from csbm.procedures._activity import NotifiedActivity, PlannedActivity
+    from csbm.procedures.prior_notification import _copied, _declaration, _without_case
+
+    entry = PlannedActivity.model_validate({**activity(kind="alert_activity"), "case": "a14"})
+    update = {"notified": True, "notified_at": datetime(2014, 8, 1, tzinfo=UTC),
+              "name": "Other", "declarations": ()}
+    for made, expected in [
+        (_copied(entry, PlannedActivity, update), entry.model_copy(update=update)),
+        (_without_case(entry), NotifiedActivity.model_construct(
+            _fields_set=entry.model_fields_set - {"case"},
+            **{name: getattr(entry, name) for name in NotifiedActivity.model_fields})),
+    ]:
+        assert type(made) is type(expected) and made == expected
+        assert list(made.__dict__) == list(expected.__dict__)
+        assert made.model_fields_set == expected.model_fields_set
+        assert made.model_dump(mode="json") == expected.model_dump(mode="json")
+        assert made.__pydantic_extra__ is None and made.__pydantic_private__ is None
+    forces = Forces(troops=3)
+    source = phrase("{state}'s calendar for {year}", state="PL", year=2014)
+    made_d, valid = _declaration(source, forces), Declaration(source=source, forces=forces)
+    assert made_d == valid and made_d.model_fields_set == valid.model_fields_set
+    assert made_d.source is valid.source and list(made_d.__dict__) == list(valid.__dict__)

@@ -75,7 +75,6 @@ a case when a message arrives out of order) give the same views; a property test
 from __future__ import annotations
 
 import builtins
-import dataclasses
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -305,8 +304,13 @@ class CaseView:
     findings: tuple[Finding, ...] = ()
     details: Mapping[str, Any] = field(default_factory=dict)
 
-    def with_history(self, history: Sequence[HistoryEntry]) -> CaseView:
-        return dataclasses.replace(self, history=tuple(history))
+    def with_history(self, history: Sequence[HistoryEntry],
+                     findings: tuple[Finding, ...] | None = None) -> CaseView:
+        """The view with ``history`` (and ``findings``, when given): ``dataclasses.replace``,
+        made directly (the runner calls it once per case)."""
+        return CaseView(self.case, self.procedure, self.state, self.parties, self.deadlines,
+                        tuple(history), self.findings if findings is None else findings,
+                        self.details)
 
 
 @dataclass(frozen=True, slots=True)

@@ -262,8 +262,7 @@ class Live:
                 case = cases[view.case]
                 extra = _deadline_findings(view)
                 if case.refusals or extra:
-                    extra = (*view.findings, *case.refusals, *extra)
-                    view = dataclasses.replace(view, history=tuple(case.history), findings=extra)
+                    view = view.with_history(case.history, (*view.findings, *case.refusals, *extra))
                 else:
                     view = view.with_history(case.history)
                 findings.extend(view.findings)
