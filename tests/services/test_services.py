@@ -23,7 +23,6 @@ from csbm.rules.model import Obligation
 from csbm.services import (
     Owed,
     clock_or_now,
-    deadlines,
     ical,
     parse_clock,
     replay_node,
@@ -31,6 +30,7 @@ from csbm.services import (
     wall_clock,
 )
 from csbm.services import ledger as ledger_services
+from csbm.services.deadlines import deadlines
 
 ISO_Z = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
 SENT_AT = datetime(2022, 2, 11, 10, 0, tzinfo=UTC)

@@ -7,47 +7,41 @@ and nothing else) and issue 9, item 3. Each function takes what it needs — an 
 the shells never reach into a node's store.
 """
 
+from importlib import import_module
 from typing import Any
 
-from csbm.services.clock import clock_or_now, parse_clock, wall_clock
-from csbm.services.deadlines import DeadlinesDocument, PendingDeadline, deadlines, pending
-from csbm.services.documents import Document, Owed, RefusedEntry
-from csbm.services.replay import (
-    ReplayDocument,
-    Replayed,
-    replay_node,
-    replay_scenario,
-    replay_source,
-)
+_WHERE = {
+    "clock_or_now": "clock",
+    "parse_clock": "clock",
+    "wall_clock": "clock",
+    "DeadlinesDocument": "deadlines",
+    "PendingDeadline": "deadlines",
+    "pending": "deadlines",
+    "Document": "documents",
+    "Owed": "documents",
+    "RefusedEntry": "documents",
+    "ReplayDocument": "replay",
+    "Replayed": "replay",
+    "replay_node": "replay",
+    "replay_scenario": "replay",
+    "replay_source": "replay",
+    "deadline_uid": "export",
+    "ical": "export",
+}
+"""Each name of the package by the module that defines it, imported when first asked
+for: ``csbm assess`` imports ``csbm.services.assess`` without the replay, the deadlines
+and the iCalendar export (icalendar alone takes ~0.1 s to import). (``calendar`` of the
+export is ``csbm.services.export.calendar``: ``csbm.services.calendar`` is the calendar
+page's module; ``csbm.services.deadlines`` is the module of the deadlines use case,
+whose function is ``csbm.services.deadlines.deadlines``.)"""
 
-__all__ = [
-    "DeadlinesDocument",
-    "Document",
-    "Owed",
-    "PendingDeadline",
-    "RefusedEntry",
-    "ReplayDocument",
-    "Replayed",
-    "clock_or_now",
-    "deadline_uid",
-    "deadlines",
-    "ical",
-    "parse_clock",
-    "pending",
-    "replay_node",
-    "replay_scenario",
-    "replay_source",
-    "wall_clock",
-]
+__all__ = sorted(_WHERE)
 
 
 def __getattr__(name: str) -> Any:
-    """The iCalendar export (icalendar takes ~0.1 s to import), loaded when first asked for:
-    ``csbm replay`` and ``csbm assess`` never need it. (``calendar`` of the export is
-    ``csbm.services.export.calendar``: ``csbm.services.calendar`` is the calendar page's
-    module.)"""
-    if name in ("deadline_uid", "ical"):
-        from csbm.services import export
-
-        return getattr(export, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(import_module(f"csbm.services.{module}"), name)
+    globals()[name] = value
+    return value
