@@ -177,3 +177,30 @@ def test_a_planned_activity_reaches_the_engine_without_its_case_label() -> None:
         assert found.in_annual_calendar is True and found.forces.troops == 14000
         shown = replay(events, scenario.context, clock).case("p1")
         assert shown.state == "planned" and shown.details["activity"] == "Planned"
+
+
+@pytest.mark.parametrize("nil", [False, True])
+def test_the_bodies_dumped_with_less_work_are_their_json_dumps(nil: bool) -> None:
+    """``Body.as_json`` of the bodies that give it themselves (notification, calendar,
+    advance communication) is ``model_dump(mode="json")``, key order included."""
+    from csbm.procedures._bodies import Body
+    from csbm.procedures.registry import by_kind, validate_body_model
+
+    entry = {"name": " Zapad ", "conducting_states": ["by", "RU"], "host_state": "BY",
+             "start": "2021-09-10", "end": "2021-09-16T12:00+03:00", "phases": [],
+             "forces": {"troops": 50000, "battle_tanks": None}, "sources": ["a"],
+             "area": {"type": "Point", "coordinates": [27.5, 53.9]}}
+    bodies = {
+        "notification": {"activity": entry},
+        "calendar": {"year": 2021, "nil": nil,
+                     "activities": [] if nil else [{**entry, "case": " z21 "}]},
+        "advance_communication": {"year": 2021, "nil": nil,
+                                  "activities": [] if nil else [{**entry, "case": "z21"}]},
+    }
+    for kind, raw in bodies.items():
+        if kind == "notification" and nil:
+            continue
+        model, body = validate_body_model(kind, raw)
+        assert isinstance(model, Body) and type(model).as_json is not Body.as_json
+        assert json.dumps(body) == json.dumps(model.model_dump(mode="json")), kind
+        assert kind in by_kind()

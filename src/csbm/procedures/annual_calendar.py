@@ -48,6 +48,11 @@ class CalendarBody(Body):
     def _as_sent(self, value: tuple[PlannedActivity, ...]) -> list[dict[str, Any]]:
         return [activity_data(a) for a in value]
 
+    def as_json(self) -> dict[str, Any]:
+        """``model_dump(mode="json")`` without a second pass over the activities' data."""
+        return {"year": self.year, "nil": self.nil,
+                "activities": [activity_data(a) for a in self.activities]}
+
 
 class AnnualCalendar(YearlyCycle):
     name = "annual_calendar"
