@@ -355,3 +355,28 @@ def test_the_activities_made_directly_equal_pydantic_s() -> None:
     made_d, valid = _declaration(source, forces), Declaration(source=source, forces=forces)
     assert made_d == valid and made_d.model_fields_set == valid.model_fields_set
     assert made_d.source is valid.source and list(made_d.__dict__) == list(valid.__dict__)
+
+
+@pytest.mark.parametrize(
+    ("over", "lines"),
+    [
+        ({"notified": True, "observers_invited": False},
+         ["body.activity.notified: set by the messages themselves",
+          "body.activity.observers_invited: set by the messages themselves"]),
+        ({"end": "9999-06-01"}, ["body.activity: instant too late"]),
+        ({"start": "0001-06-01", "end": None}, ["body.activity: instant too early"]),
+        ({"phases": [{"name": "p", "start": "2014-09-24", "end": "9999-06-01"}]},
+         ["body.activity: instant too late"]),
+        ({"phases": [{"name": "p", "start": "0001-01-02", "end": "2014-09-25"}]},
+         ["body.activity: instant too early"]),
+    ],
+)
+def test_handling_fields_and_instants_out_of_range_are_refused_by_name(
+    over: dict[str, Any], lines: list[str],
+) -> None:
+    with pytest.raises(InputError) as caught:
+        validate_body("notification", {"activity": activity(**over)})
+    found = caught.value.lines()
+    assert len(found) == len(lines)
+    for line, start in zip(found, lines, strict=True):
+        assert line.startswith(start), (line, start)

@@ -28,7 +28,7 @@ from pydantic_core import InitErrorDetails, PydanticCustomError
 from csbm.domain.activity import Activity
 from csbm.domain.time import InstantError
 from csbm.errors import CsbmError
-from csbm.procedures.base import check_instant
+from csbm.procedures.base import EARLIEST, LATEST, check_instant
 
 HANDLING_FIELDS: tuple[str, ...] = (
     "notified",
@@ -39,6 +39,8 @@ HANDLING_FIELDS: tuple[str, ...] = (
     "assumed",
 )
 """The fields of an activity that the messages establish (refused inside a message)."""
+
+_HANDLING = frozenset(HANDLING_FIELDS)
 
 MAX_CASE = 200
 
@@ -58,7 +60,7 @@ class NotifiedActivity(Activity):
     @model_validator(mode="wrap")
     @classmethod
     def _no_handling(cls, data: Any, handler: Callable[[Any], Any]) -> Any:
-        if isinstance(data, Mapping):
+        if (type(data) is dict or isinstance(data, Mapping)) and not _HANDLING.isdisjoint(data):
             errors = [
                 InitErrorDetails(
                     type=PydanticCustomError(
@@ -73,8 +75,7 @@ class NotifiedActivity(Activity):
                 for name in HANDLING_FIELDS
                 if name in data
             ]
-            if errors:
-                raise ValidationError.from_exception_data(cls.__name__, errors)
+            raise ValidationError.from_exception_data(cls.__name__, errors)
         done = handler(data)
         if isinstance(done, Activity) and done.assumed:
             # What the reader assumed (a bare date read as 00:00 UTC) is settled by the
@@ -99,6 +100,10 @@ class NotifiedActivity(Activity):
 
     @model_validator(mode="after")
     def _instants_in_range(self) -> NotifiedActivity:
+        start, end = self.start, self.end
+        if (not self.phases and EARLIEST <= start <= LATEST
+                and (end is None or EARLIEST <= end <= LATEST)):
+            return self  # what the loop below finds, at once for most activities
         try:
             for instant in (self.start, self.end, *(p.start for p in self.phases),
                             *(p.end for p in self.phases)):
