@@ -123,3 +123,22 @@ def test_polygons_of_returns_the_rings_as_given() -> None:
     with pytest.raises(ValueError, match="not closed"):
         polygons_of({"type": "Polygon", "coordinates": [[[30, 50], [31, 50], [31, 51],
                                                          [30, 51]]]})
+
+
+def test_the_request_body_measures_its_area_once_and_as_area_km2_does() -> None:
+    """The body is measured while it is validated (its area read once); the figure is
+    area_km2's, for the body validated alone, in a batch, or copied."""
+    from csbm.procedures.inspection import InspectionRequestBody
+
+    areas = [{"type": "Polygon", "coordinates": [[[20 + i, 50], [20.5 + i, 50],
+                                                  [20.5 + i, 50.2 + 0.3 * i], [20 + i, 50]]]}
+             for i in range(3)]
+    bodies = [InspectionRequestBody.model_validate(
+        {"receiving_state": "BY", "area": a, "reasons": "r"}) for a in areas]
+    for body, area in zip(bodies, areas, strict=True):
+        assert body.km2() == area_km2(area) > 0
+        assert body.model_copy().km2() == body.km2()
+    assert len({b.km2() for b in bodies}) == 3  # each its own figure, not the last read
+    built = InspectionRequestBody.model_construct(receiving_state="BY", area=areas[0],
+                                                  reasons="r")  # fmt: skip
+    assert built.km2() == area_km2(areas[0])  # not validated: measured when asked

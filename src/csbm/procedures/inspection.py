@@ -32,12 +32,13 @@ reply and entry deadlines are waived (the State need not accept it) and a findin
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field, PrivateAttr, field_validator, model_validator
 
 from csbm.domain.time import iso
 from csbm.i18n import N_, phrase
@@ -164,11 +165,33 @@ class InspectionRequestBody(Body):
     def _codes(cls, value: list[str]) -> list[str]:
         return [state_code(v) for v in value]
 
+    _km2: float | None = PrivateAttr(default=None)
+    """The area in km² (:func:`area_km2`), measured when the body is validated: the area
+    is read once, not once more when the request is applied."""
+
     @field_validator("area")
     @classmethod
     def _area(cls, value: dict[str, Any]) -> dict[str, Any]:
-        specified_area(value)
+        _LAST_READ.pair = (value, specified_area(value))
         return value
+
+    @model_validator(mode="after")
+    def _measured(self) -> InspectionRequestBody:
+        pair = getattr(_LAST_READ, "pair", None)
+        _LAST_READ.pair = None
+        read = pair[1] if pair is not None and pair[0] is self.area else specified_area(self.area)
+        self._km2 = round(read.km2, 1)
+        return self
+
+    def km2(self) -> float:
+        """:func:`area_km2` of the body's area."""
+        return self._km2 if self._km2 is not None else area_km2(self.area)
+
+
+_LAST_READ = threading.local()
+"""``pair``: ``(area, what specified_area read)`` for the area this thread's field validator
+last read: the model validator right after it takes it (the same object) rather than
+reading it again."""
 
 
 class InspectionReplyBody(Body):
@@ -338,7 +361,7 @@ class Inspection(Procedure[InspectionState]):
         return replace(
             state, requested_at=event.at, inspecting=inspecting,
             receiving=body.receiving_state, regime=body.regime, reasons=body.reasons,
-            area_km2=area_km2(body.area), inspectors=tuple(body.inspectors),
+            area_km2=body.km2(), inspectors=tuple(body.inspectors),
             guests=tuple(body.guests), findings=state.findings + tuple(findings),
         )
 
