@@ -30,6 +30,7 @@ from csbm.rules.model import (
     Obligation,
 )
 from csbm.rules.obligations import (
+    MEASURES_WITH_THRESHOLDS,
     CompiledPack,
     ThresholdTest,
     gate_above,
@@ -193,8 +194,10 @@ def _assess(
     regime = Regime(packs, forced)
     units = combine_command_groups(activities)
     assessed: list[ActivityAssessment] = []
-    alone: dict[tuple[str, int], dict[str, ThresholdTest]] = {}
     applied: dict[str, list[Activity]] = defaultdict(list)
+    # per pack, per measure, by index in applied[pack]: whether the activity stays below
+    # the measure's threshold alone (its own test is False), for possible_splits
+    free: dict[str, dict[str, list[bool]]] = {}
     for done, (activity, members) in enumerate(units, 1):
         item, tests_by_pack = _assess_one(regime, activity, at, members)
         assessed.append(item)
@@ -202,7 +205,11 @@ def _assess(
             on_progress(done)
         for pack_id, tests in tests_by_pack.items():
             applied[pack_id].append(item.activity)
-            alone[(pack_id, id(item.activity))] = tests
+            below = free.get(pack_id)
+            if below is None:
+                below = free[pack_id] = {m: [] for m in MEASURES_WITH_THRESHOLDS}
+            for measure, flags in below.items():
+                flags.append(tests[measure].met is False)
     constraints = []
     set_findings: list[Finding] = []
     adjacency = float(str(regime.option("adjacency_days", 0)))
@@ -215,12 +222,10 @@ def _assess(
             constraints.extend(results)
             set_findings.extend(_constraint_findings(pack, results))
         if pack.kind == "multilateral":
-
-            def met_alone(a: Activity, measure: str, pack_id: str = pack.id) -> bool | None:
-                return alone[(pack_id, id(a))][measure].met
-
             set_findings.extend(
-                possible_splits(regime.compiled[pack.id], covered, adjacency, met_alone)
+                possible_splits(
+                    regime.compiled[pack.id], covered, adjacency, free=free[pack.id]
+                )
             )
     assumed = tuple(a for item in assessed for a in item.activity.assumed)
     return Assessment(

@@ -12,15 +12,21 @@ kinds of group are summed:
 
 Each group whose summed peak forces reach a notification or observation threshold that no
 member reaches alone is reported once. Cost: O(n log n) (sorts, then sweeps; the joint
-windows are found by bisection in each State's sorted list).
+windows are found by bisection in each State's sorted list), plus the size of the groups
+(summed over the groups, which is the size of what is reported when many activities
+overlap): the work per member of a group is done by the interpreter's builtins (tuples
+picked by ``itemgetter``, ``zip``, ``sum``), not line by line.
 """
 
 from __future__ import annotations
 
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
+from itertools import compress
+from operator import itemgetter
+from typing import Any
 
 from csbm.domain.activity import FORCE_FIELDS, Activity, Forces
 from csbm.i18n import N_, phrase
@@ -30,6 +36,7 @@ from csbm.rules.obligations import CompiledPack, forces_test, test_thresholds
 
 _LISTED = 12
 _WORDS = {PRIOR_NOTIFICATION: N_("notification"), OBSERVATION_INVITATION: N_("observation")}
+_FORCES = itemgetter(*FORCE_FIELDS)
 
 AloneTest = Callable[[Activity, str], bool | None]
 
@@ -39,43 +46,57 @@ def possible_splits(
     activities: Sequence[Activity],
     adjacency_days: float,
     alone: AloneTest | None = None,
+    *,
+    free: Mapping[str, Sequence[bool]] | None = None,
 ) -> list[Finding]:
     """Findings for every group that crosses a threshold together and not alone.
 
     ``alone(activity, measure)`` may give the activity's own threshold result when the
-    caller has it already; otherwise it is computed.
+    caller has it already; otherwise it is computed. ``free[measure][i]``, when the caller
+    has it, says the same for the activity at index ``i``: whether its own result is False
+    (it does not reach the threshold alone); ``alone`` is then not asked.
 
     The activities are handled by their index in ``activities`` (start, last instant,
     name and identity read once each); the groups, their order and the findings are
     those of the plain reading of the module doc.
     """
-    met_alone: AloneTest = alone or (lambda a, m: test_thresholds(compiled, m, a).met)
+    if free is None:
+        met_alone: AloneTest = alone or (lambda a, m: test_thresholds(compiled, m, a).met)
+        free = {m: [met_alone(a, m) is False for a in activities] for m in _WORDS}
     gap = timedelta(days=adjacency_days)
     starts = [a.start for a in activities]
     lasts = [a.start if a.end is None else a.end for a in activities]  # last_instant
+    names = [a.name for a in activities]
     ids = [id(a) for a in activities]
     per_state: dict[str, list[int]] = defaultdict(list)
     for i, activity in enumerate(activities):
         for code in activity.conducting_states:
             per_state[code].append(i)
-    order = [(starts[i], lasts[i], a.name) for i, a in enumerate(activities)]
+    order = list(zip(starts, lasts, names, strict=True))
     groups: list[list[int]] = []
     for code in sorted(per_state):
         members = sorted(per_state[code], key=order.__getitem__)
         per_state[code] = members
         groups.extend(_time_clusters(members, starts, lasts, gap))
-    groups.extend(_joint_windows(activities, per_state, starts, lasts, ids, gap))
+    groups.extend(_joint_windows(activities, per_state, starts, lasts, names, ids, gap))
     out: list[Finding] = []
     seen: set[frozenset[int]] = set()
-    free: dict[str, list[bool | None]] = {m: [None] * len(activities) for m in _WORDS}
+    columns = _Columns(activities, names, lasts)
+    tests = [(m, word, free[m]) for m, word in _WORDS.items()]
     for group in groups:
         if len(group) < 2:
             continue
-        key = frozenset(map(ids.__getitem__, group))
+        pick = itemgetter(*group)
+        # The measures no member reaches alone. A group without any gives no finding, and
+        # nor does any group of the same members: it need not be remembered in ``seen``.
+        measures = [(m, word) for m, word, alone_free in tests if False not in pick(alone_free)]
+        if not measures:
+            continue
+        key = frozenset(pick(ids))
         if key in seen:
             continue
         seen.add(key)
-        out.extend(_check(compiled, activities, group, met_alone, free))
+        out.extend(_check(compiled, activities, group, pick, measures, columns))
     return out
 
 
@@ -104,43 +125,116 @@ def _joint_windows(
     per_state: dict[str, list[int]],
     starts: list[datetime],
     lasts: list[datetime],
+    names: list[str],
     ids: list[int],
     gap: timedelta,
 ) -> list[list[int]]:
-    begins = {code: [starts[i] for i in members] for code, members in per_state.items()}
+    """Around each joint activity, the activities of its States that overlap it or follow
+    within ``gap``: the joint one, then each State's in reverse order of start, each
+    activity (by identity) once, sorted by start and name (ties in that order)."""
+    begins = {code: list(map(starts.__getitem__, members)) for code, members in per_state.items()}
+    ends = {code: list(map(lasts.__getitem__, members)) for code, members in per_state.items()}
+    spans = [last - start for start, last in zip(starts, lasts, strict=True)]
     longest = {
-        code: max((lasts[i] - starts[i] for i in members), default=timedelta(0))
+        code: max(map(spans.__getitem__, members), default=timedelta(0))
         for code, members in per_state.items()
     }
+    # One index per activity (by identity): the first at which it is in ``activities``.
+    first: dict[int, int] = {}
+    canon = [first.setdefault(k, i) for i, k in enumerate(ids)]
+    unique = len(first) == len(ids)
+    order = _Order(starts, names)
     out: list[list[int]] = []
     for j, joint in enumerate(activities):
         if len(joint.conducting_states) < 2:
             continue
         lo, hi = starts[j] - gap, lasts[j] + gap
-        window: dict[int, int] = {ids[j]: j}
+        around = [j]
         for code in joint.conducting_states:
-            members, begin = per_state[code], begins[code]
-            i = bisect_right(begin, hi)
-            earliest = lo - longest[code]
-            while i > 0 and begin[i - 1] >= earliest:
-                i -= 1
-                other = members[i]
-                if lasts[other] >= lo:
-                    window[ids[other]] = other
+            begin = begins[code]
+            top = bisect_right(begin, hi)
+            bottom = bisect_left(begin, lo - longest[code], 0, top)
+            if bottom < top:
+                # those of [bottom, top) that end at lo or later, the latest start first
+                near = compress(per_state[code][bottom:top], map(lo.__le__, ends[code][bottom:top]))
+                around.extend(reversed(list(near)))
+        window = dict.fromkeys(around if unique else map(canon.__getitem__, around))
         if len(window) > 1:
-            out.append(sorted(window.values(), key=lambda k: (starts[k], activities[k].name)))
+            out.append(order.sorted(window))
     return out
 
 
-def _sum(group: list[Activity]) -> Forces:
-    totals: dict[str, int | None] = dict.fromkeys(FORCE_FIELDS)
-    for activity in group:
-        values = activity.forces.__dict__
-        for name in FORCE_FIELDS:
-            value = values[name]
-            if value is not None:
-                current = totals[name]
-                totals[name] = value if current is None else current + value
+class _Order:
+    """Indices sorted by (start, name), stably: by those pairs while the windows sorted are
+    few, then by each pair's rank among them (the same order: equal pairs, equal ranks),
+    which is cheaper to compare when many large windows are sorted (n log n once)."""
+
+    def __init__(self, starts: list[datetime], names: list[str]) -> None:
+        self._pairs = list(zip(starts, names, strict=True))
+        self._rank: list[int] | None = None
+        self._budget = 2 * len(starts)  # elements sorted by pairs before ranking them
+
+    def sorted(self, indices: Iterable[int]) -> list[int]:
+        if self._rank is not None:
+            return sorted(indices, key=self._rank.__getitem__)
+        out = sorted(indices, key=self._pairs.__getitem__)
+        self._budget -= len(out)
+        if self._budget < 0:
+            pairs = self._pairs
+            rank = [0] * len(pairs)
+            previous: tuple[datetime, str] | None = None
+            r = 0
+            for i in sorted(range(len(pairs)), key=pairs.__getitem__):
+                if pairs[i] != previous:
+                    r += 1
+                    previous = pairs[i]
+                rank[i] = r
+            self._rank = rank
+        return out
+
+
+class _Columns:
+    """Per activity, by index: each force figure (a list per criterion, in ``FORCE_FIELDS``
+    order), the conducting States, the name and the last instant. The figures and the
+    States are read when a group is first summed."""
+
+    def __init__(self, activities: Sequence[Activity], names: list[str], lasts: list[datetime]):
+        self._activities = activities
+        self.names = names
+        self.lasts = lasts
+        self._forces: list[tuple[list[int | None], bool]] | None = None
+        self._states: list[tuple[str, ...]] | None = None
+
+    @property
+    def forces(self) -> list[tuple[list[int | None], bool]]:
+        """Per criterion: the figures, and whether any of them is not given."""
+        if self._forces is None:
+            rows = [_FORCES(a.forces.__dict__) for a in self._activities]
+            columns: list[list[int | None]] = (
+                [list(c) for c in zip(*rows, strict=True)] if rows else [[] for _ in FORCE_FIELDS]
+            )
+            self._forces = [(c, None in c) for c in columns]
+        return self._forces
+
+    @property
+    def states(self) -> list[tuple[str, ...]]:
+        if self._states is None:
+            self._states = [a.conducting_states for a in self._activities]
+        return self._states
+
+
+def _sum(columns: _Columns, pick: Callable[[Sequence[Any]], tuple[Any, ...]]) -> Forces:
+    """The figures of the group ``pick`` picks summed per criterion; None where none of
+    them is given."""
+    totals: dict[str, int | None] = {}
+    for name, (column, gaps) in zip(FORCE_FIELDS, columns.forces, strict=True):
+        figures = pick(column)
+        if not gaps:
+            totals[name] = sum(figures)
+        elif figures.count(None) == len(figures):
+            totals[name] = None
+        else:
+            totals[name] = sum(filter(None, figures))  # (a 0 adds nothing either)
     return Forces.model_construct(None, **totals)  # sums of validated counts
 
 
@@ -148,40 +242,31 @@ def _check(
     compiled: CompiledPack,
     activities: Sequence[Activity],
     indices: list[int],
-    met_alone: AloneTest,
-    free: dict[str, list[bool | None]],
+    pick: Callable[[Sequence[Any]], tuple[Any, ...]],
+    measures: list[tuple[str, str]],
+    columns: _Columns,
 ) -> list[Finding]:
-    """The findings of one group; ``free[measure][i]``: whether activity ``i`` does not
-    reach the measure's threshold alone (asked of ``met_alone`` once per activity)."""
-    group = [activities[i] for i in indices]
-    total: Forces | None = None
+    """The findings of one group (``pick``: its members' items of a column, in order) for
+    the ``measures`` no member reaches alone."""
+    total = _sum(columns, pick)
+    first = activities[indices[0]]
     out: list[Finding] = []
-    for measure, word in _WORDS.items():
-        alone_free = free[measure]
-        crossed_alone = False
-        for i in indices:
-            known = alone_free[i]
-            if known is None:
-                known = alone_free[i] = met_alone(activities[i], measure) is False
-            if not known:
-                crossed_alone = True
-                break
-        if crossed_alone:
-            continue
-        if total is None:
-            total = _sum(group)
-        first = group[0]
+    names: list[str] = []
+    states: list[str] = []
+    last = first.start
+    for measure, word in measures:
         summed = forces_test(compiled, measure, first.kind, first.organisation, total)
         if not summed.met:
             continue
-        names = [a.name for a in group]
+        if not names:  # the same for each measure: read once
+            names = list(pick(columns.names))
+            states = sorted(set().union(*pick(columns.states)))
+            last = max(pick(columns.lasts))
         shown: str = ", ".join(names[:_LISTED])
         if len(names) > _LISTED:
             shown = phrase(N_("{names} and {more} more"), names=names[:_LISTED],
                            more=len(names) - _LISTED)  # fmt: skip
-        states = sorted({s for a in group for s in a.conducting_states})
         sums = {c: total.get(c) for c in summed.criteria_met}
-        last = max(a.last_instant for a in group)
         out.append(
             Finding(
                 rule=summed.rules_met[0],
@@ -191,8 +276,8 @@ def _check(
                     N_("{count} activities of {states} overlapping or adjacent ({first} – "
                        "{last}) reach the {measure!t} threshold together ({sums}), none "
                        "alone: {shown}"),
-                    count=len(group), states="+".join(states),
-                    first=group[0].start.date().isoformat(), last=last.date().isoformat(),
+                    count=len(indices), states="+".join(states),
+                    first=first.start.date().isoformat(), last=last.date().isoformat(),
                     measure=word,
                     sums=[phrase(N_("{criterion!t} {value:,}"), criterion=force_word(k), value=v)
                           for k, v in sums.items()],
@@ -200,7 +285,7 @@ def _check(
                 ),
                 pack=compiled.pack.id,
                 activities=tuple(names),
-                details={"states": states, "sums": sums, "measure": measure},
+                details={"states": list(states), "sums": sums, "measure": measure},
             )
         )
     return out
