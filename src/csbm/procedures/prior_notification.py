@@ -250,7 +250,7 @@ class PriorNotification(Procedure[NotificationState]):
         return out
 
     def initial(self, case: str) -> NotificationState:
-        return NotificationState(case=case)
+        return NotificationState(case)
 
     def apply(self, state: NotificationState, event: Event, ctx: Context) -> NotificationState:
         if event.type == INVITATION:

@@ -144,16 +144,8 @@ def _refused(event: Event, reason: str) -> str:
 
 
 def _entry(event: Event, accepted: bool, reason: str | None) -> HistoryEntry:
-    return HistoryEntry(
-        at=event.at,
-        seq=event.seq,
-        type=event.type,
-        sender=event.sender,
-        recipients=event.recipients,
-        accepted=accepted,
-        reason=reason,
-        body=event.body,
-    )
+    return HistoryEntry(event.at, event.seq, event.type, event.sender, event.recipients,
+                        accepted, reason, event.body)
 
 
 class Live:
