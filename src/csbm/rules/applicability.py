@@ -34,6 +34,7 @@ The distances that mattered are reported with every bilateral decision.
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -124,6 +125,53 @@ def decide_packs(
     """One decision per pack, in order: applies or not, provisional or not, and why."""
     ctx = _Context(activity, boundaries, zone)
     return [_decide(ctx, pack, forced) for pack in packs]
+
+
+class Decisions:
+    """:func:`decide_packs` for many activities under the same packs (the engine's).
+
+    The decisions for an activity depend on its start date only through the date's place
+    among the packs' dates (signed, in force, terminated), and on its host State and
+    whether its area is given — but for the packs whose decision needs where the area is
+    (:func:`_needs_place`). Without such a pack, the decisions are made once per (place
+    of the date, host State, area given or not) and shared by the activities alike."""
+
+    def __init__(self, packs: Sequence[RulePack], forced: bool = False) -> None:
+        self.packs = tuple(packs)
+        self.forced = forced
+        self._dates = sorted(
+            {d for p in self.packs for d in (p.signed, p.in_force, p.terminated) if d is not None}
+        )
+        self._made: dict[tuple[int, str, bool], Sequence[PackDecision]] = {}
+        self._placed: set[tuple[int, str, bool]] = set()
+
+    def __call__(self, activity: Activity) -> Sequence[PackDecision]:
+        day = activity.start.date()
+        key = (bisect_right(self._dates, day), activity.host_state, activity.area is None)
+        made = self._made.get(key)
+        if made is not None:
+            return made
+        decisions = decide_packs(activity, self.packs, self.forced)
+        if key in self._placed:
+            return decisions
+        if activity.area is not None and any(
+            _needs_place(p, day, activity.host_state, self.forced) for p in self.packs
+        ):
+            self._placed.add(key)
+            return decisions
+        self._made[key] = made = tuple(decisions)
+        return made
+
+
+def _needs_place(pack: RulePack, day: date, host: str, forced: bool) -> bool:
+    """Whether :func:`_decide` reads the area (its geometry) of an activity that has one,
+    starting on ``day`` with ``host`` as host State."""
+    inside = _period_of(pack, day)[1][0]
+    if not inside:
+        return False
+    if pack.parties == "all":
+        return not forced
+    return host in pack.parties
 
 
 class _Context:

@@ -18,11 +18,13 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 
 from csbm._batch import cyclic_gc_paused
-from csbm.domain.activity import Activity, Forces
-from csbm.rules.applicability import PackApplication, PackDecision, decide_packs
+from csbm.domain.activity import Activity, ActivityKind, Forces, Organisation
+from csbm.rules.applicability import Decisions, PackApplication, PackDecision
 from csbm.rules.constraints import constraining_provisions
 from csbm.rules.findings import gate_violation, inconsistencies, near_thresholds, violations
 from csbm.rules.model import (
+    OBSERVATION_INVITATION,
+    PRIOR_NOTIFICATION,
     ActivityAssessment,
     Assessment,
     ConstraintResult,
@@ -32,10 +34,12 @@ from csbm.rules.model import (
 from csbm.rules.obligations import (
     MEASURES_WITH_THRESHOLDS,
     CompiledPack,
+    ThresholdPlan,
     ThresholdTest,
     gate_above,
     obligations_for,
-    threshold_tests,
+    plan_of,
+    plan_test,
 )
 from csbm.rules.pack import LimitSpec, RulePack
 from csbm.rules.splits import possible_splits
@@ -58,6 +62,23 @@ class Regime:
         }
 
         self.margin = float(str(self.option("near_threshold_margin", 0.0)))
+        self.decide = Decisions(self.packs, forced)
+        """decide_packs(activity, self.packs, forced), the same decisions made once."""
+        self._plans: dict[tuple[str, ActivityKind, bool], tuple[ThresholdPlan, ThresholdPlan]] = {}
+
+    def plans(self, pack_id: str, activity: Activity) -> tuple[ThresholdPlan, ThresholdPlan]:
+        """The plans (csbm.rules.obligations.plan_of) of the notification and observation
+        thresholds of pack ``pack_id`` for ``activity``'s kind and organisation."""
+        below = activity.organisation == Organisation.BELOW
+        key = (pack_id, activity.kind, below)
+        found = self._plans.get(key)
+        if found is None:
+            compiled = self.compiled[pack_id]
+            found = self._plans[key] = (
+                plan_of(compiled, PRIOR_NOTIFICATION, activity.kind, below),
+                plan_of(compiled, OBSERVATION_INVITATION, activity.kind, below),
+            )
+        return found
 
     @property
     def ids(self) -> tuple[str, ...]:
@@ -128,24 +149,35 @@ def assess_activity(
 def _assess_one(
     regime: Regime, activity: Activity, at: datetime, members: tuple[str, ...]
 ) -> tuple[ActivityAssessment, dict[str, dict[str, ThresholdTest]]]:
-    decisions = decide_packs(activity, regime.packs, regime.forced)
     margin = regime.margin
     applications: list[PackApplication] = []
     not_applied: list[PackDecision] = []
     obligations: list[Obligation] = []
     findings: list[Finding] = []
     tests_by_pack: dict[str, dict[str, ThresholdTest]] = {}
-    for decision in decisions:
+    values = activity.forces.__dict__
+    for decision in regime.decide(activity):
         if not decision.applies:
             not_applied.append(decision)
             continue
         app = decision.application()
         applications.append(app)
-        compiled = regime.compiled[app.pack.id]
-        tests = threshold_tests(compiled, activity)
-        tests_by_pack[app.pack.id] = tests
+        pack_id = app.pack.id
+        compiled = regime.compiled[pack_id]
+        # threshold_tests(compiled, activity), by the plans of the activity's kind
+        notif_plan, obs_plan = regime.plans(pack_id, activity)
+        notif, seen = plan_test(notif_plan, values), plan_test(obs_plan, values)
+        tests = {PRIOR_NOTIFICATION: notif, OBSERVATION_INVITATION: seen}
+        tests_by_pack[pack_id] = tests
         above = gate_above(compiled, activity.forces) if compiled.gate is not None else None
-        obs = obligations_for(compiled, activity, at, tests, above=above)
+        if (
+            above
+            or (notif.rules and notif.met is not False)
+            or (seen.rules and seen.met is not False)
+        ):
+            obs = obligations_for(compiled, activity, at, tests, above=above)
+        else:
+            obs = []  # (what obligations_for gives then: no test met nor unknown, no gate)
         # The findings in their order; a call that can find nothing is skipped.
         if obs:
             obligations.extend(obs)

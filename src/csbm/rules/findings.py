@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from csbm.domain.activity import FORCE_FIELDS, Activity
+from csbm.domain.activity import FORCE_FIELDS, Activity, ActivityKind
 from csbm.domain.time import iso
 from csbm.i18n import N_, Phrase, phrase
 from csbm.rules.model import OBSERVATION_INVITATION, PRIOR_NOTIFICATION, Finding, Obligation
@@ -144,6 +144,12 @@ def near_thresholds(
         test = tests[measure] if tests else test_thresholds(compiled, measure, activity)
         if test.met:
             continue
+        for name, floor in near_floors(compiled, measure, activity.kind, margin):
+            value = values[name]
+            if value is not None and value >= floor:
+                break
+        else:
+            continue  # every figure too far below: nothing near
         # every criterion of test.rules with a number, in order (compiled once per kind)
         for rule, name, limit in plan_of(compiled, measure, activity.kind, False).criteria:
             value = values[name]
@@ -175,6 +181,25 @@ def near_thresholds(
                     )
                 )
     return out
+
+
+def near_floors(
+    compiled: CompiledPack, measure: str, kind: ActivityKind, margin: float
+) -> tuple[tuple[str, float], ...]:
+    """Per criterion of :func:`near_thresholds` for ``measure`` and ``kind``: a figure below
+    which it is near none of the criterion's numbers (one less than the least number less
+    the margin: what is near is ``limit - value <= limit * margin``)."""
+    if margin != margin:
+        return ()  # a NaN margin: nothing is near (no comparison with it holds)
+    key = (measure, kind, margin)
+    found = compiled._floors.get(key)
+    if found is None:
+        floors: dict[str, float] = {}
+        for _, name, limit in plan_of(compiled, measure, kind, False).criteria:
+            floor = limit - limit * margin - 1
+            floors[name] = min(floors.get(name, floor), floor)
+        found = compiled._floors[key] = tuple(floors.items())
+    return found
 
 
 def inconsistencies(

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from csbm.domain.activity import Activity, ActivityKind, Forces, Organisation
 from csbm.i18n import N_, Phrase, phrase
@@ -57,10 +58,15 @@ class CompiledPack:
     gate: Rule | None
     divisional_condition: str
     date_limit: str = "end_of_day"
+    gate_criteria: tuple[tuple[tuple[str, int | None], ...], bool] | None = None
+    """The gate's criteria as (name, number) pairs and whether the comparison is ``>=``."""
     _selected: dict[tuple[str, str, ActivityKind], tuple[Rule, ...]] = field(
         default_factory=dict, compare=False, repr=False
     )
-    _plans: dict[tuple[str, ActivityKind, bool], _Plan] = field(
+    _plans: dict[tuple[str, ActivityKind, bool], ThresholdPlan] = field(
+        default_factory=dict, compare=False, repr=False
+    )
+    _floors: dict[tuple[str, ActivityKind, float], tuple[tuple[str, float], ...]] = field(
         default_factory=dict, compare=False, repr=False
     )
 
@@ -83,6 +89,11 @@ class CompiledPack:
             return {k: tuple(v) for k, v in out.items()}
 
         gates = [r for r in pack.rules if r.measure == "constraint_gate"]
+        gate_criteria = None
+        if gates:
+            spec = gates[0].spec
+            assert isinstance(spec, ThresholdSpec)
+            gate_criteria = (tuple(spec.criteria.items()), spec.comparison == ">=")
         option = pack.option("divisional_condition")
         if option is None and fallback_options is not None:
             option = fallback_options.option("divisional_condition")
@@ -94,6 +105,7 @@ class CompiledPack:
             durations=by(DurationSpec),
             annual=by(AnnualDateSpec),
             gate=gates[0] if gates else None,
+            gate_criteria=gate_criteria,
             divisional_condition=str(option or "equipment_only"),
         )
 
@@ -134,10 +146,16 @@ def forces_test(
 ) -> ThresholdTest:
     """:func:`test_thresholds` of forces of an activity of ``kind`` and ``organisation``:
     the same as :func:`threshold_met` over each entry, by the entries' compiled plan."""
-    plan = plan_of(compiled, measure, kind, organisation == Organisation.BELOW)
+    return plan_test(
+        plan_of(compiled, measure, kind, organisation == Organisation.BELOW), forces.__dict__
+    )
+
+
+def plan_test(plan: ThresholdPlan, values: dict[str, Any]) -> ThresholdTest:
+    """:func:`forces_test` by a plan (:func:`plan_of`) of the figures ``values`` (a
+    :class:`Forces`' ``__dict__``)."""
     if not plan.entries:
         return plan.none_met
-    values = forces.__dict__
     met_rules: list[str] | None = None
     met_criteria: list[str] = []
     unknown: list[str] | None = None
@@ -180,7 +198,7 @@ def forces_test(
 
 
 @dataclass(frozen=True)
-class _Plan:
+class ThresholdPlan:
     """A measure's threshold entries for one kind of activity, as plain tuples: (rule id,
     criteria as (name, number) pairs after the divisional condition, ``>=``, the criteria
     tested only when given). ``none_met``: the outcome when no entry is met or unknown."""
@@ -193,7 +211,7 @@ class _Plan:
     csbm.rules.findings.near_thresholds)."""
 
 
-def plan_of(compiled: CompiledPack, measure: str, kind: ActivityKind, below: bool) -> _Plan:
+def plan_of(compiled: CompiledPack, measure: str, kind: ActivityKind, below: bool) -> ThresholdPlan:
     key = (measure, kind, below)
     found = compiled._plans.get(key)
     if found is not None:
@@ -218,7 +236,8 @@ def plan_of(compiled: CompiledPack, measure: str, kind: ActivityKind, below: boo
     for rule in rules:
         assert isinstance(rule.spec, ThresholdSpec)
         every.extend((rule, name, limit) for name, limit in rule.spec.criteria.items() if limit)
-    plan = _Plan(rules, tuple(entries), ThresholdTest(False, (), (), rules, ()), tuple(every))
+    none_met = ThresholdTest(False, (), (), rules, ())
+    plan = ThresholdPlan(rules, tuple(entries), none_met, tuple(every))
     compiled._plans[key] = plan
     return plan
 
@@ -304,13 +323,24 @@ def obligations_for(
 def gate_above(compiled: CompiledPack, forces: Forces) -> bool | None:
     """Whether ``forces`` are above the pack's ¶~70 gate (``constraint_gate``): the first
     element of :func:`criteria_met` of the gate's criteria (None without a gate)."""
-    gate = compiled.gate
+    gate = compiled.gate_criteria
     if gate is None:
-        return None
-    spec = gate.spec
-    assert isinstance(spec, ThresholdSpec)
-    above, _ = criteria_met(spec.criteria, spec.comparison, forces)
-    return above
+        if compiled.gate is None:
+            return None
+        spec = compiled.gate.spec  # (a CompiledPack made without CompiledPack.of)
+        assert isinstance(spec, ThresholdSpec)
+        return criteria_met(spec.criteria, spec.comparison, forces)[0]
+    # criteria_met(spec.criteria, spec.comparison, forces)[0], from the criteria as pairs
+    criteria, at_least = gate
+    values = forces.__dict__
+    untestable = False
+    for name, limit in criteria:
+        value = values[name]
+        if value is None or limit is None:
+            untestable = True
+        elif value >= limit if at_least else value > limit:
+            return True
+    return None if untestable else False
 
 
 def _obligation(
