@@ -19,6 +19,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from csbm.domain.activity import Activity
 from csbm.i18n import N_, phrase
@@ -63,11 +64,11 @@ def constraining_provisions(
     results: list[ConstraintResult] = []
     limits = [r for r in pack.rules if isinstance(r.spec, LimitSpec)]
     candidates = _candidates(limits, activities)
-    for rule in limits:
+    qualified = _qualified(limits, pack, candidates)
+    for index, rule in enumerate(limits):
         per_state: dict[str, list[_Item]] = defaultdict(list)
-        for activity in candidates:
-            if _qualifies(rule, pack, activity):
-                item = _Item(activity.name, activity.start, activity.last_instant)
+        for activity, item, qualifies in qualified:
+            if qualifies[index]:
                 for code in _attributed(activity, attribution):
                     per_state[code].append(item)
         window = rule.spec.window if isinstance(rule.spec, LimitSpec) else None
@@ -80,6 +81,48 @@ def constraining_provisions(
             else:
                 results.extend(_concurrent(rule, code, items))
     return results
+
+
+def _qualified(
+    limits: Sequence[Rule], pack: RulePack, candidates: Sequence[Activity]
+) -> list[tuple[Activity, _Item, list[bool]]]:
+    """Each candidate, its item, and whether it qualifies under each of ``limits`` (what
+    :func:`_qualifies` says, each entry's criteria tested once per activity)."""
+    tests: list[tuple[tuple[tuple[str, int | None], ...], bool, int | None]] = []
+    for rule in limits:
+        spec = rule.spec
+        assert isinstance(spec, LimitSpec)
+        excluded: int | None = None
+        if spec.excluding:
+            other = pack.get(spec.excluding)
+            if other is not None and isinstance(other.spec, LimitSpec):
+                excluded = next(i for i, r in enumerate(limits) if r is other)
+        tests.append((tuple(spec.criteria.items()), spec.comparison == ">=", excluded))
+    out = []
+    for activity in candidates:
+        values = activity.forces.__dict__
+        above = [_above(criteria, at_least, values) for criteria, at_least, _ in tests]
+        qualifies = [
+            met and not (excluded is not None and above[excluded])
+            for met, (_, _, excluded) in zip(above, tests, strict=True)
+        ]
+        if any(qualifies):
+            item = _Item(activity.name, activity.start, activity.last_instant)
+            out.append((activity, item, qualifies))
+    return out
+
+
+def _above(
+    criteria: tuple[tuple[str, int | None], ...], at_least: bool, values: dict[str, Any]
+) -> bool:
+    """Whether :func:`criteria_met` of the criteria (as pairs) is True."""
+    for name, limit in criteria:
+        value = values[name]
+        if value is None or limit is None:
+            continue
+        if value >= limit if at_least else value > limit:
+            return True
+    return False
 
 
 def _candidates(limits: Sequence[Rule], activities: Sequence[Activity]) -> list[Activity]:

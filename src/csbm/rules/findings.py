@@ -140,6 +140,12 @@ def near_thresholds(
     """Declared figures within ``margin`` (a fraction) below a ``>=`` threshold not met."""
     out: list[Finding] = []
     values = activity.forces.__dict__
+    for name, floor in near_floors(compiled, None, activity.kind, margin):
+        value = values[name]
+        if value is not None and value >= floor:
+            break
+    else:
+        return out  # every figure too far below every threshold: nothing near
     for measure, word in _MEASURE_WORDS.items():
         test = tests[measure] if tests else test_thresholds(compiled, measure, activity)
         if test.met:
@@ -184,18 +190,20 @@ def near_thresholds(
 
 
 def near_floors(
-    compiled: CompiledPack, measure: str, kind: ActivityKind, margin: float
+    compiled: CompiledPack, measure: str | None, kind: ActivityKind, margin: float
 ) -> tuple[tuple[str, float], ...]:
-    """Per criterion of :func:`near_thresholds` for ``measure`` and ``kind``: a figure below
-    which it is near none of the criterion's numbers (one less than the least number less
-    the margin: what is near is ``limit - value <= limit * margin``)."""
+    """Per criterion of :func:`near_thresholds` for ``measure`` (None: both) and ``kind``: a
+    figure below which it is near none of the criterion's numbers (one less than the least
+    number less the margin: what is near is ``limit - value <= limit * margin``)."""
     if margin != margin:
         return ()  # a NaN margin: nothing is near (no comparison with it holds)
     key = (measure, kind, margin)
     found = compiled._floors.get(key)
     if found is None:
         floors: dict[str, float] = {}
-        for _, name, limit in plan_of(compiled, measure, kind, False).criteria:
+        measures = _MEASURE_WORDS if measure is None else (measure,)
+        criteria = [c for m in measures for c in plan_of(compiled, m, kind, False).criteria]
+        for _, name, limit in criteria:
             floor = limit - limit * margin - 1
             floors[name] = min(floors.get(name, floor), floor)
         found = compiled._floors[key] = tuple(floors.items())

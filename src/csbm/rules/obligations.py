@@ -66,7 +66,7 @@ class CompiledPack:
     _plans: dict[tuple[str, ActivityKind, bool], ThresholdPlan] = field(
         default_factory=dict, compare=False, repr=False
     )
-    _floors: dict[tuple[str, ActivityKind, float], tuple[tuple[str, float], ...]] = field(
+    _floors: dict[tuple[str | None, ActivityKind, float], tuple[tuple[str, float], ...]] = field(
         default_factory=dict, compare=False, repr=False
     )
 

@@ -388,10 +388,10 @@ class RulePack(_Strict):
         return Source(title=key, url=key if _is_url(key) else None)
 
     def rule(self, rule_id: str) -> Rule:
-        for rule in self.rules:
-            if rule.id == rule_id:
-                return rule
-        raise KeyError(rule_id)
+        found = _rules_by_id(self).get(rule_id)
+        if found is None:
+            raise KeyError(rule_id)
+        return found
 
     def get(self, rule_id: str) -> Rule | None:
         try:
@@ -411,3 +411,23 @@ class RulePack(_Strict):
         if self.in_force is not None and day < self.in_force:
             return False
         return not (self.terminated is not None and day >= self.terminated)
+
+
+_BY_ID: dict[int, tuple[RulePack, dict[str, Rule]]] = {}
+"""Each pack's entries by id (the first of an id), made once per pack instead of a scan
+per look-up (the engine looks up an entry for each missed obligation). Keyed by the pack's
+id, checked by identity: the entry holds the pack, so the id is not reused while the entry
+lives; a pack is frozen, its entries never change."""
+
+
+def _rules_by_id(pack: RulePack) -> dict[str, Rule]:
+    hit = _BY_ID.get(id(pack))
+    if hit is not None and hit[0] is pack:
+        return hit[1]
+    index: dict[str, Rule] = {}
+    for rule in pack.rules:
+        index.setdefault(rule.id, rule)
+    if len(_BY_ID) >= 256:
+        _BY_ID.clear()
+    _BY_ID[id(pack)] = (pack, index)
+    return index
