@@ -407,7 +407,7 @@ class PriorNotification(Procedure[NotificationState]):
             "notifying_state": s.state,
             "start": activity.start,
             "end": activity.end,
-            "forces": {k: v for k, v in activity.forces if v is not None},
+            "forces": {k: v for k, v in activity.forces.__dict__.items() if v is not None},
             "notified_at": s.notified_at,
             "in_calendar": _lists_year(s.calendar, year),
             "calendar_listed_at": [c.at for c in s.calendar],
@@ -585,6 +585,7 @@ class _Book:
         self._regime: Regime | None = None
         self._rules: dict[tuple[str, str], tuple[str | None, str]] = {}
         self._opened: dict[tuple[str, ...], Phrase] = {}
+        self._tested: dict[tuple[int, str, int], tuple[Any, Any, Activity]] = {}
         self._late_entry: tuple[RuleRef | None] | None = None
         for pack in ctx.packs:
             for rule in pack.rules:
@@ -628,7 +629,7 @@ class _Book:
                 return None  # the notified figures open it, not the calendar's
             done, owed_by = s.invited_at, (activity.host_state,)
             compiled = self.regime().compiled.get(ob.pack)
-            met = None if compiled is None else test_thresholds(
+            met = None if compiled is None else self.thresholds(
                 compiled, OBSERVATION_INVITATION, activity).met
             if met is None:
                 ob = replace(ob, due=None)
@@ -651,6 +652,16 @@ class _Book:
             met_at=done if done is not None and done <= at else None, note=note,
             title=self.title(ob.pack, ob.rule), case=s.case,
         )
+
+    def thresholds(self, compiled: Any, measure: str, activity: Activity) -> Any:
+        """``test_thresholds(compiled, measure, activity)``, once per activity of the view
+        (an amended activity's is asked for its finding and for its deadline)."""
+        key = (id(compiled), measure, id(activity))
+        found = self._tested.get(key)
+        if found is None:
+            found = self._tested[key] = (test_thresholds(compiled, measure, activity),
+                                         compiled, activity)  # held: their ids stay theirs
+        return found[0]
 
     def opened(self, rules: tuple[str, ...]) -> Phrase:
         """The note of an observation invitation the notified figures opened (one phrase
@@ -721,7 +732,7 @@ class _Book:
             before = test_thresholds(compiled, measure, s.notified)
             if not before.met:
                 continue
-            after = test_thresholds(compiled, measure, s.current)
+            after = self.thresholds(compiled, measure, s.current)
             if after.met is False:
                 kinds.add(measure)
                 rule = before.rules_met[0]
