@@ -206,3 +206,24 @@ def test_assess_is_the_same_twice() -> None:
     at = datetime(2026, 1, 1, tzinfo=UTC)
     packs = _packs()
     assert assess(activities, packs, at) == assess(activities, packs, at)
+
+
+def test_shared_phrases_are_those_phrase_makes() -> None:
+    from csbm.i18n import N_, phrase
+    from csbm.rules.findings import shared_phrase
+
+    template = N_("{criterion!t} {value:,}")
+    for value in (1, 1.0, True, 0.0, -0.0, 12345):
+        made = shared_phrase(template, criterion="troops", value=value)
+        expected = phrase(template, criterion="troops", value=value)
+        assert (str(made), made.params) == (str(expected), expected.params)
+        assert type(made.params["value"]) is type(value)
+    assert shared_phrase(template, criterion="troops", value=-0.0) != shared_phrase(
+        template, criterion="troops", value=0.0
+    )
+    once = shared_phrase(template, criterion="acv", value=5)
+    assert shared_phrase(template, criterion="acv", value=5) is once
+    inner = phrase(N_("troops"))
+    assert shared_phrase(template, criterion=inner, value=5) is not shared_phrase(
+        template, criterion=inner, value=5
+    )  # a phrase as a parameter: not shared (its text may read the same as another's)

@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 from csbm.domain.activity import FORCE_FIELDS, Activity, ActivityKind
 from csbm.domain.time import iso
@@ -51,6 +52,34 @@ OBLIGATION_WORDS = {
 }
 
 
+_SHARED: dict[tuple[Any, ...], Phrase] = {}
+
+
+def shared_phrase(template: str, /, **params: Any) -> Phrase:
+    """``phrase(template, **params)``, one object for the same template and parameters when
+    these are plain (str, int, float, bool, None; else a new phrase, as ``phrase`` makes):
+    a phrase is never changed once made, and the same text made once is also turned into
+    JSON once (csbm.i18n.phrase_json). Keyed by each parameter's type and value (a float
+    by its bits: 0.0 and -0.0 are shown differently), so that equal-looking parameters
+    of other types (1, 1.0, True) never share."""
+    key: list[Any] = [template]
+    for name, value in params.items():
+        kind = type(value)
+        if kind is str or kind is int or kind is bool or value is None:
+            key += (name, kind, value)
+        elif kind is float:
+            key += (name, kind, value.hex())
+        else:
+            return phrase(template, **params)
+    whole = tuple(key)
+    found = _SHARED.get(whole)
+    if found is None:
+        if len(_SHARED) >= 65536:
+            _SHARED.clear()
+        found = _SHARED[whole] = phrase(template, **params)
+    return found
+
+
 def force_word(name: str) -> str:
     """A force criterion's name as a message id (``battle_tanks`` -> ``battle tanks``)."""
     return FORCE_WORDS.get(name, name.replace("_", " "))
@@ -71,16 +100,16 @@ def violations(
         what = OBLIGATION_WORDS.get(ob.kind, ob.kind.replace("_", " "))
         if ob.due is None:
             message: Phrase = (
-                phrase(N_("{what!t} due by its time limit was missed ({note})"),
-                       what=what, note=ob.note)
+                shared_phrase(N_("{what!t} due by its time limit was missed ({note})"),
+                              what=what, note=ob.note)
                 if ob.note
-                else phrase(N_("{what!t} due by its time limit was missed"), what=what)
+                else shared_phrase(N_("{what!t} due by its time limit was missed"), what=what)
             )  # fmt: skip
         elif ob.note:
-            message = phrase(N_("{what!t} due {due} was missed ({note})"),
-                             what=what, due=due, note=ob.note)  # fmt: skip
+            message = shared_phrase(N_("{what!t} due {due} was missed ({note})"),
+                                    what=what, due=due, note=ob.note)  # fmt: skip
         else:
-            message = phrase(N_("{what!t} due {due} was missed"), what=what, due=due)
+            message = shared_phrase(N_("{what!t} due {due} was missed"), what=what, due=due)
         out.append(
             Finding(
                 rule=ob.rule,
@@ -119,12 +148,17 @@ def gate_violation(
         template = N_("above {criteria:or} but not communicated two years ahead")
     else:
         template = N_("above {criteria:or} but not in the annual calendar")
+    key = ("gate_violation", template)
+    message = compiled._texts.get(key)
+    if message is None:  # the same for every activity: made once per pack and template
+        message = phrase(template, criteria=criteria_phrases(gate.spec.criteria))
+        compiled._texts[key] = message
     return [
         Finding(
             rule=gate.id,
             kind="violation",
             severity="high",
-            message=phrase(template, criteria=criteria_phrases(gate.spec.criteria)),
+            message=message,
             pack=compiled.pack.id,
             activities=(activity.name,),
         )
@@ -168,7 +202,7 @@ def near_thresholds(
                         rule=rule.id,
                         kind="near_threshold",
                         severity="info",
-                        message=phrase(
+                        message=shared_phrase(
                             N_("{criterion!t} {value:,} is {below:,} ({fraction:.1%}) "
                                "below the {measure!t} threshold {limit:,}"),
                             criterion=force_word(name), value=value, below=below,
@@ -299,7 +333,7 @@ def inconsistencies(
 def criteria_phrases(criteria: dict[str, int | None]) -> list[Phrase]:
     """Each criterion with its figure (``troops 13,000``), to be joined by the message."""
     return [
-        phrase(N_("{criterion!t} {value:,}"), criterion=force_word(k), value=v)
+        shared_phrase(N_("{criterion!t} {value:,}"), criterion=force_word(k), value=v)
         for k, v in criteria.items()
         if v is not None
     ]

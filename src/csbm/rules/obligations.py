@@ -69,6 +69,21 @@ class CompiledPack:
     _floors: dict[tuple[str | None, ActivityKind, float], tuple[tuple[str, float], ...]] = field(
         default_factory=dict, compare=False, repr=False
     )
+    _annual: dict[tuple[str, int], datetime | None] = field(
+        default_factory=dict, compare=False, repr=False
+    )
+    _texts: dict[tuple[Any, ...], Phrase] = field(default_factory=dict, compare=False, repr=False)
+
+    def annual_due(self, rule: Rule, year: int) -> datetime | None:
+        """:func:`annual_due` of the entry ``rule`` (an annual-date one of this pack) for
+        ``year`` under the pack's date-limit reading, made once per entry and year."""
+        key = (rule.id, year)
+        try:
+            return self._annual[key]
+        except KeyError:
+            assert isinstance(rule.spec, AnnualDateSpec)
+            due = self._annual[key] = annual_due(rule.spec, year, self.date_limit)
+            return due
 
     def select(self, table: str, measure: str, kind: ActivityKind) -> tuple[Rule, ...]:
         """Entries of ``table`` ("thresholds", "periods", "durations") for a measure and kind."""
@@ -488,7 +503,7 @@ def _calendar(compiled: CompiledPack, activity: Activity, at: datetime) -> Itera
                 ),
             )  # fmt: skip
             continue
-        due = annual_due(rule.spec, activity.start.year, compiled.date_limit)
+        due = compiled.annual_due(rule, activity.start.year)
         status, note = _status(activity.in_annual_calendar, None, due, at)
         yield _obligation(compiled, ANNUAL_CALENDAR, owners, rule, status, due, note=note)
 
@@ -498,7 +513,7 @@ def _advance(compiled: CompiledPack, activity: Activity, at: datetime) -> Iterab
     assert gate is not None and isinstance(gate.spec, ThresholdSpec)  # above it (the caller)
     for rule in compiled.annual.get(ADVANCE_COMMUNICATION, ()):
         assert isinstance(rule.spec, AnnualDateSpec)
-        due = annual_due(rule.spec, activity.start.year, compiled.date_limit)
+        due = compiled.annual_due(rule, activity.start.year)
         status, note = _status(activity.communicated_two_years_ahead, None, due, at)
         # ¶68: the States that plan to carry out or host it (host and conducting States)
         yield _obligation(

@@ -30,7 +30,7 @@ from typing import Any
 
 from csbm.domain.activity import FORCE_FIELDS, Activity, Forces
 from csbm.i18n import N_, phrase
-from csbm.rules.findings import force_word
+from csbm.rules.findings import force_word, shared_phrase
 from csbm.rules.model import OBSERVATION_INVITATION, PRIOR_NOTIFICATION, Finding
 from csbm.rules.obligations import CompiledPack, forces_test, test_thresholds
 
@@ -279,8 +279,8 @@ def _check(
                     count=len(indices), states="+".join(states),
                     first=first.start.date().isoformat(), last=last.date().isoformat(),
                     measure=word,
-                    sums=[phrase(N_("{criterion!t} {value:,}"), criterion=force_word(k), value=v)
-                          for k, v in sums.items()],
+                    sums=[shared_phrase(N_("{criterion!t} {value:,}"), criterion=force_word(k),
+                                        value=v) for k, v in sums.items()],
                     shown=shown,
                 ),
                 pack=compiled.pack.id,
