@@ -192,3 +192,47 @@ def test_check_instant_bounds(text: str, ok: bool) -> None:
         with pytest.raises(InstantError):
             check_instant(t(text))
     assert EARLIEST <= LATEST
+
+
+def test_a_replacer_is_dataclasses_replace() -> None:
+    """``replacer(cls)`` gives what ``dataclasses.replace`` gives for every state of the
+    measures, refuses a name that is no field as it does, and falls back to it for a class
+    whose ``__init__`` is not its fields in order."""
+    import dataclasses
+    from datetime import UTC, datetime
+    from typing import Any
+
+    from csbm.procedures.attache_visit import AttacheState
+    from csbm.procedures.base import replacer
+    from csbm.procedures.hotline import HotlineState, Message
+    from csbm.procedures.prior_notification import NotificationState
+    from csbm.procedures.visit import VisitState
+
+    at = datetime(2022, 1, 1, tzinfo=UTC)
+    cases: list[tuple[Any, dict[str, Any]]] = [
+        (NotificationState("c", state="PL"), {"invited_at": at, "state": None}),
+        (HotlineState("c"), {"pair": ("PL", "LT"), "messages": ()}),
+        (Message(1, at, "PL", "LT", "urgent", None), {"acked_at": at}),
+        (VisitState("c"), {"host": "PL", "invited_at": at}),
+        (AttacheState("c"), {"host": "PL"}),
+    ]
+    for obj, changes in cases:
+        made = replacer(type(obj))
+        assert made(obj, **changes) == dataclasses.replace(obj, **changes)
+        assert made(obj) == obj and made(obj) is not obj
+        with pytest.raises(TypeError):
+            made(obj, no_such_field=1)
+
+    @dataclasses.dataclass(frozen=True)
+    class Derived:
+        a: int
+        b: int = dataclasses.field(init=False, default=2)
+
+    @dataclasses.dataclass(frozen=True, kw_only=True)
+    class KeywordsOnly:
+        a: int
+        cls: int = 0
+
+    assert replacer(Derived) is dataclasses.replace
+    assert replacer(KeywordsOnly) is dataclasses.replace
+    assert replacer(KeywordsOnly)(KeywordsOnly(a=1), cls=3) == KeywordsOnly(a=1, cls=3)

@@ -15,7 +15,7 @@ accepting or declining.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, ClassVar
 
@@ -24,7 +24,7 @@ from pydantic import BaseModel, Field
 from csbm.domain.time import iso
 from csbm.i18n import N_, phrase
 from csbm.procedures._bodies import Body, InstantText
-from csbm.procedures.base import ALL, CaseView, Context, Event, Procedure, Refusal
+from csbm.procedures.base import ALL, CaseView, Context, Event, Procedure, Refusal, replacer
 
 RULE = "ATTACHE_VISIT_REPLY"
 
@@ -55,6 +55,9 @@ class AttacheState:
     replies: tuple[tuple[str, bool, datetime], ...] = ()
 
 
+_state = replacer(AttacheState)  # dataclasses.replace, made for the class
+
+
 class AttacheVisit(Procedure[AttacheState]):
     """An invitation of military attachés to a drill, and the replies."""
 
@@ -74,7 +77,7 @@ class AttacheVisit(Procedure[AttacheState]):
                                         "{at}"), host=state.host,
                                      at=iso(state.invited_at or event.at)), kind="duplicate")
             invitees = tuple(r for r in event.recipients if r != ALL and r != event.sender)
-            return replace(state, host=event.sender, invited_at=event.at, invitees=invitees,
+            return _state(state, host=event.sender, invited_at=event.at, invitees=invitees,
                            to_all=event.to_all)
         if state.host is None:
             raise Refusal(phrase(N_("no attache_visit.invitation in this case yet")),
@@ -88,7 +91,7 @@ class AttacheVisit(Procedure[AttacheState]):
             raise Refusal(phrase(N_("{state} already replied at {at}"), state=event.sender,
                                  at=iso(earlier[0][2])), kind="duplicate")
         reply = (event.sender, bool(event.body["accept"]), event.at)
-        return replace(state, replies=(*state.replies, reply))
+        return _state(state, replies=(*state.replies, reply))
 
     def view(self, state: AttacheState, at: datetime, ctx: Context) -> CaseView:
         replies = {r[0]: r for r in state.replies if r[2] <= at}

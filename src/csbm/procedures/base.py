@@ -75,7 +75,9 @@ a case when a message arrives out of order) give the same views; a property test
 from __future__ import annotations
 
 import builtins
-from collections.abc import Iterable, Mapping, Sequence
+import dataclasses
+import inspect
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from functools import cached_property
@@ -470,6 +472,33 @@ class Context:
                              pack=ref.pack_id, rule=rule_id)
         return _deadline(rule_id, ref, due, now, done_at, owed_by, owed_to, waived,
                          join_notes(why, note), case)
+
+
+_UNCHANGED: Any = object()
+
+D = TypeVar("D")
+
+
+def replacer(cls: builtins.type[D]) -> Callable[..., D]:
+    """``(obj, **changes) -> dataclasses.replace(obj, **changes)`` for the dataclass ``cls``,
+    twice as fast: a function made once for the class, as ``dataclasses`` makes
+    ``__init__`` (a keyword per field, the class called with every field in order; a name
+    that is no field is refused with TypeError, as ``replace`` refuses it). A class with a
+    field outside ``__init__``, an ``InitVar`` or keyword-only fields gets
+    ``dataclasses.replace`` itself."""
+    fields = dataclasses.fields(cls)  # type: ignore[arg-type]
+    names = [f.name for f in fields]
+    init = inspect.signature(cls).parameters
+    if (list(init) != names or {"obj", "cls", "_UNCHANGED"} & set(names)
+            or any(p.kind != p.POSITIONAL_OR_KEYWORD for p in init.values())):
+        return dataclasses.replace  # an __init__ of other names or kinds: the general way
+    params = ", ".join(f"{f.name}=_UNCHANGED" for f in fields)
+    args = ", ".join(f"obj.{f.name} if {f.name} is _UNCHANGED else {f.name}" for f in fields)
+    namespace: dict[str, Any] = {"_UNCHANGED": _UNCHANGED, "cls": cls}
+    exec(f"def replace(obj, /, *, {params}):\n    return cls({args})\n", namespace)
+    made: Callable[..., D] = namespace["replace"]
+    made.__qualname__ = f"replacer({cls.__qualname__})"
+    return made
 
 
 def join_notes(*parts: str | None) -> str | None:

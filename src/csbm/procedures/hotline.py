@@ -16,7 +16,7 @@ yet acknowledged (or the one whose ``seq`` it names).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, ClassVar, Literal
 
@@ -24,7 +24,15 @@ from pydantic import BaseModel, Field
 
 from csbm.i18n import N_, phrase
 from csbm.procedures._bodies import Body
-from csbm.procedures.base import CaseView, Context, Deadline, Event, Procedure, Refusal
+from csbm.procedures.base import (
+    CaseView,
+    Context,
+    Deadline,
+    Event,
+    Procedure,
+    Refusal,
+    replacer,
+)
 
 RULE = "HOTLINE_ACK"
 Priority = Literal["urgent", "high", "routine"]
@@ -64,6 +72,10 @@ class HotlineState:
     messages: tuple[Message, ...] = ()
 
 
+_state = replacer(HotlineState)  # dataclasses.replace, made for the class
+_message = replacer(Message)
+
+
 class Hotline(Procedure[HotlineState]):
     """Messages between the two parties of a bilateral agreement, each acknowledged."""
 
@@ -88,7 +100,7 @@ class Hotline(Procedure[HotlineState]):
                               kind="not_a_party")
             message = Message(event.seq, event.at, event.sender, recipient,
                               str(event.body.get("priority", "urgent")), event.body.get("subject"))
-            return replace(state, pair=state.pair or pair, messages=(*state.messages, message))
+            return _state(state, pair=state.pair or pair, messages=(*state.messages, message))
         if state.pair is None:
             raise Refusal(phrase(N_("no hotline.message to acknowledge yet")),
                           kind="out_of_sequence")
@@ -102,8 +114,8 @@ class Hotline(Procedure[HotlineState]):
                 continue
             if wanted is not None and m.seq != wanted:
                 continue
-            acked = replace(m, acked_at=event.at)
-            return replace(state, messages=(*state.messages[:i], acked, *state.messages[i + 1:]))
+            acked = _message(m, acked_at=event.at)
+            return _state(state, messages=(*state.messages[:i], acked, *state.messages[i + 1:]))
         raise Refusal(
             phrase(N_("no unacknowledged message #{seq} to {state}"), seq=wanted,
                    state=event.sender)

@@ -53,7 +53,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, ClassVar, TypeVar
 
@@ -86,6 +86,7 @@ from csbm.procedures.base import (
     RuleRef,
     deadline_status,
     join_notes,
+    replacer,
 )
 from csbm.rules.engine import Regime, assess
 from csbm.rules.model import (
@@ -196,9 +197,7 @@ class NotificationState:
     def evolve(self, changes: Mapping[str, Any]) -> NotificationState:
         """``dataclasses.replace(self, **changes)``, made for the one message in three that
         changes a case (issue 10's performance constraint)."""
-        values = {name: getattr(self, name) for name in _STATE_FIELDS}
-        values.update(changes)
-        return NotificationState(**values)
+        return _REPLACE_STATE(self, **changes)
 
     @property
     def shown(self) -> bool:
@@ -212,7 +211,7 @@ class NotificationState:
         return self.calendar[-1].activity if self.calendar else None
 
 
-_STATE_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(NotificationState))
+_REPLACE_STATE = replacer(NotificationState)
 
 
 # ------------------------------------------------------------------ the measure
@@ -255,7 +254,7 @@ class PriorNotification(Procedure[NotificationState]):
     def apply(self, state: NotificationState, event: Event, ctx: Context) -> NotificationState:
         if event.type == INVITATION:
             if state.invited_at is None:
-                return replace(state, invited_at=event.at)
+                return _REPLACE_STATE(state, invited_at=event.at)
             return state
         if event.type in (CALENDAR, ADVANCE):
             changes = self._listing(state, event)

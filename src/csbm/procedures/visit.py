@@ -17,7 +17,7 @@ No deadline: the view shows who was invited, who accepted, and the reports.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, ClassVar
 
@@ -26,7 +26,7 @@ from pydantic import BaseModel, Field
 from csbm.domain.time import iso
 from csbm.i18n import N_, phrase
 from csbm.procedures._bodies import Body, InstantText, StateCode
-from csbm.procedures.base import ALL, CaseView, Context, Event, Procedure, Refusal
+from csbm.procedures.base import ALL, CaseView, Context, Event, Procedure, Refusal, replacer
 
 
 class InvitationBody(Body):
@@ -63,6 +63,9 @@ class VisitState:
     reports: tuple[tuple[str, datetime], ...] = ()
 
 
+_state = replacer(VisitState)  # dataclasses.replace, made for the class
+
+
 class VoluntaryVisit(Procedure[VisitState]):
     """The ¶18 visit to dispel concerns."""
 
@@ -85,9 +88,9 @@ class VoluntaryVisit(Procedure[VisitState]):
                                   kind="not_a_party")
                 # a further invitation from the host widens the invitation
                 named = tuple(r for r in event.recipients if r != ALL)
-                return replace(state, invitees=tuple(dict.fromkeys((*state.invitees, *named))),
+                return _state(state, invitees=tuple(dict.fromkeys((*state.invitees, *named))),
                                to_all=state.to_all or event.to_all)
-            return replace(state, host=event.sender, invited_at=event.at,
+            return _state(state, host=event.sender, invited_at=event.at,
                            invitees=tuple(r for r in event.recipients if r != ALL),
                            to_all=event.to_all)
         if state.host is None or state.invited_at is None:
@@ -107,12 +110,12 @@ class VoluntaryVisit(Procedure[VisitState]):
                                      state=event.sender, at=iso(earlier[0][2])),
                               kind="duplicate")
             answer = (event.sender, bool(event.body.get("accept", True)), event.at)
-            return replace(state, answers=(*state.answers, answer))
+            return _state(state, answers=(*state.answers, answer))
         accepted = {a[0] for a in state.answers if a[1]}
         if event.sender != state.host and event.sender not in accepted:
             raise Refusal(phrase(N_("{state} neither hosted nor took part in the visit"),
                                  state=event.sender), kind="not_a_party")
-        return replace(state, reports=(*state.reports, (event.sender, event.at)))
+        return _state(state, reports=(*state.reports, (event.sender, event.at)))
 
     def view(self, state: VisitState, at: datetime, ctx: Context) -> CaseView:
         answers = [a for a in state.answers if a[2] <= at]
