@@ -75,7 +75,13 @@ def possible_splits(
     order = list(zip(starts, lasts, names, strict=True))
     groups: list[list[int]] = []
     for code in sorted(per_state):
-        members = sorted(per_state[code], key=order.__getitem__)
+        members = per_state[code]
+        # by (start, last, name), stably: by start alone when no two starts are equal
+        by_start = list(map(starts.__getitem__, members))
+        if len(set(by_start)) == len(by_start):
+            members = sorted(members, key=starts.__getitem__)
+        else:
+            members = sorted(members, key=order.__getitem__)
         per_state[code] = members
         groups.extend(_time_clusters(members, starts, lasts, gap))
     groups.extend(_joint_windows(activities, per_state, starts, lasts, names, ids, gap))
@@ -194,9 +200,10 @@ class _Order:
 
 
 class _Columns:
-    """Per activity, by index: each force figure (a list per criterion, in ``FORCE_FIELDS``
-    order), the conducting States, the name and the last instant. The figures and the
-    States are read when a group is first summed."""
+    """Per activity, by index: the name and the last instant; the force figures (a list per
+    criterion, in ``FORCE_FIELDS`` order) and the conducting States are read member by
+    member for the first groups summed, and made into columns once as many members as
+    twice the activities have been read so (many large groups)."""
 
     def __init__(self, activities: Sequence[Activity], names: list[str], lasts: list[datetime]):
         self._activities = activities
@@ -204,9 +211,37 @@ class _Columns:
         self.lasts = lasts
         self._forces: list[tuple[list[int | None], bool]] | None = None
         self._states: list[tuple[str, ...]] | None = None
+        self._budget = 2 * len(activities)
 
-    @property
-    def forces(self) -> list[tuple[list[int | None], bool]]:
+    def _by_member(self, indices: list[int]) -> bool:
+        if self._budget < len(indices):
+            return False
+        self._budget -= len(indices)
+        return True
+
+    def sum(self, indices: list[int], pick: Callable[[Sequence[Any]], tuple[Any, ...]]) -> Forces:
+        """The figures of the group summed per criterion; None where none of them is
+        given (a 0 adds nothing: filter(None, ...) drops it with the Nones)."""
+        totals: dict[str, int | None] = {}
+        if self._forces is None and self._by_member(indices):
+            rows = [_FORCES(self._activities[i].forces.__dict__) for i in indices]
+            for name, figures in zip(FORCE_FIELDS, zip(*rows, strict=True), strict=True):
+                if figures.count(None) == len(figures):
+                    totals[name] = None
+                else:
+                    totals[name] = sum(filter(None, figures))
+            return Forces.model_construct(None, **totals)  # sums of validated counts
+        for name, (column, gaps) in zip(FORCE_FIELDS, self._columns(), strict=True):
+            figures = pick(column)
+            if not gaps:
+                totals[name] = sum(figures)
+            elif figures.count(None) == len(figures):
+                totals[name] = None
+            else:
+                totals[name] = sum(filter(None, figures))
+        return Forces.model_construct(None, **totals)  # sums of validated counts
+
+    def _columns(self) -> list[tuple[list[int | None], bool]]:
         """Per criterion: the figures, and whether any of them is not given."""
         if self._forces is None:
             rows = [_FORCES(a.forces.__dict__) for a in self._activities]
@@ -216,26 +251,15 @@ class _Columns:
             self._forces = [(c, None in c) for c in columns]
         return self._forces
 
-    @property
-    def states(self) -> list[tuple[str, ...]]:
+    def states(self, indices: list[int], pick: Callable[[Sequence[Any]], tuple[Any, ...]]
+               ) -> list[str]:  # fmt: skip
+        """The States conducting the group's activities, sorted."""
         if self._states is None:
+            if self._by_member(indices):
+                activities = self._activities
+                return sorted(set().union(*[activities[i].conducting_states for i in indices]))
             self._states = [a.conducting_states for a in self._activities]
-        return self._states
-
-
-def _sum(columns: _Columns, pick: Callable[[Sequence[Any]], tuple[Any, ...]]) -> Forces:
-    """The figures of the group ``pick`` picks summed per criterion; None where none of
-    them is given."""
-    totals: dict[str, int | None] = {}
-    for name, (column, gaps) in zip(FORCE_FIELDS, columns.forces, strict=True):
-        figures = pick(column)
-        if not gaps:
-            totals[name] = sum(figures)
-        elif figures.count(None) == len(figures):
-            totals[name] = None
-        else:
-            totals[name] = sum(filter(None, figures))  # (a 0 adds nothing either)
-    return Forces.model_construct(None, **totals)  # sums of validated counts
+        return sorted(set().union(*pick(self._states)))
 
 
 def _check(
@@ -248,7 +272,7 @@ def _check(
 ) -> list[Finding]:
     """The findings of one group (``pick``: its members' items of a column, in order) for
     the ``measures`` no member reaches alone."""
-    total = _sum(columns, pick)
+    total = columns.sum(indices, pick)
     first = activities[indices[0]]
     out: list[Finding] = []
     names: list[str] = []
@@ -260,7 +284,7 @@ def _check(
             continue
         if not names:  # the same for each measure: read once
             names = list(pick(columns.names))
-            states = sorted(set().union(*pick(columns.states)))
+            states = columns.states(indices, pick)
             last = max(pick(columns.lasts))
         shown: str = ", ".join(names[:_LISTED])
         if len(names) > _LISTED:
