@@ -18,7 +18,10 @@ rate measured in the same run.
   them. Target: the hub's fan-out rate (messages to all, each
   to 56 nodes, per second) >= 0.3 x the raw append rate of 56 messages (raw rate / 56).
 
-Run: ``python -m bench --only bench_network [--quick]`` (quick: 8 nodes, fewer messages).
+Run: ``python -m bench --only bench_network [--quick]`` (quick: 8 nodes, fewer messages);
+``python -m bench.bench_network fanout NODES MESSAGES [in-process]``: the fan-out alone.
+Each result says whether its nodes are processes (``nodes_are_processes``) and the
+machine's load average before and after the fan-out (others' work shows in the figures).
 """
 
 from __future__ import annotations
@@ -84,6 +87,14 @@ def _serve(
         )  # fmt: skip
 
 
+def _load() -> list[float] | None:
+    """The machine's load average (1, 5, 15 min): others' work shows in the figures."""
+    try:
+        return [round(x, 2) for x in os.getloadavg()]
+    except OSError:
+        return None
+
+
 def _cpu_seconds(pid: int) -> float | None:
     """User + system CPU time of a process so far (Linux ``/proc``; None elsewhere)."""
     try:
@@ -104,11 +115,13 @@ def _cpu_ms(before: float | None, after: float | None, count: int) -> float | No
     return round((after - before) * 1000 / count, 2)
 
 
-def _settle(procs: list[subprocess.Popen[bytes]], timeout: float = 600.0) -> float | None:
-    """Wait until the processes' start-up work is done (a node's first replay and the
-    web's warm-up take seconds of CPU each, in the background), so that it is not counted
-    as the CPU of deliveries: until they use less than 15 ms of CPU per process per
-    second. Their idle CPU then (worker polls), ms per second, all together."""
+def _settle(
+    procs: list[subprocess.Popen[bytes]], nodes: int, timeout: float = 600.0
+) -> float | None:
+    """Wait until the processes' start-up work is done (a node's first replay takes CPU
+    in the background), so that it is not counted as the CPU of deliveries: until they
+    use less than 15 ms of CPU per node per second (``nodes`` they serve: one process
+    each, or all in one). Their idle CPU then, ms per second, all together."""
     deadline = time.monotonic() + timeout
     last = _cpu_of(procs)
     if last is None:
@@ -118,7 +131,7 @@ def _settle(procs: list[subprocess.Popen[bytes]], timeout: float = 600.0) -> flo
         now_cpu = _cpu_of(procs)
         if now_cpu is None:
             return None
-        if now_cpu - last < 0.015 * len(procs):
+        if now_cpu - last < 0.015 * nodes:
             break
         last = now_cpu
     before = _cpu_of(procs)
@@ -131,13 +144,16 @@ def _settle(procs: list[subprocess.Popen[bytes]], timeout: float = 600.0) -> flo
 
 def _wait_up(url: str, timeout: float = 120.0) -> None:
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(url + "/.well-known/csbm", timeout=1.0).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.05)
+    # one client for every try (a client made per request builds a TLS context: tens of
+    # ms of this process's CPU every 50 ms while 58 servers start)
+    with httpx.Client(timeout=1.0, trust_env=False) as client:
+        while time.monotonic() < deadline:
+            try:
+                if client.get(url + "/.well-known/csbm").status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.05)
     raise RuntimeError(f"{url} did not come up")
 
 
@@ -372,9 +388,8 @@ def _fanout(root: Path, nodes: int, messages: int, processes: bool) -> dict[str,
         _serve(lt_dir, ports["LT"], root / "fan-LT.log"),
         _serve(hub_dir, ports["hub"], root / "fan-hub.log"),
     ]
-    if processes:  # one csbm serve each; their idle workers poll once a second
-        procs += [_serve(d, ports[c], root / f"fan-{c}.log", {"CSBM_POLL": "1"})
-                  for c, d in dirs.items()]  # fmt: skip
+    if processes:  # one csbm serve each (idle: their workers sleep, default poll 1 s)
+        procs += [_serve(d, ports[c], root / f"fan-{c}.log") for c, d in dirs.items()]
     else:
         procs.append(subprocess.Popen(
             [sys.executable, "-m", "bench.bench_network", "farm", str(os.getpid()), "900",
@@ -390,8 +405,9 @@ def _fanout(root: Path, nodes: int, messages: int, processes: bool) -> dict[str,
         at_sender: list[float] = []
         with httpx.Client(timeout=30.0, trust_env=False) as client:
             _until(lt_db, _send(client, url["LT"], token, "all", "fan-warm"), nodes, 300)
-            idle = _settle(procs[2:])  # the nodes' start-up work done, their idle CPU
+            idle = _settle(procs[2:], nodes)  # the nodes' start-up done, their idle CPU
             cpu_before = [_cpu_of(procs[:1]), _cpu_of(procs[1:2]), _cpu_of(procs[2:])]
+            load_before = _load()
             for i in range(messages):
                 started = time.perf_counter()
                 mid = _send(client, url["LT"], token, "all", f"fan-{i}")
@@ -425,8 +441,10 @@ def _fanout(root: Path, nodes: int, messages: int, processes: bool) -> dict[str,
             "in-process uvicorn servers in one process (one event loop), each its own "
             "SQLite log"
         ),
+        "nodes_are_processes": processes,
         "nodes": nodes,
         "messages": messages,
+        "load_average_before_after": [load_before, _load()],
         "hub_all_receipts_s_p50": round(statistics.median(at_hub), 3),
         "hub_all_receipts_s_p95": round(_percentile(at_hub, 0.95), 3),
         "sender_all_receipts_s_p50": round(statistics.median(at_sender), 3),
@@ -482,9 +500,14 @@ def run(quick: bool = False) -> dict[str, Any]:
         "summary": (
             f"raw append {raw_rate}/s; pair p50 {pair['latency_ms_p50']} ms, p95 "
             f"{pair['latency_ms_p95']} ms, burst {pair['burst_per_second']}/s "
-            f"({pair['ratio_to_raw_append']}x raw); fan-out to {fan['nodes']}: hub "
-            f"{fan['hub_all_receipts_s_p50']} s p50 = {fan['ratio_to_raw_append_of_n']}x raw "
-            f"of {fan['nodes']}, sender {fan['sender_all_receipts_s_p50']} s p50"
+            f"({pair['ratio_to_raw_append']}x raw); fan-out to {fan['nodes']} nodes, each "
+            f"its own process: hub {fan['hub_fanouts_per_second']}/s = "
+            f"{fan['ratio_to_raw_append_of_n']}x raw of {fan['nodes']} (target "
+            f"{FANOUT_RATIO_TARGET}), all receipts at the hub {fan['hub_all_receipts_s_p50']} "
+            f"s p50 / {fan['hub_all_receipts_s_p95']} s p95, at the sender "
+            f"{fan['sender_all_receipts_s_p50']} s p50; in-process nodes "
+            f"{farm_fan['ratio_to_raw_append_of_n']}x raw; load "
+            f"{fan['load_average_before_after'][0]}"
         ),
     }
 

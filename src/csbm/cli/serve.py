@@ -61,6 +61,11 @@ def register(app: typer.Typer) -> None:
         ),
     ) -> None:
         """Run the node: JSON API, node-to-node protocol and delivery worker."""
+        # the parent as early as possible: one that ended while this process started
+        # leaves it to init (pid 1), and a test server must not outlive it by minutes
+        parent = os.getppid() if exit_with_parent else None
+        if parent == 1:
+            return
         import uvicorn
 
         from csbm.api import create_app, load_settings
@@ -88,7 +93,6 @@ def register(app: typer.Typer) -> None:
             loop="uvloop" if sys.platform != "win32" else "asyncio",
         )
         server = uvicorn.Server(config)
-        parent = os.getppid() if exit_with_parent else None
         if exit_after is not None or parent is not None:
             threading.Thread(
                 target=_watch, args=(server, exit_after, parent), daemon=True
