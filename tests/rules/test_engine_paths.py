@@ -78,14 +78,14 @@ def test_decisions_made_once_are_those_of_decide_packs(forced: bool) -> None:
     activities = _mixed(300, 5, areas=8)
     activities += [a.model_copy(update={"area": None}) for a in activities[:4]]
     for activity in activities:
-        assert list(decide(activity)) == decide_packs(activity, packs, forced)
+        assert list(decide(activity).decisions) == decide_packs(activity, packs, forced)
 
 
 def test_the_regime_decides_as_decide_packs() -> None:
     packs = _packs()
     regime = Regime(packs)
     activity = _mixed(1, 2)[0]
-    assert list(regime.decide(activity)) == decide_packs(activity, regime.packs)
+    assert list(regime.decide(activity).decisions) == decide_packs(activity, regime.packs)
 
 
 def _near_plain(
@@ -227,3 +227,65 @@ def test_shared_phrases_are_those_phrase_makes() -> None:
     assert shared_phrase(template, criterion=inner, value=5) is not shared_phrase(
         template, criterion=inner, value=5
     )  # a phrase as a parameter: not shared (its text may read the same as another's)
+
+
+def _plain_assess_one(regime: Regime, activity: Activity, at: datetime) -> tuple[Any, ...]:
+    """The engine's per-activity step as the plain functions give it (the engine before
+    its screens and shortcuts)."""
+    from csbm.rules.applicability import decide_packs
+    from csbm.rules.findings import gate_violation, inconsistencies, violations
+    from csbm.rules.obligations import threshold_tests
+
+    applications, not_applied, obligations, findings, all_tests = [], [], [], [], {}
+    for decision in decide_packs(activity, regime.packs, regime.forced):
+        if not decision.applies:
+            not_applied.append(decision)
+            continue
+        applications.append(decision.application())
+        compiled = regime.compiled[decision.pack.id]
+        tests = threshold_tests(compiled, activity)
+        all_tests[decision.pack.id] = tests
+        obs = obligations_for(compiled, activity, at, tests)
+        obligations.extend(obs)
+        findings.extend(violations(decision.pack, obs, activity))
+        findings.extend(gate_violation(compiled, activity))
+        findings.extend(near_thresholds(compiled, activity, regime.margin, tests))
+        findings.extend(inconsistencies(compiled, activity, obs, tests))
+    return tuple(applications), tuple(not_applied), tuple(obligations), tuple(findings), all_tests
+
+
+@pytest.mark.parametrize("margin", [0.1, 0.0, 0.3])
+def test_the_quiet_screen_gives_what_the_plain_functions_give(margin: float) -> None:
+    from csbm.rules.engine import _assess_one
+    from tests.rules._helpers import with_option
+
+    packs = [with_option(vd2011(), "near_threshold_margin", margin)]
+    packs += [load_pack(p) for p in bundled_pack_ids() if p != "vd2011"]  # unknown numbers
+    regime = Regime(packs, forced=True)
+    at = datetime(2026, 1, 1, tzinfo=UTC)
+    rng = random.Random(11)
+    edges = [0, 1, 249, 250, 251, 299, 300, 301, 499, 500, 501, 899, 900, 901, 1999, 2000,
+             2001, 2699, 2700, 3000, 3149, 3150, 3500, 8099, 8100, 9000, 11699, 11700,
+             13000, 39999, 40000, 40001]  # fmt: skip
+    for i in range(3000):
+        forces: dict[str, Any] = {}
+        for name in FORCE_FIELDS:
+            roll = rng.random()
+            if roll < 0.15:
+                continue
+            forces[name] = rng.choice(edges) if roll < 0.6 else rng.randrange(0, 5000)
+        fields: dict[str, Any] = {
+            "name": f"q{i}", "conducting_states": ["BY"], "host_state": "BY",
+            "kind": rng.choice(["exercise", "alert_activity", "transfer", "concentration"]),
+            "start": "2024-09-10T06:00:00Z", "end": "2024-09-14T06:00:00Z", "forces": forces,
+        }  # fmt: skip
+        if rng.random() < 0.3:
+            fields["organisation"] = rng.choice(["below_two_brigades", "divisional"])
+        if rng.random() < 0.1:
+            fields["declarations"] = [{"source": "press", "kind": rng.choice(
+                ["declared", "observed"]), "forces": {"troops": rng.choice(edges)}}]  # fmt: skip
+        activity = Activity.model_validate(fields)
+        item, tests = _assess_one(regime, activity, at, ())
+        plain = _plain_assess_one(regime, activity, at)
+        got = (item.packs, item.not_applied, item.obligations, item.findings, tests)
+        assert got == plain, activity.forces

@@ -127,6 +127,27 @@ def decide_packs(
     return [_decide(ctx, pack, forced) for pack in packs]
 
 
+@dataclass(frozen=True)
+class Decided:
+    """The decisions for an activity, one per pack in order, and the same split: those that
+    apply, their applications, and those that do not."""
+
+    decisions: tuple[PackDecision, ...]
+    applied: tuple[PackDecision, ...]
+    applications: tuple[PackApplication, ...]
+    not_applied: tuple[PackDecision, ...]
+
+    @classmethod
+    def of(cls, decisions: Sequence[PackDecision]) -> Decided:
+        applied = tuple(d for d in decisions if d.applies)
+        return cls(
+            tuple(decisions),
+            applied,
+            tuple(d.application() for d in applied),
+            tuple(d for d in decisions if not d.applies),
+        )
+
+
 class Decisions:
     """:func:`decide_packs` for many activities under the same packs (the engine's).
 
@@ -142,25 +163,25 @@ class Decisions:
         self._dates = sorted(
             {d for p in self.packs for d in (p.signed, p.in_force, p.terminated) if d is not None}
         )
-        self._made: dict[tuple[int, str, bool], Sequence[PackDecision]] = {}
+        self._made: dict[tuple[int, str, bool], Decided] = {}
         self._placed: set[tuple[int, str, bool]] = set()
 
-    def __call__(self, activity: Activity) -> Sequence[PackDecision]:
+    def __call__(self, activity: Activity) -> Decided:
         day = activity.start.date()
         key = (bisect_right(self._dates, day), activity.host_state, activity.area is None)
         made = self._made.get(key)
         if made is not None:
             return made
-        decisions = decide_packs(activity, self.packs, self.forced)
+        decided = Decided.of(decide_packs(activity, self.packs, self.forced))
         if key in self._placed:
-            return decisions
+            return decided
         if activity.area is not None and any(
             _needs_place(p, day, activity.host_state, self.forced) for p in self.packs
         ):
             self._placed.add(key)
-            return decisions
-        self._made[key] = made = tuple(decisions)
-        return made
+            return decided
+        self._made[key] = decided
+        return decided
 
 
 def _needs_place(pack: RulePack, day: date, host: str, forced: bool) -> bool:

@@ -13,15 +13,24 @@ provisions across them, under a stack of rule packs. Pure: ``at`` is the clock.
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from datetime import datetime
+from operator import itemgetter, lt
+from typing import Any
 
 from csbm._batch import cyclic_gc_paused
 from csbm.domain.activity import Activity, ActivityKind, Forces, Organisation
-from csbm.rules.applicability import Decisions, PackApplication, PackDecision
+from csbm.rules.applicability import Decisions
 from csbm.rules.constraints import constraining_provisions
-from csbm.rules.findings import gate_violation, inconsistencies, near_thresholds, violations
+from csbm.rules.findings import (
+    gate_violation,
+    inconsistencies,
+    near_floors,
+    near_thresholds,
+    violations,
+)
 from csbm.rules.model import (
     OBSERVATION_INVITATION,
     PRIOR_NOTIFICATION,
@@ -34,7 +43,6 @@ from csbm.rules.model import (
 from csbm.rules.obligations import (
     MEASURES_WITH_THRESHOLDS,
     CompiledPack,
-    ThresholdPlan,
     ThresholdTest,
     gate_above,
     obligations_for,
@@ -64,20 +72,17 @@ class Regime:
         self.margin = float(str(self.option("near_threshold_margin", 0.0)))
         self.decide = Decisions(self.packs, forced)
         """decide_packs(activity, self.packs, forced), the same decisions made once."""
-        self._plans: dict[tuple[str, ActivityKind, bool], tuple[ThresholdPlan, ThresholdPlan]] = {}
+        self._profiles: dict[tuple[str, ActivityKind, bool], _Profile] = {}
 
-    def plans(self, pack_id: str, activity: Activity) -> tuple[ThresholdPlan, ThresholdPlan]:
-        """The plans (csbm.rules.obligations.plan_of) of the notification and observation
-        thresholds of pack ``pack_id`` for ``activity``'s kind and organisation."""
+    def profile(self, pack_id: str, activity: Activity) -> _Profile:
+        """The threshold plans of pack ``pack_id`` for ``activity``'s kind and organisation,
+        and its screen for activities with nothing to report."""
         below = activity.organisation == Organisation.BELOW
         key = (pack_id, activity.kind, below)
-        found = self._plans.get(key)
+        found = self._profiles.get(key)
         if found is None:
-            compiled = self.compiled[pack_id]
-            found = self._plans[key] = (
-                plan_of(compiled, PRIOR_NOTIFICATION, activity.kind, below),
-                plan_of(compiled, OBSERVATION_INVITATION, activity.kind, below),
-            )
+            found = _Profile(self.compiled[pack_id], activity.kind, below, self.margin)
+            self._profiles[key] = found
         return found
 
     @property
@@ -87,6 +92,83 @@ class Regime:
     def option(self, name: str, default: object) -> object:
         value = self.base.option(name) if self.base is not None else None
         return default if value is None else value
+
+
+class _Profile:
+    """A pack's notification and observation plans (csbm.rules.obligations.plan_of) for
+    one kind of activity and organisation, and a screen for the activities that give
+    nothing under the pack but their tests.
+
+    :meth:`quiet` says whether the figures are all given where a threshold entry needs them
+    (those tested only when given may be not given) and each below the least of: the
+    notification and observation numbers, the gate's number (``>``: up to it), the
+    near-threshold floors (csbm.rules.findings.near_floors). Then both tests are their
+    plans' ``none_met``, the gate is not passed (gate_above not True), obligations_for
+    gives nothing and near_thresholds finds nothing. Otherwise the engine tests in full."""
+
+    def __init__(
+        self, compiled: CompiledPack, kind: ActivityKind, below: bool, margin: float
+    ) -> None:
+        self.notif = plan_of(compiled, PRIOR_NOTIFICATION, kind, below)
+        self.obs = plan_of(compiled, OBSERVATION_INVITATION, kind, below)
+        self.quiet_tests = {
+            PRIOR_NOTIFICATION: self.notif.none_met,
+            OBSERVATION_INVITATION: self.obs.none_met,
+        }
+        bounds: dict[str, float] = {}
+        required: set[str] = set()
+
+        def bound(name: str, limit: float) -> None:
+            bounds[name] = min(bounds.get(name, limit), limit)
+
+        for plan in (self.notif, self.obs):
+            for _, criteria, at_least, when_given in plan.entries:
+                for name, limit in criteria:
+                    if name not in when_given:
+                        required.add(name)
+                    if limit is None:
+                        bound(name, -math.inf)  # a figure given is untestable
+                    else:  # (>: a figure up to the number, ints or not)
+                        bound(name, limit if at_least else math.nextafter(limit, math.inf))
+        if compiled.gate_criteria is not None:
+            criteria, at_least = compiled.gate_criteria
+            for name, limit in criteria:
+                if limit is None:
+                    bound(name, -math.inf)
+                else:
+                    bound(name, limit if at_least else math.nextafter(limit, math.inf))
+        elif compiled.gate is not None:
+            bound("troops", -math.inf)  # (a gate without its pairs: never quiet)
+            required.add("troops")
+        for measure in (PRIOR_NOTIFICATION, OBSERVATION_INVITATION):
+            for name, floor in near_floors(compiled, measure, kind, margin):
+                bound(name, floor)
+        self._required = tuple(sorted(required))
+        self._bounds = tuple(bounds[name] for name in self._required)
+        optional = tuple(sorted(set(bounds) - required))
+        self._optional = tuple((name, bounds[name]) for name in optional)
+        self._get_required = _getter(self._required)
+
+    def quiet(self, values: dict[str, Any]) -> bool:
+        """Whether the figures ``values`` (a Forces' ``__dict__``) give nothing (above)."""
+        figures = self._get_required(values)
+        if None in figures or not all(map(lt, figures, self._bounds)):
+            return False
+        for name, limit in self._optional:  # (not given, or below)
+            value = values[name]
+            if value is not None and not value < limit:
+                return False
+        return True
+
+
+def _getter(names: tuple[str, ...]) -> Callable[[dict[str, Any]], tuple[Any, ...]]:
+    """The values of ``names`` in a mapping, as a tuple (itemgetter gives one item bare)."""
+    if len(names) >= 2:
+        return itemgetter(*names)
+    if names:
+        name = names[0]
+        return lambda values: (values[name],)
+    return lambda values: ()
 
 
 def combine_command_groups(
@@ -150,23 +232,25 @@ def _assess_one(
     regime: Regime, activity: Activity, at: datetime, members: tuple[str, ...]
 ) -> tuple[ActivityAssessment, dict[str, dict[str, ThresholdTest]]]:
     margin = regime.margin
-    applications: list[PackApplication] = []
-    not_applied: list[PackDecision] = []
     obligations: list[Obligation] = []
     findings: list[Finding] = []
     tests_by_pack: dict[str, dict[str, ThresholdTest]] = {}
     values = activity.forces.__dict__
-    for decision in regime.decide(activity):
-        if not decision.applies:
-            not_applied.append(decision)
-            continue
-        app = decision.application()
-        applications.append(app)
-        pack_id = app.pack.id
+    decided = regime.decide(activity)
+    for decision in decided.applied:
+        pack_id = decision.pack.id
         compiled = regime.compiled[pack_id]
+        profile = regime.profile(pack_id, activity)
+        if profile.quiet(values):
+            # what the plain path below gives then: no test met nor unknown, the gate
+            # not passed, no obligation, nothing near a threshold
+            tests_by_pack[pack_id] = profile.quiet_tests
+            if activity.declarations:
+                findings.extend(inconsistencies(compiled, activity, [], profile.quiet_tests))
+            continue
         # threshold_tests(compiled, activity), by the plans of the activity's kind
-        notif_plan, obs_plan = regime.plans(pack_id, activity)
-        notif, seen = plan_test(notif_plan, values), plan_test(obs_plan, values)
+        notif = plan_test(profile.notif, values)
+        seen = plan_test(profile.obs, values)
         tests = {PRIOR_NOTIFICATION: notif, OBSERVATION_INVITATION: seen}
         tests_by_pack[pack_id] = tests
         above = gate_above(compiled, activity.forces) if compiled.gate is not None else None
@@ -181,7 +265,7 @@ def _assess_one(
         # The findings in their order; a call that can find nothing is skipped.
         if obs:
             obligations.extend(obs)
-            findings.extend(violations(app.pack, obs, activity))
+            findings.extend(violations(decision.pack, obs, activity))
         if above:
             findings.extend(gate_violation(compiled, activity, True))
         findings.extend(near_thresholds(compiled, activity, margin, tests))
@@ -189,11 +273,11 @@ def _assess_one(
             findings.extend(inconsistencies(compiled, activity, obs, tests))
     assessed = ActivityAssessment(
         activity=activity,
-        packs=tuple(applications),
+        packs=decided.applications,
         obligations=tuple(obligations),
         findings=tuple(findings),
         members=members,
-        not_applied=tuple(not_applied),
+        not_applied=decided.not_applied,
     )
     return assessed, tests_by_pack
 
