@@ -20,6 +20,9 @@ from csbm.hub import init_hub
 from csbm.ledger.keys import stamp
 from csbm.node import Node, init_node
 from csbm.store.outbox import PeerRecord
+from tests.store.backends import backend, db_factory, db_url
+
+__all__ = ["backend", "db_factory", "db_url"]
 
 T0 = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
 
@@ -155,3 +158,34 @@ def test_the_first_replay_prepares_no_geography(
     monkeypatch.setattr(csbm.services.map, "border_zones", lambda packs: calls.append(packs))
     prepare(replayed(SimpleNamespace(), lt, T0))
     assert calls == []
+
+
+def test_mark_done_records_every_receipt_in_one_statement_on_both_backends(
+    tmp_path: Path, db_url: str
+) -> None:
+    """The hub's fan-out step marks its rows done in one executemany (driver SQL): the
+    same outcome as one UPDATE per row, on SQLite and PostgreSQL."""
+    from csbm.store import outbox
+    from tests.store.nodes import make_node
+
+    node = make_node(tmp_path, db_url, "LT")
+    try:
+        message = {"kind": "ch3.request", "case": "c", "body": {}}
+        node.put_peer(PeerRecord("BY", "http://127.0.0.1:9", "csbm/BY", b"\x01" * 32,
+                                 "SHA256:x", "2026-03-01T09:00:00Z"))  # fmt: skip
+        ids = [node.queue_message(message, ["BY"], ["BY"], T0).message_id for _ in range(3)]
+        rows = [r for mid in ids for r in node.outbox_rows(mid)]
+        node.outbox_mark(rows[0].id, attempted=True, error="down")
+        outbox.mark_done(node.store, [
+            (rows[0].id, b"\x00r0", "2026-03-01T09:00:01.000Z"),
+            (rows[1].id, b"r1\xff", "2026-03-01T09:00:02.000Z"),
+        ])  # fmt: skip
+        after = {r.id: r for r in node.outbox_rows()}
+        first, second, third = (after[r.id] for r in rows)
+        assert (first.status, first.attempts, first.last_error, first.receipt, first.done_at) \
+            == ("done", 2, None, b"\x00r0", "2026-03-01T09:00:01.000Z")  # fmt: skip
+        assert (second.status, second.attempts, second.receipt) == ("done", 1, b"r1\xff")
+        assert (third.status, third.attempts, third.receipt) == ("pending", 0, None)
+        outbox.mark_done(node.store, [])  # nothing to do: no transaction
+    finally:
+        node.close()

@@ -292,15 +292,14 @@ def mark_done(store: LedgerStore, done: Sequence[tuple[int, bytes, str]]) -> Non
     if not done:
         return
     with store.write() as txn:
-        for row_id, receipt, at in done:
-            txn.conn.execute(
-                update(outbox)
-                .where(outbox.c.id == row_id)
-                .values(
-                    status=DONE, attempts=outbox.c.attempts + 1, last_error=None,
-                    receipt=receipt, done_at=at,
-                )
-            )  # fmt: skip
+        # one statement for every row, straight to the driver (executemany): building an
+        # UPDATE per row cost the hub about a third of its CPU per delivery
+        m = "?" if txn.conn.dialect.paramstyle == "qmark" else "%s"
+        txn.conn.exec_driver_sql(
+            f"UPDATE outbox SET status = {m}, attempts = attempts + 1, last_error = NULL, "
+            f"receipt = {m}, done_at = {m} WHERE id = {m}",
+            [(DONE, receipt, at, row_id) for row_id, receipt, at in done],
+        )
 
 
 # -- peers
