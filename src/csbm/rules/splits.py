@@ -25,7 +25,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from itertools import compress
-from operator import itemgetter
+from operator import eq, itemgetter, sub
 from typing import Any
 
 from csbm.domain.activity import FORCE_FIELDS, Activity, Forces
@@ -140,15 +140,15 @@ def _joint_windows(
     activity (by identity) once, sorted by start and name (ties in that order)."""
     begins = {code: list(map(starts.__getitem__, members)) for code, members in per_state.items()}
     ends = {code: list(map(lasts.__getitem__, members)) for code, members in per_state.items()}
-    spans = [last - start for start, last in zip(starts, lasts, strict=True)]
     longest = {
-        code: max(map(spans.__getitem__, members), default=timedelta(0))
-        for code, members in per_state.items()
+        code: max(map(sub, ends[code], begins[code]), default=timedelta(0)) for code in per_state
     }
     # One index per activity (by identity): the first at which it is in ``activities``.
-    first: dict[int, int] = {}
-    canon = [first.setdefault(k, i) for i, k in enumerate(ids)]
-    unique = len(first) == len(ids)
+    unique = len(set(ids)) == len(ids)
+    canon: list[int] = []
+    if not unique:
+        first: dict[int, int] = {}
+        canon = [first.setdefault(k, i) for i, k in enumerate(ids)]
     order = _Order(starts, names)
     out: list[list[int]] = []
     for j, joint in enumerate(activities):
@@ -176,14 +176,24 @@ class _Order:
     which is cheaper to compare when many large windows are sorted (n log n once)."""
 
     def __init__(self, starts: list[datetime], names: list[str]) -> None:
-        self._pairs = list(zip(starts, names, strict=True))
+        self._starts = starts
+        self._names = names
+        self._pairs: list[tuple[datetime, str]] = []
         self._rank: list[int] | None = None
         self._budget = 2 * len(starts)  # elements sorted by pairs before ranking them
 
     def sorted(self, indices: Iterable[int]) -> list[int]:
         if self._rank is not None:
             return sorted(indices, key=self._rank.__getitem__)
-        out = sorted(indices, key=self._pairs.__getitem__)
+        ordered = list(indices)
+        # by start alone when no two starts are equal (then no two pairs are either)
+        out = sorted(ordered, key=self._starts.__getitem__)
+        begins = list(map(self._starts.__getitem__, out))
+        if not any(map(eq, begins[:-1], begins[1:])):
+            return out
+        if not self._pairs:
+            self._pairs = list(zip(self._starts, self._names, strict=True))
+        out = sorted(ordered, key=self._pairs.__getitem__)
         self._budget -= len(out)
         if self._budget < 0:
             pairs = self._pairs
@@ -224,9 +234,10 @@ class _Columns:
         given (a 0 adds nothing: filter(None, ...) drops it with the Nones)."""
         totals: dict[str, int | None] = {}
         if self._forces is None and self._by_member(indices):
-            rows = [_FORCES(self._activities[i].forces.__dict__) for i in indices]
+            activities = self._activities
+            rows = [_FORCES(activities[i].forces.__dict__) for i in indices]
             for name, figures in zip(FORCE_FIELDS, zip(*rows, strict=True), strict=True):
-                if figures.count(None) == len(figures):
+                if figures[0] is None and figures.count(None) == len(figures):
                     totals[name] = None
                 else:
                     totals[name] = sum(filter(None, figures))
@@ -235,7 +246,7 @@ class _Columns:
             figures = pick(column)
             if not gaps:
                 totals[name] = sum(figures)
-            elif figures.count(None) == len(figures):
+            elif figures[0] is None and figures.count(None) == len(figures):
                 totals[name] = None
             else:
                 totals[name] = sum(filter(None, figures))
