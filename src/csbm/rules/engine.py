@@ -72,15 +72,15 @@ class Regime:
         self.margin = float(str(self.option("near_threshold_margin", 0.0)))
         self.decide = Decisions(self.packs, forced)
         """decide_packs(activity, self.packs, forced), the same decisions made once."""
-        self._profiles: dict[tuple[str, ActivityKind, bool], _Profile] = {}
+        self._profiles: dict[tuple[str, ActivityKind, Organisation | None], _Profile] = {}
 
     def profile(self, pack_id: str, activity: Activity) -> _Profile:
         """The threshold plans of pack ``pack_id`` for ``activity``'s kind and organisation,
         and its screen for activities with nothing to report."""
-        below = activity.organisation == Organisation.BELOW
-        key = (pack_id, activity.kind, below)
+        key = (pack_id, activity.kind, activity.organisation)
         found = self._profiles.get(key)
         if found is None:
+            below = activity.organisation == Organisation.BELOW
             found = _Profile(self.compiled[pack_id], activity.kind, below, self.margin)
             self._profiles[key] = found
         return found

@@ -112,6 +112,9 @@ def add_months(at: datetime, months: int) -> datetime:
 
 def period_due(spec: PeriodSpec, anchor: datetime) -> datetime | None:
     """The due instant ``amount`` ``unit`` before/after ``anchor``; None if unknown."""
+    hit = _SIGNED.get(id(spec))
+    if hit is not None and hit[0] is spec:
+        return anchor + hit[1]
     if spec.amount is None:
         return None
     sign = -1 if spec.direction == "before" else 1
@@ -120,7 +123,17 @@ def period_due(spec: PeriodSpec, anchor: datetime) -> datetime | None:
             return None
         return add_months(anchor, sign * int(spec.amount))
     delta = timedelta(hours=spec.amount) if spec.unit == "hours" else timedelta(days=spec.amount)
-    return anchor + sign * delta
+    signed = sign * delta
+    if len(_SIGNED) >= 1024:
+        _SIGNED.clear()
+    _SIGNED[id(spec)] = (spec, signed)
+    return anchor + signed
+
+
+_SIGNED: dict[int, tuple[PeriodSpec, timedelta]] = {}
+"""The signed span of each period entry in hours or days (``period_due`` is asked once
+per activity and entry). Keyed by the spec's id, checked by identity: the entry holds the
+spec (frozen), so the id is not reused while the entry lives."""
 
 
 def annual_due(

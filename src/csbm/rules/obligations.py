@@ -320,18 +320,19 @@ def obligations_for(
     out: list[Obligation] = []
     tests = tests or threshold_tests(compiled, activity)
     notif = tests[PRIOR_NOTIFICATION]
+    owners = _owners(activity)
     if notif.rules and notif.met is not False:  # (_notification gives none when False)
-        out.extend(_notification(compiled, activity, at, notif))
+        out.extend(_notification(compiled, activity, at, notif, owners))
     obs = tests[OBSERVATION_INVITATION]
     if obs.rules and obs.met is not False:  # (likewise _observation)
         out.extend(_observation(compiled, activity, at, obs))
     if notif.met is not False and notif.rules:
-        out.extend(_calendar(compiled, activity, at))
+        out.extend(_calendar(compiled, activity, at, owners))
     if compiled.gate is not None:
         if above is None:
             above = gate_above(compiled, activity.forces)
         if above:
-            out.extend(_advance(compiled, activity, at))
+            out.extend(_advance(compiled, activity, at, owners))
     return out
 
 
@@ -387,13 +388,13 @@ def _obligation(
 
 
 def _notification(
-    compiled: CompiledPack, activity: Activity, at: datetime, test: ThresholdTest
-) -> Iterable[Obligation]:
+    compiled: CompiledPack, activity: Activity, at: datetime, test: ThresholdTest,
+    owners: tuple[str, ...],
+) -> Iterable[Obligation]:  # fmt: skip
     if test.met is False:
         return
     periods = compiled.select("periods", PRIOR_NOTIFICATION, activity.kind)
     triggered = test.rules_met or test.unknown_rules
-    owners = _owners(activity)
     if not periods:
         yield _obligation(
             compiled, PRIOR_NOTIFICATION, owners, triggered[0], "unknown",
@@ -491,8 +492,9 @@ def _observation(
         yield ob(rule, status, due, note_)
 
 
-def _calendar(compiled: CompiledPack, activity: Activity, at: datetime) -> Iterable[Obligation]:
-    owners = _owners(activity)
+def _calendar(
+    compiled: CompiledPack, activity: Activity, at: datetime, owners: tuple[str, ...]
+) -> Iterable[Obligation]:
     for rule in compiled.annual.get(ANNUAL_CALENDAR, ()):
         assert isinstance(rule.spec, AnnualDateSpec)
         if activity.kind == ActivityKind.ALERT:
@@ -508,7 +510,9 @@ def _calendar(compiled: CompiledPack, activity: Activity, at: datetime) -> Itera
         yield _obligation(compiled, ANNUAL_CALENDAR, owners, rule, status, due, note=note)
 
 
-def _advance(compiled: CompiledPack, activity: Activity, at: datetime) -> Iterable[Obligation]:
+def _advance(
+    compiled: CompiledPack, activity: Activity, at: datetime, owners: tuple[str, ...]
+) -> Iterable[Obligation]:
     gate = compiled.gate
     assert gate is not None and isinstance(gate.spec, ThresholdSpec)  # above it (the caller)
     for rule in compiled.annual.get(ADVANCE_COMMUNICATION, ()):
@@ -517,6 +521,6 @@ def _advance(compiled: CompiledPack, activity: Activity, at: datetime) -> Iterab
         status, note = _status(activity.communicated_two_years_ahead, None, due, at)
         # ¶68: the States that plan to carry out or host it (host and conducting States)
         yield _obligation(
-            compiled, ADVANCE_COMMUNICATION, _owners(activity), rule, status,
+            compiled, ADVANCE_COMMUNICATION, owners, rule, status,
             due, (gate.id,), note,
         )  # fmt: skip
