@@ -17,7 +17,8 @@ import math
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from datetime import datetime
-from operator import itemgetter, lt
+from itertools import chain
+from operator import attrgetter, itemgetter, lt
 from typing import Any
 
 from csbm._batch import cyclic_gc_paused
@@ -310,7 +311,7 @@ def _assess(
     regime = Regime(packs, forced)
     units = combine_command_groups(activities)
     assessed: list[ActivityAssessment] = []
-    applied: dict[str, list[Activity]] = defaultdict(list)
+    applied: dict[str, list[Activity]] = {}
     # per pack, per measure, by index in applied[pack]: whether the activity stays below
     # the measure's threshold alone (its own test is False), for possible_splits
     free: dict[str, dict[str, list[bool]]] = {}
@@ -320,12 +321,14 @@ def _assess(
         if on_progress is not None and (done % PROGRESS_STEP == 0 or done == len(units)):
             on_progress(done)
         for pack_id, tests in tests_by_pack.items():
-            applied[pack_id].append(item.activity)
-            below = free.get(pack_id)
-            if below is None:
-                below = free[pack_id] = {m: [] for m in MEASURES_WITH_THRESHOLDS}
-            for measure, flags in below.items():
-                flags.append(tests[measure].met is False)
+            covered = applied.get(pack_id)
+            if covered is None:
+                covered = applied[pack_id] = []
+                free[pack_id] = {m: [] for m in MEASURES_WITH_THRESHOLDS}
+            covered.append(activity)
+            below = free[pack_id]
+            below[PRIOR_NOTIFICATION].append(tests[PRIOR_NOTIFICATION].met is False)
+            below[OBSERVATION_INVITATION].append(tests[OBSERVATION_INVITATION].met is False)
     constraints = []
     set_findings: list[Finding] = []
     adjacency = float(str(regime.option("adjacency_days", 0)))
@@ -343,7 +346,7 @@ def _assess(
                     regime.compiled[pack.id], covered, adjacency, free=free[pack.id]
                 )
             )
-    assumed = tuple(a for item in assessed for a in item.activity.assumed)
+    assumed = tuple(chain.from_iterable(map(attrgetter("activity.assumed"), assessed)))
     return Assessment(
         regime=regime.ids,
         at=at,
