@@ -143,3 +143,14 @@ def test_many_overlaps_cost_what_is_reported() -> None:
     listed = sum(len(f.activities) for f in result.findings)
     assert listed > 200_000
     assert spent < 10.0, f"{spent:.1f} s CPU for {listed:,} members reported"
+
+
+def test_groups_of_one_hash_are_told_apart(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The groups checked are remembered by hash; two of the same hash are compared."""
+    from csbm.rules import splits
+
+    activities = _crafted(400, 2)
+    compiled = Regime([vd2011()]).compiled["vd2011"]
+    expected = reference.possible_splits(compiled, activities, 0.0)
+    monkeypatch.setattr(splits, "hash", lambda _: 0, raising=False)
+    assert possible_splits(compiled, activities, 0.0) == expected

@@ -86,7 +86,10 @@ def possible_splits(
         groups.extend(_time_clusters(members, starts, lasts, gap))
     groups.extend(_joint_windows(activities, per_state, starts, lasts, names, ids, gap))
     out: list[Finding] = []
-    seen: set[frozenset[int]] = set()
+    # the groups checked, by the hash of their set of activities (by identity): the sets
+    # themselves are made again only to tell two of the same hash apart, so that many
+    # large groups are not all held as sets at once
+    seen: dict[int, list[list[int]]] = {}
     columns = _Columns(activities, names, lasts)
     tests = [(m, word, free[m]) for m, word in _WORDS.items()]
     for group in groups:
@@ -99,9 +102,11 @@ def possible_splits(
         if not measures:
             continue
         key = frozenset(pick(ids))
-        if key in seen:
+        alike = seen.setdefault(hash(key), [])
+        if any(frozenset(itemgetter(*other)(ids)) == key for other in alike):
             continue
-        seen.add(key)
+        alike.append(group)
+        del key
         out.extend(_check(compiled, activities, group, pick, measures, columns))
     return out
 
@@ -219,7 +224,7 @@ class _Columns:
         self._activities = activities
         self.names = names
         self.lasts = lasts
-        self._forces: list[tuple[list[int | None], bool]] | None = None
+        self._forces: list[tuple[list[int | None], bool | None]] | None = None
         self._states: list[tuple[str, ...]] | None = None
         self._budget = 2 * len(activities)
 
@@ -243,6 +248,9 @@ class _Columns:
                     totals[name] = sum(filter(None, figures))
             return Forces.model_construct(None, **totals)  # sums of validated counts
         for name, (column, gaps) in zip(FORCE_FIELDS, self._columns(), strict=True):
+            if gaps is None:
+                totals[name] = None  # not given for any activity
+                continue
             figures = pick(column)
             if not gaps:
                 totals[name] = sum(figures)
@@ -252,14 +260,17 @@ class _Columns:
                 totals[name] = sum(filter(None, figures))
         return Forces.model_construct(None, **totals)  # sums of validated counts
 
-    def _columns(self) -> list[tuple[list[int | None], bool]]:
-        """Per criterion: the figures, and whether any of them is not given."""
+    def _columns(self) -> list[tuple[list[int | None], bool | None]]:
+        """Per criterion: the figures, and whether any of them is not given (None: none of
+        them is given)."""
         if self._forces is None:
             rows = [_FORCES(a.forces.__dict__) for a in self._activities]
             columns: list[list[int | None]] = (
                 [list(c) for c in zip(*rows, strict=True)] if rows else [[] for _ in FORCE_FIELDS]
             )
-            self._forces = [(c, None in c) for c in columns]
+            self._forces = [
+                (c, None if c.count(None) == len(c) else None in c) for c in columns
+            ]
         return self._forces
 
     def states(self, indices: list[int], pick: Callable[[Sequence[Any]], tuple[Any, ...]]
