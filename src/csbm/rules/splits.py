@@ -297,20 +297,20 @@ def _check(
     total = columns.sum(indices, pick)
     first = activities[indices[0]]
     out: list[Finding] = []
-    names: list[str] = []
+    names: tuple[str, ...] = ()
     states: list[str] = []
     last = first.start
     for measure, word in measures:
         summed = forces_test(compiled, measure, first.kind, first.organisation, total)
         if not summed.met:
             continue
-        if not names:  # the same for each measure: read once
-            names = list(pick(columns.names))
+        if not names:  # the same for each measure: read once (a tuple: shared)
+            names = pick(columns.names)
             states = columns.states(indices, pick)
             last = max(pick(columns.lasts))
         shown: str = ", ".join(names[:_LISTED])
         if len(names) > _LISTED:
-            shown = phrase(N_("{names} and {more} more"), names=names[:_LISTED],
+            shown = phrase(N_("{names} and {more} more"), names=list(names[:_LISTED]),
                            more=len(names) - _LISTED)  # fmt: skip
         sums = {c: total.get(c) for c in summed.criteria_met}
         out.append(
@@ -330,7 +330,7 @@ def _check(
                     shown=shown,
                 ),
                 pack=compiled.pack.id,
-                activities=tuple(names),
+                activities=names,
                 details={"states": list(states), "sums": sums, "measure": measure},
             )
         )
