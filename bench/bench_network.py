@@ -406,6 +406,9 @@ def _fanout(root: Path, nodes: int, messages: int, processes: bool) -> dict[str,
         with httpx.Client(timeout=30.0, trust_env=False) as client:
             _until(lt_db, _send(client, url["LT"], token, "all", "fan-warm"), nodes, 300)
             idle = _settle(procs[2:], nodes)  # the nodes' start-up done, their idle CPU
+            # the raw append again, just before and just after the fan-out (fsync on a
+            # shared machine moves several-fold within minutes): for comparison
+            raw_around = [_raw_append_rate(root / "raw-before", 100)["per_second"]]
             cpu_before = [_cpu_of(procs[:1]), _cpu_of(procs[1:2]), _cpu_of(procs[2:])]
             load_before = _load()
             for i in range(messages):
@@ -428,6 +431,7 @@ def _fanout(root: Path, nodes: int, messages: int, processes: bool) -> dict[str,
                 at_hub.append(hub_done if hub_done is not None else total)
                 at_sender.append(total)
             cpu_after = [_cpu_of(procs[:1]), _cpu_of(procs[1:2]), _cpu_of(procs[2:])]
+            raw_around.append(_raw_append_rate(root / "raw-after", 100)["per_second"])
         lt_db.close()
         hub_db.close()
     finally:
@@ -450,6 +454,12 @@ def _fanout(root: Path, nodes: int, messages: int, processes: bool) -> dict[str,
         "sender_all_receipts_s_p50": round(statistics.median(at_sender), 3),
         "sender_all_receipts_s_p95": round(_percentile(at_sender, 0.95), 3),
         "hub_fanouts_per_second": round(1 / statistics.mean(at_hub), 3),
+        # the raw append rate measured just before and just after the fan-out (the
+        # target is held against the one measured at the start of the run)
+        "raw_append_per_second_before_after": raw_around,
+        "ratio_to_raw_append_of_n_before_after": [
+            round(nodes / (statistics.mean(at_hub) * r), 3) for r in raw_around
+        ],
         "end_to_end_fanouts_per_second": round(1 / statistics.mean(at_sender), 3),
         "deliveries_per_second": round(nodes / statistics.mean(at_hub), 1),
         # CPU time per delivery (one message to one node), from /proc: the hub's, the 56
