@@ -73,6 +73,9 @@ class CompiledPack:
         default_factory=dict, compare=False, repr=False
     )
     _texts: dict[tuple[Any, ...], Phrase] = field(default_factory=dict, compare=False, repr=False)
+    _words: dict[str | int, tuple[Rule | str, str, str | None, str, str]] = field(
+        default_factory=dict, compare=False, repr=False
+    )
 
     def annual_due(self, rule: Rule, year: int) -> datetime | None:
         """:func:`annual_due` of the entry ``rule`` (an annual-date one of this pack) for
@@ -371,19 +374,22 @@ def _obligation(
 ) -> Obligation:
     """An obligation of ``rule`` (an entry, or the id of one); owed to whom the entry says,
     else to all participating States."""
-    entry = compiled.pack.get(rule) if isinstance(rule, str) else rule
-    rule_id = rule if isinstance(rule, str) else rule.id
+    # what the obligation says of its entry, once per entry (by identity: the entry is
+    # held with it) or id
+    key: str | int = rule if isinstance(rule, str) else id(rule)
+    hit = compiled._words.get(key)
+    if hit is None or (hit[0] is not rule and not isinstance(rule, str)):
+        entry = compiled.pack.get(rule) if isinstance(rule, str) else rule
+        hit = compiled._words[key] = (
+            rule,
+            rule if isinstance(rule, str) else rule.id,
+            entry.paragraph if entry is not None and not isinstance(rule, str) else None,
+            compiled.pack.id,
+            entry.owed_to if entry is not None and entry.owed_to else ALL_STATES,
+        )
+    _, rule_id, paragraph, pack_id, owed_to = hit
     return Obligation(
-        rule=rule_id,
-        paragraph=entry.paragraph if entry is not None and not isinstance(rule, str) else None,
-        pack=compiled.pack.id,
-        kind=kind,
-        owed_by=owed_by,
-        owed_to=(entry.owed_to if entry is not None and entry.owed_to else ALL_STATES),
-        due=due,
-        status=status,
-        triggered_by=triggered,
-        note=note,
+        rule_id, paragraph, pack_id, kind, owed_by, owed_to, due, status, triggered, note
     )
 
 
