@@ -84,7 +84,8 @@ def possible_splits(
             members = sorted(members, key=order.__getitem__)
         per_state[code] = members
         groups.extend(_time_clusters(members, starts, lasts, gap))
-    groups.extend(_joint_windows(activities, per_state, starts, lasts, names, ids, gap))
+    groups.extend(_joint_windows(activities, per_state, starts, lasts, ids, gap))
+    in_order = _Order(starts, names)
     out: list[Finding] = []
     # the groups checked, by the hash of their set of activities (by identity): the sets
     # themselves are made again only to tell two of the same hash apart, so that many
@@ -107,6 +108,9 @@ def possible_splits(
             continue
         alike.append(group)
         del key
+        if type(group) is _Window:  # in its order now (only a group checked needs it)
+            group = in_order.sorted(group)
+            pick = itemgetter(*group)
         out.extend(_check(compiled, activities, group, pick, measures, columns))
     return out
 
@@ -136,13 +140,13 @@ def _joint_windows(
     per_state: dict[str, list[int]],
     starts: list[datetime],
     lasts: list[datetime],
-    names: list[str],
     ids: list[int],
     gap: timedelta,
-) -> list[list[int]]:
+) -> list[_Window]:
     """Around each joint activity, the activities of its States that overlap it or follow
     within ``gap``: the joint one, then each State's in reverse order of start, each
-    activity (by identity) once, sorted by start and name (ties in that order)."""
+    activity (by identity) once. (Their order as a group is by start and name, ties in
+    that order: :class:`_Order`, applied to the windows checked.)"""
     begins = {code: list(map(starts.__getitem__, members)) for code, members in per_state.items()}
     ends = {code: list(map(lasts.__getitem__, members)) for code, members in per_state.items()}
     longest = {
@@ -154,8 +158,7 @@ def _joint_windows(
     if not unique:
         first: dict[int, int] = {}
         canon = [first.setdefault(k, i) for i, k in enumerate(ids)]
-    order = _Order(starts, names)
-    out: list[list[int]] = []
+    out: list[_Window] = []
     for j, joint in enumerate(activities):
         if len(joint.conducting_states) < 2:
             continue
@@ -171,8 +174,12 @@ def _joint_windows(
                 around.extend(reversed(list(near)))
         window = dict.fromkeys(around if unique else map(canon.__getitem__, around))
         if len(window) > 1:
-            out.append(order.sorted(window))
+            out.append(_Window(window))
     return out
+
+
+class _Window(list[int]):
+    """A joint window, not yet in the order of its group."""
 
 
 class _Order:
