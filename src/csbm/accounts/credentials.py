@@ -18,6 +18,7 @@ Sources:
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import hmac
 import re
@@ -52,7 +53,14 @@ TOKEN_BYTES = 32
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@-]{0,63}")
 _HASHER = PasswordHasher()
 #: Checked when a name is unknown, so that a wrong name costs what a wrong password does.
-_DUMMY_HASH = _HASHER.hash(secrets.token_urlsafe(24))
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """A hash of a random password, checked when there is no hash, so that an unknown
+    name takes as long as a known one; made at the first such check (an Argon2 hash costs
+    about 0.9 s of CPU: never at import, which every ``csbm`` process pays)."""
+    return _HASHER.hash(secrets.token_urlsafe(24))
 
 
 def is_name(value: object) -> bool:
@@ -104,7 +112,7 @@ def verify_password(stored: str | None, password: str) -> bool:
     if len(password) > MAX_PASSWORD:
         return False
     try:
-        return _HASHER.verify(stored if stored is not None else _DUMMY_HASH, password) and (
+        return _HASHER.verify(stored if stored is not None else _dummy_hash(), password) and (
             stored is not None
         )
     except (VerifyMismatchError, VerificationError, InvalidHashError):

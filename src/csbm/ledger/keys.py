@@ -16,6 +16,7 @@
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import os
 from collections.abc import Iterable, Mapping
@@ -98,13 +99,14 @@ class StateKey:
     name: str
     private: Ed25519PrivateKey
 
-    @property
+    @functools.cached_property
     def public_key(self) -> bytes:
+        """The raw public key (derived once: every receipt signed names its key)."""
         return self.private.public_key().public_bytes(
             serialization.Encoding.Raw, serialization.PublicFormat.Raw
         )
 
-    @property
+    @functools.cached_property
     def key_id(self) -> str:
         return key_id_hex(self.name, self.public_key)
 
