@@ -82,7 +82,7 @@ def _serve(
     with log.open("ab") as out:
         return subprocess.Popen(
             [sys.executable, "-m", "csbm", "serve", "--data", str(data), "--port", str(port),
-             "--exit-after", "900", "--exit-with-parent"],
+             "--exit-after", "900", "--exit-with-parent", "--lazy-map"],
             stdout=out, stderr=subprocess.STDOUT, env=env,
         )  # fmt: skip
 

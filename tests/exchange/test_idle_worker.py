@@ -112,7 +112,40 @@ def test_the_default_poll_is_a_second_and_still_configurable(tmp_path: Path) -> 
     assert load_settings(tmp_path / "lt", env={"CSBM_POLL": "0.05"}).poll == 0.05
 
 
-def test_the_geography_is_warmed_at_the_first_page_not_at_start(
+def test_the_map_is_warmed_at_start_unless_lazy(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``csbm serve`` loads the map's geography at start (the first map page and the first
+    replay of a message with an area find it loaded); ``--lazy-map`` / ``CSBM_WARM_MAP=0``
+    / ``serve.warm_map: false`` leave it to the first page (the network benchmark's 56
+    nodes); anything but a yes or a no is refused with the setting's name."""
+    from fastapi import FastAPI
+
+    import csbm.web
+    from csbm.errors import InputError
+
+    init_node("LT", T0, data=tmp_path / "lt").close()
+    lt = tmp_path / "lt"
+    assert load_settings(lt, env={}).warm_map is True
+    assert load_settings(lt, env={"CSBM_WARM_MAP": "0"}).warm_map is False
+    assert load_settings(lt, {"warm_map": False}, env={"CSBM_WARM_MAP": "yes"}).warm_map is False
+    with pytest.raises(InputError) as bad:
+        load_settings(lt, env={"CSBM_WARM_MAP": "maybe"})
+    assert bad.value.problems[0].path == "CSBM_WARM_MAP"
+    started: list[int] = []
+    monkeypatch.setattr(csbm.web, "warm_up", lambda: started.append(1))
+    warm, lazy = FastAPI(), FastAPI()
+    csbm.web.install(warm)
+    assert started == [1]
+    csbm.web.install(lazy, warm=False)
+    assert started == [1]
+    lazy_kinds: list[object] = [m.cls for m in lazy.user_middleware]
+    warm_kinds: list[object] = [m.cls for m in warm.user_middleware]
+    assert csbm.web.WarmOnFirstPage in lazy_kinds
+    assert csbm.web.WarmOnFirstPage not in warm_kinds
+
+
+def test_a_lazy_map_is_warmed_at_the_first_page_not_at_start(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     import asyncio
@@ -148,7 +181,8 @@ def test_the_first_replay_prepares_no_geography(
     lt: Node, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The replay warmed at start (csbm serve) makes the pages' views, not the map's
-    border zones: those are geography, made at the first page (csbm.web.warm_up)."""
+    border zones: those are geography, made by csbm.web.warm_up (at start, or at the
+    first page with --lazy-map)."""
     from types import SimpleNamespace
 
     import csbm.services.map

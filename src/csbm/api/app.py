@@ -102,7 +102,8 @@ def create_app(settings: Settings, clock: Callable[[], datetime] | None = None) 
 
         app.include_router(router)
         app.include_router(accounts_router, prefix="/api/v1")
-        __import__("csbm.web").web.install(app)  # the workbench's pages (csbm.web)
+        # the workbench's pages (csbm.web)
+        __import__("csbm.web").web.install(app, warm=settings.warm_map)
     return app
 
 

@@ -10,12 +10,20 @@ clock skew (s)     ``skew_seconds``        ``CSBM_SKEW``       ``--skew`` (300)
 first retry (s)    ``retry_base``          ``CSBM_RETRY_BASE`` ``--retry-base`` (0.25)
 longest retry (s)  ``retry_cap``           ``CSBM_RETRY_CAP``  ``--retry-cap`` (30)
 worker poll (s)    ``poll``                ``CSBM_POLL``       ``--poll`` (1)
+map at start       ``warm_map``            ``CSBM_WARM_MAP``   ``--warm-map/--lazy-map``
+                                                               (warm)
 =================  ======================  ==================  =========================
 
 The worker poll is the longest an idle delivery worker sleeps: how soon it sees a message
 queued by another process (``csbm send`` from the shell while the server runs). Messages
 queued through the server itself (the API, the pages) wake it at once, and it wakes when
 a retry falls due, so an idle node costs next to nothing.
+
+The map's geography (seconds of CPU: the borders, the zone of application, the border
+zones) is loaded in the background when the server starts, so that the first map page and
+the first replay of a message with an area do not wait for it. ``--lazy-map`` (``false``)
+loads it at the first page instead: for many nodes on one machine that only exchange
+messages (the network benchmark).
 
 The data directory itself is ``--data``, else ``$CSBM_DATA``, else ``./.csbm``.
 """
@@ -42,7 +50,11 @@ FIELDS: dict[str, tuple[str, str, str, type, float, float]] = {
     "retry_base": ("retry_base", "CSBM_RETRY_BASE", "--retry-base", float, 0.001, 3600),
     "retry_cap": ("retry_cap", "CSBM_RETRY_CAP", "--retry-cap", float, 0.001, 86400),
     "poll": ("poll", "CSBM_POLL", "--poll", float, 0.005, 60),
+    "warm_map": ("warm_map", "CSBM_WARM_MAP", "--warm-map/--lazy-map", bool, 0, 0),
 }
+
+_YES = frozenset({"1", "true", "yes", "on"})
+_NO = frozenset({"0", "false", "no", "off"})
 
 
 @dataclass(frozen=True)
@@ -56,11 +68,19 @@ class Settings:
     retry_base: float = 0.25
     retry_cap: float = 30.0
     poll: float = 1.0
+    warm_map: bool = True
     worker: bool = True
 
 
 def _value(name: str, raw: Any, where: str) -> Any:
     _key, _env, _flag, kind, low, high = FIELDS[name]
+    if kind is bool:
+        if isinstance(raw, bool):
+            return raw
+        word = raw.strip().lower() if isinstance(raw, str) else None
+        if word in _YES or word in _NO:
+            return word in _YES
+        raise InputError("bad setting", [Problem(where, "true or false", str(raw))])
     if kind is str:
         if not isinstance(raw, str) or not raw.strip():
             raise InputError("bad setting", [Problem(where, "a host name or address", raw)])

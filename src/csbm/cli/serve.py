@@ -53,6 +53,10 @@ def register(app: typer.Typer) -> None:
             help="Longest idle sleep of the delivery worker, seconds: how soon it sees a "
             "message queued by another process (default 1).",
         ),
+        warm_map: bool | None = typer.Option(
+            None, "--warm-map/--lazy-map",
+            help="Load the map's geography at start (default), or at the first page.",
+        ),
         exit_after: float | None = typer.Option(
             None, "--exit-after", help="Stop by itself after this many seconds (tests)."
         ),
@@ -74,7 +78,7 @@ def register(app: typer.Typer) -> None:
 
         flags = {
             "host": host, "port": port, "skew_seconds": skew, "retry_base": retry_base,
-            "retry_cap": retry_cap, "poll": poll,
+            "retry_cap": retry_cap, "poll": poll, "warm_map": warm_map,
         }  # fmt: skip
         settings = load_settings(data, flags)
         # open once before serving, so a missing or lost node is one line and exit 2/1

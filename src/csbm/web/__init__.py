@@ -8,10 +8,11 @@ pages (``/web/...``), the static files (``/web/static/...``) and the twins
 page set. ``tile_url`` (optional) adds a tile layer under the borders of the map.
 
 The map's geography (:func:`warm_up`, seconds of CPU) is loaded in the background when
-the first request for a page or a twin arrives (:class:`WarmOnFirstPage`), not when the
-server starts: a node that only exchanges messages (a network of 56 nodes on one
-machine) never loads it, and a user's first page (the sign-in) starts it well before the
-map or the composer's check of an area needs it.
+the server starts, so that the first map page, the composer's check of an area and the
+first replay of a message with an area (which the pages serve) find it loaded; with
+``--lazy-map`` it is loaded when the first request for a page or a twin arrives
+(:class:`WarmOnFirstPage`): a node that only exchanges messages (a network of 56 nodes on
+one machine) never loads it.
 """
 
 from __future__ import annotations
@@ -110,8 +111,10 @@ def _not_ready_answers(app: FastAPI) -> None:
     app.add_exception_handler(ReplayFailed, failed)
 
 
-def install(app: FastAPI, tile_url: str | None = None) -> None:
-    """Add the workbench's pages, static files and JSON twins to ``app`` (a node's)."""
+def install(app: FastAPI, tile_url: str | None = None, *, warm: bool = True) -> None:
+    """Add the workbench's pages, static files and JSON twins to ``app`` (a node's).
+    ``warm``: the map's geography loaded from now on in the background (``csbm serve``'s
+    default); else at the first page (:class:`WarmOnFirstPage`, ``--lazy-map``)."""
     from csbm.web import views  # noqa: F401  (registers the pages on the router)
     from csbm.web.pages import router as pages
     from csbm.web.static_files import router as static
@@ -122,4 +125,7 @@ def install(app: FastAPI, tile_url: str | None = None) -> None:
     app.include_router(pages)
     app.include_router(twins)
     _not_ready_answers(app)
-    app.add_middleware(WarmOnFirstPage)  # the geography, at the first page (not at start)
+    if warm:
+        warm_up()
+    else:
+        app.add_middleware(WarmOnFirstPage)  # the geography, at the first page
