@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from bench.bench_assess import overlapping
 
 from csbm.domain.activity import Activity
 from csbm.rules import assess
@@ -99,27 +100,9 @@ def test_a_lone_activity_and_none_give_nothing() -> None:
 
 
 def _dense(n: int) -> list[Activity]:
-    """n small activities of one State in one week, a tenth of them joint with another."""
-    rng = random.Random(3)
-    origin = datetime(2020, 3, 2, tzinfo=UTC)
-    out = []
-    for i in range(n):
-        start = origin + timedelta(minutes=rng.randrange(7 * 24 * 60))
-        troops = rng.randrange(50, 3000)
-        out.append(
-            Activity.model_validate(
-                {
-                    "name": f"d-{i}",
-                    "conducting_states": ["PL"] if rng.random() < 0.9 else ["PL", "DE"],
-                    "host_state": "PL",
-                    "start": start,
-                    "end": start + timedelta(hours=rng.randrange(2, 72)),
-                    "forces": {"troops": troops, "battle_tanks": troops // 60,
-                               "acv": troops // 30, "artillery": troops // 90},
-                }
-            )
-        )  # fmt: skip
-    return out
+    """n small activities of one State in one week, a tenth of them joint with another (the
+    benchmark's worst case of the search, :func:`bench.bench_assess.overlapping`)."""
+    return [Activity.model_validate(raw) for raw in overlapping(n)]
 
 
 def test_many_overlaps_the_same_findings_as_the_plain_search() -> None:
