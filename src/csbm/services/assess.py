@@ -19,7 +19,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import orjson
 from pydantic import Field
 
 from csbm.domain.activity import Activity
@@ -31,7 +30,7 @@ from csbm.reader import read_document
 from csbm.rules import Assessment, RulePack, assess, load_regime
 from csbm.rules.applicability import PackApplication, PackDecision
 from csbm.rules.model import ActivityAssessment, ConstraintResult, Finding, Obligation
-from csbm.services.documents import Document, Instant, Owed
+from csbm.services.documents import Document, Instant, Owed, indented_json, member_items
 
 if TYPE_CHECKING:
     from csbm.node import Node
@@ -323,19 +322,6 @@ def assessment_document(
     )
 
 
-_JSON_OPTIONS = orjson.OPT_INDENT_2 | orjson.OPT_UTC_Z | orjson.OPT_NON_STR_KEYS
-"""orjson's indented form: the text of ``json.dumps(value, indent=2, ensure_ascii=False)``
-(instants as :func:`_instant` leaves them: UTC to the second, written with ``Z``)."""
-
-
-def _dumps(value: Any) -> bytes:
-    """Indented JSON in UTF-8 by orjson (the standard library's indenting encoder is pure
-    Python; pydantic's Rust one is half as fast): see :data:`_JSON_OPTIONS`."""
-    return orjson.dumps(value, option=_JSON_OPTIONS)
-
-
-_ACTIVITIES_HEAD = b'{\n  "activities": [\n'
-_ACTIVITIES_TAIL = b"\n  ]\n}"
 _ACTIVITIES_SLOT = b'\n  "activities": [],\n'
 
 
@@ -345,12 +331,12 @@ def json_chunks(result: Assessment, extra_assumed: Sequence[str] = ()) -> Iterat
 
     The activities are turned into JSON data directly (:func:`_activity_data`, the fields
     of :class:`AssessedActivity` in their order, each as its serializer writes it) and
-    serialised a batch at a time, each batch as the value of ``activities`` in a mapping
-    of its own, so that orjson indents the items at their depth in the document (no text
-    is indented again): the same bytes as ``json.dumps(document.to_json(), indent=2,
-    ensure_ascii=False)``, without validating 10⁵ documents that the engine has just built
-    (bench_commands: 6.6 → 1 s at 10⁵)."""
-    frame = _dumps(
+    serialised a batch at a time at their depth in the document
+    (:func:`csbm.services.documents.member_items`: no text is indented again): the same
+    bytes as ``json.dumps(document.to_json(), indent=2, ensure_ascii=False)``, without
+    validating 10⁵ documents that the engine has just built (bench_commands: 6.6 → 1 s at
+    10⁵)."""
+    frame = indented_json(
         {
             "regime": list(result.regime),
             "at": iso(result.at),
@@ -369,8 +355,7 @@ def json_chunks(result: Assessment, extra_assumed: Sequence[str] = ()) -> Iterat
     shared: dict[int, dict[str, Any]] = {}
     for start in range(0, len(items), CHUNK):
         batch = [_activity_data(i, shared) for i in items[start : start + CHUNK]]
-        text = _dumps({"activities": batch})
-        body = text[len(_ACTIVITIES_HEAD) : -len(_ACTIVITIES_TAIL)]
+        body = member_items("activities", batch)
         yield body + (b",\n" if start + CHUNK < len(items) else b"\n")
     yield b"  ],\n" + tail + b"\n"
 

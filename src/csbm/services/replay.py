@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 from pydantic import Field
-from pydantic_core import to_json
 
 from csbm.domain.time import iso, plain
 from csbm.procedures.base import CaseView, Event
@@ -29,7 +28,9 @@ from csbm.services.documents import (
     Owed,
     QuotaDocument,
     RefusedEntry,
+    indented_json,
     json_data,
+    member_items,
 )
 
 if TYPE_CHECKING:  # a node's store (SQLAlchemy) is imported only to replay a node's log
@@ -136,10 +137,9 @@ def json_chunks(
         yield b'  "cases": [\n'
         for start in range(0, len(cases), CHUNK):
             batch = [case_data(c, json_body_ids) for c in cases[start : start + CHUNK]]
-            text = _dumps({"cases": batch})
+            text = member_items("cases", batch)
             del batch
-            # '{\n  "cases": [\n' + the cases, four spaces in + '\n  ]\n}'
-            yield text[_HEAD:_TAIL]
+            yield text
             yield b",\n" if start + CHUNK < len(cases) else b"\n"
         yield b"  ],\n"
     quotas = [QuotaDocument.data(q) for q in result.quotas]
@@ -150,27 +150,10 @@ def json_chunks(
     yield b"}\n"
 
 
-_HEAD = len(b'{\n  "cases": [\n')
-_TAIL = -len(b"\n  ]\n}")
-_OPTIONS = orjson.OPT_INDENT_2 | orjson.OPT_UTC_Z
-
-
-def _dumps(value: Any) -> bytes:
-    """``value`` as JSON text indented by two spaces: orjson's text, the one the
-    document's serializer writes for its data (UTC instants with ``Z``, a non-finite
-    number as null), twice as fast as pydantic's encoder; a value orjson does not take
-    (an integer past 64 bits in a body, say) by pydantic's encoder, as the document's
-    serializer writes it."""
-    try:
-        return orjson.dumps(value, option=_OPTIONS)
-    except orjson.JSONEncodeError:
-        return to_json(value, indent=2, inf_nan_mode="null")
-
-
 def _member(name: str, value: Any) -> bytes:
     """A member's value as ``model_dump_json(indent=2)`` writes it one level in: dumped
     inside ``{name: value}``, so that it comes out at that depth, the wrapper cut off."""
-    text = _dumps({name: value})
+    text = indented_json({name: value})
     return text[len(name) + 8 : -2]  # '{\n  "name": ' ... '\n}'
 
 
