@@ -20,16 +20,34 @@ def _modules() -> list[str]:
     return sorted(m.name for m in pkgutil.iter_modules([str(here)]) if m.name.startswith("bench_"))
 
 
+def resolve(names: list[str], known: list[str]) -> list[str]:
+    """The benchmark modules named: ``bench_network`` or its result's name ``network``
+    (as ``bench/results/network.json`` says it). An unknown name is refused with the
+    names there are (``ValueError``)."""
+    chosen = []
+    for name in names:
+        module = name if name.startswith("bench_") else f"bench_{name}"
+        if module not in known:
+            raise ValueError(f"no benchmark {name!r}; there are: {', '.join(known)}")
+        chosen.append(module)
+    return chosen
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench")
-    parser.add_argument("--only", nargs="*", default=None, help="module names (bench_assess ...)")
+    parser.add_argument(
+        "--only", nargs="*", default=None, help="benchmarks (bench_assess or assess ...)"
+    )
     parser.add_argument("--quick", action="store_true", help="small sizes, for a smoke run")
     parser.add_argument(
         "--soak", action="store_true", help="long soak runs where a module has them"
     )
     args = parser.parse_args(argv)
     RESULTS.mkdir(parents=True, exist_ok=True)
-    names = args.only or _modules()
+    try:
+        names = resolve(args.only, _modules()) if args.only else _modules()
+    except ValueError as exc:
+        parser.error(str(exc))  # exit code 2, with the names there are
     summary: dict[str, Any] = {"machine": platform.platform(), "python": sys.version.split()[0]}
     failed = False
     for name in names:
