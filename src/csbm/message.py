@@ -46,6 +46,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
+from csbm.domain.records import quick_init
 from csbm.domain.states import is_participating_state
 from csbm.errors import InputError, Problem
 from csbm.procedures.base import ALL, Event
@@ -163,6 +164,7 @@ def _case(raw: Any, path: str, problems: list[Problem]) -> str | None:
     return label
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Checked:
     """A message as :func:`checked_message` validated it: the fields a :class:`Message`

@@ -12,10 +12,12 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
+from csbm.domain.records import quick_init
 from csbm.i18n import N_, phrase
 from csbm.procedures.base import ALL, CaseView, Context, Event, Procedure, Refusal
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Submission:
     state: str
@@ -24,6 +26,7 @@ class Submission:
     updates: int = 0
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class CycleState:
     case: str

@@ -21,6 +21,7 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel, Field
 
+from csbm.domain.records import quick_init
 from csbm.domain.time import iso
 from csbm.i18n import N_, phrase
 from csbm.procedures._bodies import Body, InstantText
@@ -45,6 +46,7 @@ class ReplyBody(Body):
     attendees: int | None = Field(default=None, ge=0)
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class AttacheState:
     case: str

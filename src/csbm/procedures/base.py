@@ -85,6 +85,7 @@ from typing import Any, ClassVar, Generic, Literal, TypeVar
 
 from pydantic import BaseModel
 
+from csbm.domain.records import quick_init
 from csbm.domain.time import InstantError, iso
 from csbm.errors import InputError, Problem
 from csbm.i18n import N_, Phrase, phrase
@@ -169,6 +170,7 @@ def _out_of_range(rule_id: str, anchor: datetime, case: str | None, late: bool) 
                    f"instant too {side}: the {rule_id} deadline would be {where}", iso(anchor))
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Event:
     """One timestamped message of a procedure (the log entry's content)."""
@@ -221,6 +223,7 @@ class Refusal(Exception):
         self.kind = kind
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Deadline:
     """A due instant derived from a rule, and where it stands at the clock.
@@ -248,6 +251,7 @@ class Deadline:
         return self.status == "missed" and self.met_at is not None
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Finding:
     """What the engine noticed. ``kind``: refused, duplicate, late, missed, over_quota..."""
@@ -262,6 +266,7 @@ class Finding:
     states: tuple[str, ...] = ()
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class HistoryEntry:
     """One message of a case as the runner saw it: accepted, or refused and why."""
@@ -276,6 +281,7 @@ class HistoryEntry:
     body: Mapping[str, Any] = field(default_factory=dict)
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class QuotaView:
     """A yearly quota and how much of it is used at the clock (Chapter IX)."""
@@ -293,6 +299,7 @@ class QuotaView:
     details: Mapping[str, Any] = field(default_factory=dict)
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class CaseView:
     """One case at the clock."""
@@ -315,6 +322,7 @@ class CaseView:
                         self.details)
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class MeasureView:
     """Everything one measure shows at the clock: its cases, quotas and cross-case findings."""

@@ -38,6 +38,7 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, Field, field_validator
 
+from csbm.domain.records import quick_init
 from csbm.domain.time import iso
 from csbm.i18n import N_, phrase
 from csbm.procedures._bodies import Body, instant, instant_text, parse_body, state_code
@@ -141,6 +142,7 @@ class QuotaFilledBody(Body):
     year: int = Field(ge=1990, le=2200)
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class EvaluationState:
     case: str

@@ -22,6 +22,7 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, Field
 
+from csbm.domain.records import quick_init
 from csbm.i18n import N_, phrase
 from csbm.procedures._bodies import Body
 from csbm.procedures.base import (
@@ -54,6 +55,7 @@ class AckBody(Body):
     of_seq: int | None = Field(default=None, description="seq of the message acknowledged")
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Message:
     seq: int
@@ -65,6 +67,7 @@ class Message:
     acked_at: datetime | None = None
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class HotlineState:
     case: str

@@ -28,6 +28,7 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel, Field
 
+from csbm.domain.records import quick_init
 from csbm.domain.time import iso
 from csbm.i18n import N_, phrase
 from csbm.procedures._bodies import Body, InstantText, instant
@@ -66,6 +67,7 @@ class ClarificationBody(Body):
     text: str | None = None
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Ask:
     by: str
@@ -73,6 +75,7 @@ class Ask:
     answered_at: datetime | None = None
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class IncidentState:
     case: str

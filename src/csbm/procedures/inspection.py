@@ -40,6 +40,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from pydantic import BaseModel, Field, PrivateAttr, field_validator, model_validator
 
+from csbm.domain.records import quick_init
 from csbm.domain.time import iso
 from csbm.i18n import N_, phrase
 from csbm.procedures._bodies import Body, instant, instant_text, parse_body, state_code
@@ -242,6 +243,7 @@ class InspectionReportBody(Body):
 # ----------------------------------------------------------------------------- state
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class InspectionState:
     case: str

@@ -35,6 +35,7 @@ from typing import Any, ClassVar, Literal
 from pydantic import BaseModel, Field, field_validator, model_validator
 
 from csbm.domain.activity import ActivityKind, Forces
+from csbm.domain.records import quick_init
 from csbm.domain.states import PARTICIPATING_STATES
 from csbm.domain.time import iso
 from csbm.i18n import N_, phrase
@@ -123,6 +124,7 @@ class ReplyBody(Body):
         return self
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Reply:
     state: str
@@ -131,6 +133,7 @@ class Reply:
     observers: tuple[tuple[str, str | None, bool], ...]
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class ObservationState:
     case: str

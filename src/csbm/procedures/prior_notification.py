@@ -67,6 +67,7 @@ from pydantic import (
 )
 
 from csbm.domain.activity import Activity, ActivityKind, Declaration, Forces, Phase
+from csbm.domain.records import quick_init
 from csbm.domain.time import iso
 from csbm.i18n import N_, Phrase, phrase
 from csbm.procedures._activity import NotifiedActivity, PlannedActivity, activity_data
@@ -162,6 +163,7 @@ class CancellationBody(Body):
 # ------------------------------------------------------------------ state
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Listing:
     """An entry of a calendar or of an advance communication that names this case (the
@@ -172,6 +174,7 @@ class Listing:
     activity: PlannedActivity
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Amendment:
     at: datetime
@@ -179,6 +182,7 @@ class Amendment:
     changed: tuple[str, ...]
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class NotificationState:
     case: str

@@ -38,6 +38,7 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, Field
 
+from csbm.domain.records import quick_init
 from csbm.domain.time import iso, parse_instant
 from csbm.i18n import N_, phrase
 from csbm.procedures._bodies import Body, InstantText, StateCode
@@ -122,6 +123,7 @@ class MeetingBody(Body):
     statements: list[str] = Field(default_factory=list)
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Meeting:
     scope: MeetingScope
@@ -134,6 +136,7 @@ class Meeting:
     statements: tuple[str, ...] = ()
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Ch3State:
     case: str

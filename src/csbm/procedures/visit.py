@@ -23,6 +23,7 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel, Field
 
+from csbm.domain.records import quick_init
 from csbm.domain.time import iso
 from csbm.i18n import N_, phrase
 from csbm.procedures._bodies import Body, InstantText, StateCode
@@ -52,6 +53,7 @@ class ReportBody(Body):
     on_behalf_of: list[StateCode] = Field(default_factory=list)
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class VisitState:
     case: str

@@ -22,12 +22,14 @@ from datetime import datetime
 from typing import Any
 
 from csbm.domain.activity import Activity
+from csbm.domain.records import quick_init
 from csbm.i18n import N_, phrase
 from csbm.rules.evaluate import criteria_met
 from csbm.rules.model import ConstraintResult
 from csbm.rules.pack import LimitSpec, Rule, RulePack
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class _Item:
     name: str

@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any, Literal
 
 from csbm.domain.activity import Activity
+from csbm.domain.records import quick_init
 from csbm.rules.applicability import PackApplication, PackDecision
 
 ObligationStatus = Literal["met", "missed", "open", "not_applicable", "unknown"]
@@ -20,6 +21,7 @@ ANNUAL_CALENDAR = "annual_calendar"
 ADVANCE_COMMUNICATION = "advance_communication"
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Obligation:
     """What someone owes by when, and whether it is met given what is known."""
@@ -36,6 +38,7 @@ class Obligation:
     note: str | None = None
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Finding:
     """What the engine noticed."""
@@ -49,6 +52,7 @@ class Finding:
     details: dict[str, Any] = field(default_factory=dict)
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class ActivityAssessment:
     activity: Activity
@@ -63,6 +67,7 @@ class ActivityAssessment:
         return self.activity.name
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class ConstraintResult:
     """One constraining provision for one State and window: how many, of how many allowed."""
@@ -77,6 +82,7 @@ class ConstraintResult:
     activities: tuple[str, ...]
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Assessment:
     regime: tuple[str, ...]
