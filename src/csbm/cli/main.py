@@ -20,6 +20,8 @@ import typer.core
 from typer import _click as click  # Typer ≥ 0.26 carries its own click
 
 from csbm import __version__
+from csbm.cli._help import translate_command, translate_panels, translating
+from csbm.i18n import _
 
 EXIT_INTERNAL = 70
 """A bug of csbm's (EX_SOFTWARE of sysexits.h): the suite treats it as a failure."""
@@ -97,8 +99,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
 """``{command: (module under csbm.cli, one-line help)}`` in the order ``--help`` lists."""
 
 
-def load_command(name: str) -> click.Command:
-    """Import ``csbm.cli.<module>``, let it register on a fresh app, return its command."""
+def load_command(name: str, translated: bool = True) -> click.Command:
+    """Import ``csbm.cli.<module>``, let it register on a fresh app, return its command
+    (with its help in the user's language unless ``translated`` is false)."""
     import importlib
 
     module_name, _help = COMMANDS[name]
@@ -114,6 +117,10 @@ def load_command(name: str) -> click.Command:
     command = group.commands.get(name) if isinstance(group, typer.core.TyperGroup) else None
     if command is None:
         raise RuntimeError(f"csbm.cli.{module_name} registers no command {name!r}")
+    if translated:
+        if translating():
+            translate_command(command)
+        translate_panels()
     return command
 
 
@@ -128,9 +135,16 @@ class LazyGroup(typer.core.TyperGroup):
             return None
         return load_command(cmd_name)
 
+    def format_options(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = [r for p in self.get_params(ctx) if (r := p.get_help_record(ctx)) is not None]
+        if rows:
+            with formatter.section(_("Options")):
+                formatter.write_dl(rows)
+        self.format_commands(ctx, formatter)
+
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
-        rows = [(name, help_text) for name, (_m, help_text) in COMMANDS.items()]
-        with formatter.section("Commands"):
+        rows = [(name, _(help_text)) for name, (_m, help_text) in COMMANDS.items()]
+        with formatter.section(_("Commands")):
             formatter.write_dl(rows)
 
 
@@ -167,6 +181,8 @@ def _root(
 def run(args: list[str] | None = None) -> int:
     """Run the command line; the exit code (0, 1 for a bad log, 2 for bad input)."""
     command = typer.main.get_command(app)
+    if translating():
+        translate_command(command)  # the root's own help; each command's when it loads
     try:
         result: Any = command.main(args=args, prog_name="csbm", standalone_mode=False)
     except click.exceptions.NoArgsIsHelpError as exc:
