@@ -40,6 +40,8 @@ from csbm.node import DeliveryBatch
 
 JSON = "application/json"
 PROBLEM = "application/problem+json"
+#: A node's inbox (and the hub's).
+INBOX = "/api/v1/inbox"
 
 
 class PeerRefusal(CsbmError):
@@ -68,8 +70,14 @@ class Unreachable(CsbmError):
 
 
 def _refusal(response: httpx.Response) -> PeerRefusal:
+    return refusal_of(response.status_code, response.content, str(response.request.url))
+
+
+def refusal_of(status: int, content: bytes, url: str) -> PeerRefusal:
+    """The refusal in a problem document (``content``) answered with ``status`` to a
+    request to ``url``."""
     try:
-        doc = response.json()
+        doc = json.loads(content)
     except ValueError:
         doc = {}
     if not isinstance(doc, dict):
@@ -80,11 +88,11 @@ def _refusal(response: httpx.Response) -> PeerRefusal:
             problems.append(
                 Problem(str(item.get("path", "")), str(item.get("reason", "")), item.get("value"))
             )
-    detail = str(doc.get("detail") or doc.get("title") or f"HTTP {response.status_code}")
-    code = str(doc.get("code") or f"http.{response.status_code}")
+    detail = str(doc.get("detail") or doc.get("title") or f"HTTP {status}")
+    code = str(doc.get("code") or f"http.{status}")
     if not problems:
-        problems = [Problem(str(response.request.url), detail)]
-    return PeerRefusal(response.status_code, code, detail, problems)
+        problems = [Problem(url, detail)]
+    return PeerRefusal(status, code, detail, problems)
 
 
 class HttpClient:
@@ -101,6 +109,11 @@ class HttpClient:
     ) -> None:
         self.key = key
         self.signer = signer
+        self.timeout = timeout
+        #: whether requests go out through this class's own pooled httpx client (not one
+        #: given by a test): the hub's fan-out then uses its lean client
+        #: (:mod:`csbm.exchange.fanout`) for its deliveries
+        self.default_client = client is None
         # one pooled client for every peer and thread: connections are kept alive and
         # reused (a hub keeps one to each of the 56 nodes it fans out to)
         self._client = client or httpx.Client(
@@ -124,7 +137,7 @@ class HttpClient:
     ) -> Any:
         """A signed request; the JSON answer, or PeerRefusal / Unreachable."""
         target = path + ("?" + urlencode(query) if query else "")
-        body = b"" if document is None else json.dumps(document).encode("utf-8")
+        body = b"" if document is None else document_bytes(document)
         prefix = urlsplit(base_url).path.rstrip("/")
         headers = sign_request(self.key, self.signer, method, prefix + target, body, at)
         if document is not None:
@@ -145,7 +158,7 @@ class HttpClient:
 
     def post_delivery(self, base_url: str, delivery: Delivery, at: datetime) -> dict[str, Any]:
         """POST a delivery to a node's (or the hub's) inbox; its answer."""
-        answer = self.request("POST", base_url, "/api/v1/inbox", at,
+        answer = self.request("POST", base_url, INBOX, at,
                               document=delivery_to_json(delivery))  # fmt: skip
         if not isinstance(answer, dict):
             raise Unreachable(base_url, "the answer is not a JSON object")
@@ -184,6 +197,26 @@ class HttpClient:
             for m in items
             if isinstance(m, dict) and isinstance(m.get("message_id"), str)
         }
+
+
+def document_bytes(document: Any) -> bytes:
+    """The body of a request carrying ``document`` (JSON)."""
+    return json.dumps(document).encode("utf-8")
+
+
+def answer_of(base_url: str, status: int, content: bytes, url: str) -> dict[str, Any]:
+    """An inbox's answer (``status``, ``content``) to a POST to ``url`` as
+    :meth:`HttpClient.post_delivery` reads it: the JSON object, or PeerRefusal /
+    Unreachable."""
+    if status >= 400:
+        raise refusal_of(status, content, url)
+    try:
+        answer = json.loads(content)
+    except ValueError:
+        raise Unreachable(base_url, "the answer is not JSON") from None
+    if not isinstance(answer, dict):
+        raise Unreachable(base_url, "the answer is not a JSON object")
+    return answer
 
 
 def receipt_of(answer: dict[str, Any]) -> bytes:

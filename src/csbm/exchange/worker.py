@@ -31,27 +31,44 @@ The rows of one destination are attempted in order, several destinations at once
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import random
 import threading
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Coroutine
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
+from typing import Any, TypeVar
 
 import structlog
 
+from csbm.domain.time import now
 from csbm.errors import CsbmError
-from csbm.exchange.http import HttpClient, PeerRefusal, receipt_of
-from csbm.exchange.wire import delivery_from_json, delivery_to_json
+from csbm.exchange.fanout import Broken, FanOutClient, Target, new_loop, target_of
+from csbm.exchange.http import (
+    INBOX,
+    JSON,
+    HttpClient,
+    PeerRefusal,
+    Unreachable,
+    answer_of,
+    document_bytes,
+    receipt_of,
+)
+from csbm.exchange.wire import delivery_from_json, delivery_to_json, sign_request
 from csbm.hub import HUB, Hub
 from csbm.ledger.keys import KeyDirectory, parse_stamp, stamp
 from csbm.ledger.receipt import Delivery
 from csbm.node import Node
+from csbm.services.clock import wall_clock
 from csbm.store.outbox import PENDING, OutboxRow, PeerRecord
 
 log = structlog.get_logger("csbm.worker")
+_T = TypeVar("_T")
 
 DONE = "done"
 RELAYED = "relayed"
@@ -86,10 +103,20 @@ def _stale_size(exc: PeerRefusal) -> int | None:
 
 #: At most this many destinations are served at once by one node's worker.
 PARALLEL = 8
+#: At most this many threads of the hub's worker wait at once on the database or on the
+#: plain client (a node the lean client does not speak to): each may hold a connection
+#: of the store's pool.
+HUB_PARALLEL = 32
 #: At most this many nodes are delivered to at once by the hub's worker: a fan-out to
 #: every participating State waits mostly on the nodes (each verifies and fsyncs), so
-#: the hub keeps many in flight, each on a kept-alive connection.
-HUB_PARALLEL = 32
+#: the hub keeps them all in flight, each on a kept-alive connection of its one event
+#: loop (no thread, no database connection held while it waits).
+HUB_IN_FLIGHT = 64
+#: While a step relays, the receipts in so far are committed at most this often
+#: (seconds; the first one at once): a sender asking who has acknowledged sees them come
+#: in, not all at the end of the step (a sender that sees none backs off); a few
+#: commits per fan-out instead of one per node.
+HUB_FLUSH_EVERY = 0.1
 
 
 def in_parallel(
@@ -133,7 +160,11 @@ class Worker:
         next_due: Callable[[], str | None] | None = None,
     ) -> None:
         self._step = step
-        self._clock = clock
+        # ``csbm serve`` hands its wall clock to the whole second (what its outputs
+        # show); the worker reads the same clock to the millisecond: a row due in 0.25 s
+        # (a retry, the next question to the hub) falls due then, not at the next whole
+        # second. Any other clock (the tests') is used as given.
+        self._clock = now if clock is wall_clock else clock
         self._next_due = next_due
         self.poll = poll
         self.wake = threading.Event()
@@ -181,6 +212,11 @@ class Worker:
         self.wake.set()
         if self._thread is not None:
             self._thread.join(timeout)
+            if self._thread.is_alive():
+                return
+        closer = getattr(self._step, "close", None)
+        if callable(closer):  # the hub's fan-out: its connections and event loop
+            closer()
 
 
 class NodeDelivery:
@@ -327,21 +363,49 @@ class NodeDelivery:
 
 
 class HubFanOut:
-    """One step of a hub's worker: relay each stored delivery to its node."""
+    """One step of a hub's worker: relay each stored delivery to its node.
+
+    The deliveries of a step go out from one event loop in the worker's thread
+    (:mod:`csbm.exchange.fanout`): every node at once (at most ``parallel``), the rows
+    of one node one after the other, as :func:`in_parallel` has them. The delivery's
+    JSON body and the request's signature are made once for every node it goes to
+    (they are the same bytes for each: the signature covers method, path, date and
+    body, not the node). The receipts are committed as they come in, at most every
+    ``flush_every`` seconds (in a thread: the deliveries go on), the last ones when the
+    step ends. ``lean=False`` (or a base URL the lean client does not speak
+    to, or an :class:`HttpClient` given its own httpx client) sends each POST with
+    :meth:`HttpClient.post_delivery` in a thread instead: the plain path, the same
+    requests and outcomes."""
 
     def __init__(
         self,
         hub: Hub,
         client: HttpClient,
         backoff: Backoff = Backoff(),
-        parallel: int = HUB_PARALLEL,
+        parallel: int = HUB_IN_FLIGHT,
+        *,
+        lean: bool = True,
+        threads: int = HUB_PARALLEL,
+        flush_every: float = HUB_FLUSH_EVERY,
     ) -> None:
         self.hub = hub
         self.client = client
         self.backoff = backoff
         self.parallel = parallel
+        self.threads = threads
+        self.flush_every = flush_every
+        self.lean = lean and client.default_client
         self._peers: dict[str, PeerRecord] = {}
         self._deliveries: dict[str | None, Delivery] = {}
+        self._bodies: dict[int, tuple[Delivery, bytes]] = {}
+        self._signed: dict[tuple[str, bytes], bytes] = {}
+        self._targets: dict[str, Target | None] = {}
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._fast: FanOutClient | None = None
+        self._pool: ThreadPoolExecutor | None = None
+        self._flushed = 0
+        self._flushing: asyncio.Future[None] | None = None
+        self._last_flush = 0.0
 
     def next_due(self) -> str | None:
         """When the hub's earliest relay still to attempt falls due."""
@@ -356,43 +420,123 @@ class HubFanOut:
         # stored delivery (the same one for every node a message goes to)
         self._peers = {p.state: p for p in self.hub.peers()}
         self._deliveries = {}
+        self._bodies = {}
+        self._signed = {}
         done: list[tuple[int, bytes, str]] = []
+        self._flushed = 0
+        self._flushing = None
+        self._last_flush = -self.flush_every  # the first receipt is committed at once
         try:
-            in_parallel(rows, lambda row: self._one(row, at, directory, done), self.parallel)
+            self._run(self._fan(rows, at, directory, done))
         finally:
-            self.hub.mark_done(done)
+            self.hub.mark_done(done[self._flushed :])
+        # one line per message and step, not one per node
         by_id = {row.id: row for row in rows}
+        relayed: dict[str, list[str]] = {}
         for row_id, _raw, _at in done:
-            log.info("relay.done", message_id=by_id[row_id].message_id,
-                     to=by_id[row_id].destination)  # fmt: skip
+            relayed.setdefault(by_id[row_id].message_id, []).append(by_id[row_id].destination)
+        for message_id, states in relayed.items():
+            log.info("relay.done", message_id=message_id, to=states)
         return len(rows)
 
-    def _one(
+    def _run(self, work: Coroutine[Any, Any, None]) -> None:
+        if self._loop is None or self._loop.is_closed():
+            self._loop = new_loop()
+            self._fast = FanOutClient(self.client.timeout)
+            self._pool = ThreadPoolExecutor(self.threads, thread_name_prefix="csbm-out")
+            self._loop.set_default_executor(self._pool)
+        self._loop.run_until_complete(work)
+
+    def close(self) -> None:
+        """Close the kept-alive connections and the event loop (after the last step)."""
+        loop, self._loop = self._loop, None
+        if loop is None or loop.is_running() or loop.is_closed():
+            return
+        if self._fast is not None:
+            self._fast.close()
+        loop.run_until_complete(asyncio.sleep(0))  # the transports' closing callbacks
+        loop.run_until_complete(loop.shutdown_default_executor())
+        loop.close()
+
+    async def _fan(
+        self,
+        rows: list[OutboxRow],
+        at: datetime,
+        directory: KeyDirectory,
+        done: list[tuple[int, bytes, str]],
+    ) -> None:
+        """Each row attempted: one node's rows in order, up to ``parallel`` nodes at
+        once; an error other than a refusal or a failed delivery is raised once every
+        row has been attempted (as :func:`in_parallel` does)."""
+        await asyncio.sleep(0)  # the kept-alive connections the nodes closed are seen
+        groups: dict[str, list[OutboxRow]] = {}
+        for row in rows:
+            groups.setdefault(row.destination, []).append(row)
+        slots = asyncio.Semaphore(max(1, self.parallel))
+        done_at = stamp(at)
+
+        async def run(group: list[OutboxRow]) -> None:
+            async with slots:
+                for row in group:
+                    await self._one(row, at, directory, done, done_at)
+
+        outcomes = await asyncio.gather(*(run(g) for g in groups.values()),
+                                        return_exceptions=True)  # fmt: skip
+        if self._flushing is not None:  # the rest is committed by the caller
+            (flushed,) = await asyncio.gather(self._flushing, return_exceptions=True)
+            outcomes.append(flushed)
+        for outcome in outcomes:
+            if isinstance(outcome, BaseException):
+                raise outcome
+
+    def _flush(self, done: list[tuple[int, bytes, str]]) -> None:
+        """Commit the receipts in so far, in a thread, when the last commit is
+        ``flush_every`` old and none is under way."""
+        if self._flushing is not None and not self._flushing.done():
+            return
+        if time.monotonic() - self._last_flush < self.flush_every:
+            return
+        if self._flushing is not None and self._flushing.exception() is not None:
+            return  # a failed commit: the step ends with its error
+        batch = done[self._flushed :]
+        self._flushed = len(done)
+        self._last_flush = time.monotonic()
+        loop = asyncio.get_running_loop()
+        self._flushing = loop.run_in_executor(None, self.hub.mark_done, batch)
+
+    async def _blocking(self, call: Callable[[], _T]) -> _T:
+        """A call that waits on the database or the plain client, in a thread: the
+        other nodes' deliveries go on meanwhile."""
+        return await asyncio.get_running_loop().run_in_executor(None, call)
+
+    async def _one(
         self,
         row: OutboxRow,
         at: datetime,
         directory: KeyDirectory,
         done: list[tuple[int, bytes, str]],
+        done_at: str,
     ) -> None:
         try:
-            raw = self._relay(row.id, row.message_id, row.destination, row.sender, row.payload,
-                              at)  # fmt: skip
+            raw = await self._relay(row.id, row.message_id, row.destination, row.sender,
+                                    row.payload, at)  # fmt: skip
             if raw is not None:
                 self.hub.check_receipt_for(row.id, row.destination, row.message_id, raw,
                                            directory)  # fmt: skip
-                done.append((row.id, raw, stamp(at)))
+                done.append((row.id, raw, done_at))
+                self._flush(done)
         except CsbmError as exc:
             reason = exc.lines()[0] if exc.lines() else exc.message
             log.warning(
                 "relay.retry", message_id=row.message_id, to=row.destination,
                 attempts=row.attempts + 1, code=exc.code, reason=reason,
             )  # fmt: skip
-            self.hub.mark(
-                row.id, attempted=True, error=f"{exc.code}: {reason}",
+            await self._blocking(partial(
+                self.hub.mark, row.id, attempted=True, error=f"{exc.code}: {reason}",
                 next_attempt_at=stamp(at + self.backoff.delay(row.attempts)),
-            )  # fmt: skip
+            ))  # fmt: skip
 
-    def _relay(
+    async def _relay(
         self,
         row_id: int,
         message_id: str,
@@ -405,7 +549,9 @@ class HubFanOut:
         stale); the node's receipt, verified and recorded by the caller."""
         peer = self._peers.get(state)
         if peer is None:
-            self.hub.mark(row_id, status=REFUSED, error="the node is no longer registered")
+            await self._blocking(partial(
+                self.hub.mark, row_id, status=REFUSED, error="the node is no longer registered"
+            ))  # fmt: skip
             return None
         delivery = self._deliveries.get(payload)
         if delivery is None:
@@ -413,13 +559,61 @@ class HubFanOut:
             self._deliveries[payload] = delivery
         for rebuilt in range(STALE_RETRIES + 1):
             try:
-                answer = self.client.post_delivery(peer.url, delivery, at)
+                answer = await self._post(peer.url, delivery, at)
                 break
             except PeerRefusal as exc:
                 size = _stale_size(exc)
                 origin = self._peers.get(sender)
                 if size is None or origin is None or rebuilt == STALE_RETRIES:
                     raise
-                delivery = self.client.fetch_delivery(origin.url, message_id, size, at)
-                self.hub.mark(row_id, payload=json.dumps(delivery_to_json(delivery)))
+                delivery = await self._blocking(
+                    partial(self.client.fetch_delivery, origin.url, message_id, size, at)
+                )
+                fresh = json.dumps(delivery_to_json(delivery))
+                await self._blocking(partial(self.hub.mark, row_id, payload=fresh))
         return receipt_of(answer)
+
+    async def _post(self, base_url: str, delivery: Delivery, at: datetime) -> dict[str, Any]:
+        """:meth:`HttpClient.post_delivery`, through the lean client where it can."""
+        target = self._target(base_url)
+        if target is None:
+            return await self._blocking(
+                partial(self.client.post_delivery, base_url, delivery, at)
+            )
+        assert self._fast is not None
+        path = target.prefix + INBOX
+        body = self._body(delivery)
+        head = self._head(path, body, at)
+        try:
+            status, content = await self._fast.post(target, path, head, body)
+        except Broken as exc:
+            raise Unreachable(base_url, exc.name) from None
+        return answer_of(base_url, status, content, target.url(INBOX))
+
+    def _target(self, base_url: str) -> Target | None:
+        if not self.lean:
+            return None
+        if base_url not in self._targets:
+            self._targets[base_url] = target_of(base_url)
+        return self._targets[base_url]
+
+    def _body(self, delivery: Delivery) -> bytes:
+        """The delivery's JSON body, made once for every node it goes to."""
+        known = self._bodies.get(id(delivery))
+        if known is None:
+            known = (delivery, document_bytes(delivery_to_json(delivery)))
+            self._bodies[id(delivery)] = known  # the delivery kept: its id stays its own
+        return known[1]
+
+    def _head(self, path: str, body: bytes, at: datetime) -> bytes:
+        """The header lines of a delivery's POST, signed once for every node it goes
+        to (the signature covers method, path, date and body: the same for each)."""
+        key = (path, body)
+        head = self._signed.get(key)
+        if head is None:
+            headers = sign_request(self.client.key, self.client.signer, "POST", path, body, at)
+            headers["content-type"] = JSON
+            headers["content-length"] = str(len(body))
+            head = "".join(f"{k}: {v}\r\n" for k, v in headers.items()).encode("latin-1")
+            self._signed[key] = head
+        return head
