@@ -72,3 +72,32 @@ def test_bad_instants_refused_on_the_field(start: object) -> None:
     with pytest.raises(ValidationError) as caught:
         Activity.model_validate(_activity(start=start))
     assert caught.value.errors()[0]["loc"] == ("start",)
+
+
+@pytest.mark.parametrize("text", [
+    "2021-03-04T05:06:07Z", "2021-03-04T05:06:07.123456Z", "2021-03-04T05:06:07.000000Z",
+    "1900-01-01T00:00:00.000001Z", "2199-12-31T23:59:59.999999Z", "2300-01-01T00:00:00.5Z",
+    "2021-02-30T05:06:07.123456Z", "2021-03-04T05:06:07.12345aZ", "2021-03-04T25:06:07.123456Z",
+    "2021-03-04 05:06:07.123456Z", "2021-03-04T05:06:07,123456Z", "2021-03-04T05:06:07.1234Z",
+    "0999-03-04T05:06:07.123456Z", "2021-03-04T05:06:07.123456z",
+])
+def test_utc_text_reads_as_parse_instant(text: str) -> None:
+    """The shortcut of activity instants (to the second or to the microsecond, ``Z``)
+    gives what parse_instant gives, or leaves the text to it (None)."""
+    from csbm.domain.activity import _utc_text
+    from csbm.domain.time import InstantError, parse_instant
+
+    quick = _utc_text(text)
+    try:
+        plain = parse_instant(text).at
+    except InstantError:
+        assert quick is None
+        return
+    assert quick is None or (quick == plain and quick.tzinfo is plain.tzinfo)
+    if quick is None:
+        return
+    other = text[:-1] + "+00:00"  # the same activity, its instants read by parse_instant
+    data = {"name": "x", "conducting_states": ["AT"], "host_state": "AT"}
+    one = Activity.model_validate({**data, "start": text, "end": text})
+    two = Activity.model_validate({**data, "start": other, "end": other})
+    assert one == two and one.assumed == () and one.start.tzinfo is UTC

@@ -14,6 +14,7 @@ import pytest
 from csbm.domain.records import quick_init
 
 MODULES = [
+    "csbm.domain.time",
     "csbm.message",
     "csbm.procedures._cycle",
     "csbm.procedures.attache_visit",
@@ -28,6 +29,7 @@ MODULES = [
     "csbm.procedures.visit",
     "csbm.rules.constraints",
     "csbm.rules.model",
+    "csbm.rules.obligations",
 ]
 
 
@@ -48,7 +50,8 @@ QUICK = _quick_classes()
 def test_the_records_of_a_replay_use_it() -> None:
     names = {c.__qualname__ for c in QUICK}
     assert {"Event", "HistoryEntry", "Deadline", "Finding", "CaseView", "Obligation",
-            "ActivityAssessment", "NotificationState", "Checked"} <= names
+            "ActivityAssessment", "NotificationState", "Checked", "ParsedInstant",
+            "ThresholdTest"} <= names
 
 
 def _sample(f: dataclasses.Field[object], i: int) -> object:

@@ -289,3 +289,31 @@ def test_the_quiet_screen_gives_what_the_plain_functions_give(margin: float) -> 
         plain = _plain_assess_one(regime, activity, at)
         got = (item.packs, item.not_applied, item.obligations, item.findings, tests)
         assert got == plain, activity.forces
+
+
+def test_missed_violations_left_out_are_only_those_of_violations() -> None:
+    """``assess(..., missed_violations=False)``: each activity's findings are those of the
+    full assessment less what ``findings.violations`` says of its obligations; nothing
+    else differs."""
+    from csbm.rules.findings import violations
+
+    packs = _packs()
+    activities = [a.model_copy(update={"notified_at": a.start - timedelta(days=d % 60)})
+                  for a, d in zip(_mixed(400, 11), range(400), strict=True)]
+    at = datetime(2026, 1, 1, tzinfo=UTC)
+    full = assess(activities, packs, at)
+    lean = assess(activities, packs, at, missed_violations=False)
+    assert lean.constraints == full.constraints and lean.findings == full.findings
+    dropped = 0
+    for one, other in zip(full.activities, lean.activities, strict=True):
+        assert one.obligations == other.obligations and one.packs == other.packs
+        said: list[Any] = []
+        for application in one.packs:
+            obs = [ob for ob in one.obligations if ob.pack == application.pack.id]
+            said.extend(violations(application.pack, obs, one.activity))
+        expected = list(one.findings)
+        for f in said:
+            expected.remove(f)
+        dropped += len(said)
+        assert list(other.findings) == expected
+    assert dropped > 50

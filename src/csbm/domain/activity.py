@@ -142,17 +142,21 @@ _INSTANT_FIELDS = ("start", "end", "notified_at")
 
 
 def _is_utc_text(raw: Any) -> bool:
-    """Whether ``raw`` has the shape of ``2024-12-22T01:21:00Z`` (:func:`_utc_text` reads
-    it, or leaves it to parse_instant, which refuses it if need be)."""
-    return type(raw) is str and len(raw) == 20 and raw[19] == "Z" and raw[10] == "T"
+    """Whether ``raw`` has the shape of ``2024-12-22T01:21:00Z`` or, to the microsecond,
+    ``2024-12-22T01:21:00.250000Z`` (:func:`_utc_text` reads it, or leaves it to
+    parse_instant, which refuses it if need be)."""
+    return (type(raw) is str and (len(raw) == 20 or (len(raw) == 27 and raw[19] == "."))
+            and raw[-1] == "Z" and raw[10] == "T")
 
 
 def _utc_text(raw: Any) -> datetime | None:
-    """``parse_instant(raw).at`` for the one spelling of 10⁵-activity files,
-    ``2024-12-22T01:21:00Z`` (UTC to the second, a year of 1900-2199), by
-    ``datetime.fromisoformat`` alone -- what parse_instant does with it, without its other
-    readings; None for anything else (parse_instant reads it, and refuses it if need be)."""
-    if type(raw) is not str or len(raw) != 20 or raw[19] != "Z" or raw[10] != "T":
+    """``parse_instant(raw).at`` for the spellings of 10⁵-activity files and of csbm's
+    own messages, ``2024-12-22T01:21:00Z`` (UTC to the second) and
+    ``2024-12-22T01:21:00.250000Z`` (to the microsecond), of a year of 1900-2199, by
+    ``datetime.fromisoformat`` alone -- what parse_instant does with them, without its
+    other readings; None for anything else (parse_instant reads it, and refuses it if
+    need be)."""
+    if not _is_utc_text(raw):
         return None
     if not ("1900" <= raw[:4] <= "2199"):
         return None

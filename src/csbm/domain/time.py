@@ -19,6 +19,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from csbm.domain.records import quick_init
 from csbm.i18n import N_, phrase
 
 _BARE_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -32,7 +33,8 @@ class InstantError(ValueError):
     """The text is not an instant csbm accepts; the message says why."""
 
 
-@dataclass(frozen=True)
+@quick_init
+@dataclass(frozen=True, slots=True)
 class ParsedInstant:
     """An instant and how it was read: ``assumed`` says what was assumed, if anything."""
 

@@ -362,7 +362,10 @@ class PriorNotification(Procedure[NotificationState]):
         book = _Book(ctx)
         live = {label: s for label, s in cases.items() if s.cancelled_at is None}
         named = assessed_activities(live)
-        result = assess([a for a, _ in named.values()], list(ctx.packs), at)
+        # the violations saying an obligation was missed are not built: the runner's
+        # late/missed finding says it (dropped in _case_view when given)
+        result = assess([a for a, _ in named.values()], list(ctx.packs), at,
+                        missed_violations=False)
         by_name = {item.activity.name: item for item in result.activities}
         label_of = {activity.name: label for label, (activity, _) in named.items()}
         views: list[CaseView] = []

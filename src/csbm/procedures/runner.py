@@ -19,6 +19,7 @@ import dataclasses
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from operator import attrgetter
 from typing import Any
 
 from csbm._batch import cyclic_gc_paused
@@ -56,6 +57,10 @@ class ReplayResult:
 
     def deadlines(self) -> list[Deadline]:
         return [d for c in self.cases for d in c.deadlines]
+
+
+_ORDER = attrgetter("at", "seq")
+"""``Event.order`` as a sort key: the same ``(at, seq)`` tuple, made in C."""
 
 
 def _head(event: Event) -> tuple[Any, ...]:
@@ -203,12 +208,15 @@ class Live:
             case = _Case(measure, label)
             case.reset()
             self._cases[key] = case
-        if not case.events or case.events[-1].order <= event.order:
-            case.events.append(event)
+        events = case.events
+        last = events[-1] if events else None
+        if last is None or last.at < event.at or (last.at == event.at and last.seq <= event.seq):
+            # (last.order <= event.order, without making the two tuples)
+            events.append(event)
             case.step(event, self.ctx, head)
         else:
             case.events.append(event)
-            case.events.sort(key=lambda e: e.order)
+            case.events.sort(key=_ORDER)
             case.fold(self.ctx)
 
     def last_at(self) -> datetime | None:
@@ -351,7 +359,7 @@ def replay(
     """
     with cyclic_gc_paused():
         live = Live(ctx)
-        ordered = sorted(events, key=lambda e: e.order)
+        ordered = sorted(events, key=_ORDER)
         if counted is None:
             for event in ordered:
                 if at is None or event.at <= at:

@@ -230,7 +230,8 @@ def assess_activity(
 
 
 def _assess_one(
-    regime: Regime, activity: Activity, at: datetime, members: tuple[str, ...]
+    regime: Regime, activity: Activity, at: datetime, members: tuple[str, ...],
+    missed_violations: bool = True,
 ) -> tuple[ActivityAssessment, dict[str, dict[str, ThresholdTest]]]:
     margin = regime.margin
     obligations: list[Obligation] = []
@@ -266,7 +267,8 @@ def _assess_one(
         # The findings in their order; a call that can find nothing is skipped.
         if obs:
             obligations.extend(obs)
-            findings.extend(violations(decision.pack, obs, activity))
+            if missed_violations:
+                findings.extend(violations(decision.pack, obs, activity))
         if above:
             findings.extend(gate_violation(compiled, activity, True))
         findings.extend(near_thresholds(compiled, activity, margin, tests))
@@ -289,13 +291,18 @@ def assess(
     at: datetime,
     forced: bool = False,
     on_progress: Callable[[int], None] | None = None,
+    *,
+    missed_violations: bool = True,
 ) -> Assessment:
     """Assess ``activities`` under ``packs`` as things stand at ``at``.
 
     ``on_progress(n)`` is called after every ``PROGRESS_STEP`` activities assessed (and once
-    at the end), for the shells' progress bars; the engine itself does no I/O."""
+    at the end), for the shells' progress bars; the engine itself does no I/O.
+    ``missed_violations=False`` leaves out of each activity's findings the violations
+    that only say an obligation of it was missed (``findings.violations``): a caller that
+    reports missed deadlines itself (the procedures' late/missed findings) drops them."""
     with cyclic_gc_paused():
-        return _assess(activities, packs, at, forced, on_progress)
+        return _assess(activities, packs, at, forced, on_progress, missed_violations)
 
 
 PROGRESS_STEP = 1000
@@ -307,6 +314,7 @@ def _assess(
     at: datetime,
     forced: bool,
     on_progress: Callable[[int], None] | None = None,
+    missed_violations: bool = True,
 ) -> Assessment:
     regime = Regime(packs, forced)
     units = combine_command_groups(activities)
@@ -316,7 +324,7 @@ def _assess(
     # the measure's threshold alone (its own test is False), for possible_splits
     free: dict[str, dict[str, list[bool]]] = {}
     for done, (activity, members) in enumerate(units, 1):
-        item, tests_by_pack = _assess_one(regime, activity, at, members)
+        item, tests_by_pack = _assess_one(regime, activity, at, members, missed_violations)
         assessed.append(item)
         if on_progress is not None and (done % PROGRESS_STEP == 0 or done == len(units)):
             on_progress(done)

@@ -16,6 +16,7 @@ from datetime import datetime
 from typing import Any
 
 from csbm.domain.activity import Activity, ActivityKind, Forces, Organisation
+from csbm.domain.records import quick_init
 from csbm.i18n import N_, Phrase, phrase
 from csbm.rules.deadlines import date_limit_reading
 from csbm.rules.evaluate import (
@@ -139,7 +140,8 @@ def _select(
     return tuple(r for r in rules.get(measure, ()) if _applies(r, kind))
 
 
-@dataclass(frozen=True)
+@quick_init
+@dataclass(frozen=True, slots=True)
 class ThresholdTest:
     """The outcome of a measure's thresholds for one activity."""
 
