@@ -396,3 +396,32 @@ def test_a_receipt_and_its_outbox_row_done_in_one_commit(pair: tuple[Node, Node]
     with pytest.raises(ReceiptError):
         ua.record_receipt(at_.sign(notification(3), ["UA"], at(6)).raw, done=(row2.id, at(6)))
     assert ua.outbox_rows(other.message_id)[0].status == "pending"
+
+
+def test_the_checkpoint_held_after_a_delivery_is_the_one_a_fresh_opening_gives(
+    pair: tuple[Node, Node],
+) -> None:
+    """The shortcut: a delivery's checkpoint, once verified and stored, is held as the next
+    delivery opens it (its signature not verified again) -- the same as opening the stored
+    note with the sender's keys, the plain path it replaces."""
+    from csbm.ledger import receipt as receipt_module
+    from csbm.ledger.checkpoint import verify_checkpoint
+    from csbm.ledger.note import NoteVerifier
+
+    ua, at_ = pair
+    receipt_module._HELD.clear()
+    raw, index = _send(ua)
+    at_.receive(ua.delivery(raw, index, 0, at(2)), at(3))
+    stored = at_.store.last_checkpoint("csbm/UA")
+    assert stored is not None
+    keys = [
+        NoteVerifier(r.name, r.public_key)
+        for r in at_.directory_of_keys().records()
+        if r.state == "UA"
+    ]
+    held = receipt_module._HELD[("csbm/UA", stored.note, tuple(keys))]
+    assert held == verify_checkpoint(stored.note, keys, origin="csbm/UA")
+    # the next delivery is checked against it and accepted as before
+    raw2, index2 = _send(ua, 1)
+    second = at_.receive(ua.delivery(raw2, index2, index + 1, at(4)), at(5))
+    assert second.body["sender_checkpoint"]["size"] == index2 + 1

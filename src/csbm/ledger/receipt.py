@@ -193,58 +193,14 @@ def accept_delivery(
     """Verify a delivery, log the envelope and a receipt in one commit; return the receipt."""
     raw = delivery.envelope
     envelope = verify_envelope(raw, directory)
-    known = store.entry_by_message_id(envelope.message_id)
-    if known is not None:
-        if known.envelope != raw:
-            raise EnvelopeError(
-                "envelope.replayed",
-                "message id already received with other content",
-                "message_id",
-                envelope.message_id,
-            )
-        previous = store.receipt_for(envelope.message_id, "issued")
-        if previous is not None:
-            return parse_envelope(store.entry(int(previous["receipt_index"])).envelope)
-    if ALL not in envelope.recipients and key.state not in envelope.recipients:
-        raise _refuse(
-            "delivery.not_addressed",
-            f"the message is not addressed to {key.state}",
-            "recipients",
-            ",".join(envelope.recipients),
-        )
-    origin = origin_for(envelope.sender)
-    change = _key_change(envelope)
-    verifiers = _verifiers(directory, envelope.sender)
-    if change is not None and change.new_key is not None:
-        # the checkpoint of a rotation's delivery is signed by the new key it announces
-        verifiers.append(NoteVerifier(change.new_key.name, change.new_key.public_key))
-    try:
-        checkpoint = verify_checkpoint(delivery.checkpoint, verifiers, origin=origin)
-    except CsbmError as exc:
-        raise _refuse("delivery.checkpoint", exc.lines()[0], "checkpoint") from None
-    try:
-        verify_inclusion(
-            leaf_hash(raw),
-            delivery.leaf_index,
-            checkpoint.size,
-            list(delivery.inclusion),
-            checkpoint.root,
-        )
-    except CsbmError as exc:  # ProofError or InputError: both say why
-        raise _refuse(
-            "delivery.inclusion", f"inclusion proof: {exc.message}", "inclusion"
-        ) from None
-    every_key = [
-        NoteVerifier(r.name, r.public_key)
-        for r in directory.records()
-        if r.state == envelope.sender
-    ]
     evidence: SplitViewEvidence | None = None
+    held = False
+    # Everything from the duplicate check on runs in the write transaction, under the
+    # log's write lock (one connection per delivery): the same delivery arriving twice at
+    # once (a retry racing the original) finds the first one logged and gets its receipt
+    # back -- never a second receipt -- without any lock of the caller's; a refusal
+    # rolls back (nothing is written).
     with store.write() as txn:
-        # The duplicate check again, under the log's write lock: the same delivery
-        # arriving twice at once (a retry racing the original) finds the first one
-        # logged and gets its receipt back -- never a second receipt -- without any lock
-        # of the caller's.
         logged = txn.logged([envelope.message_id])
         seen = logged.get(envelope.message_id)
         if seen is not None:
@@ -258,6 +214,39 @@ def accept_delivery(
             previous = txn.receipt_for(envelope.message_id, "issued")
             if previous is not None:
                 return parse_envelope(txn.entry(int(previous["receipt_index"])).envelope)
+        if ALL not in envelope.recipients and key.state not in envelope.recipients:
+            raise _refuse(
+                "delivery.not_addressed",
+                f"the message is not addressed to {key.state}",
+                "recipients",
+                ",".join(envelope.recipients),
+            )
+        origin = origin_for(envelope.sender)
+        change = _key_change(envelope)
+        sender_keys = [r for r in directory.records() if r.state == envelope.sender]
+        verifiers = [
+            NoteVerifier(r.name, r.public_key) for r in sender_keys if r.revoked_at is None
+        ]
+        if change is not None and change.new_key is not None:
+            # the checkpoint of a rotation's delivery is signed by the new key it announces
+            verifiers.append(NoteVerifier(change.new_key.name, change.new_key.public_key))
+        try:
+            checkpoint = verify_checkpoint(delivery.checkpoint, verifiers, origin=origin)
+        except CsbmError as exc:
+            raise _refuse("delivery.checkpoint", exc.lines()[0], "checkpoint") from None
+        try:
+            verify_inclusion(
+                leaf_hash(raw),
+                delivery.leaf_index,
+                checkpoint.size,
+                list(delivery.inclusion),
+                checkpoint.root,
+            )
+        except CsbmError as exc:  # ProofError or InputError: both say why
+            raise _refuse(
+                "delivery.inclusion", f"inclusion proof: {exc.message}", "inclusion"
+            ) from None
+        every_key = [NoteVerifier(r.name, r.public_key) for r in sender_keys]
         # The sender's last checkpoint is read and checked under the log's write lock:
         # two deliveries at once cannot both pass against the same old checkpoint and
         # log two views of one log.
@@ -304,7 +293,8 @@ def accept_delivery(
             txn.add_receipt(
                 rec.index, "issued", envelope.sender, envelope.message_id, message_hash(raw), index
             )
-            if last is None or checkpoint.size > last.size:
+            held = last is None or checkpoint.size > last.size
+            if held:
                 txn.add_checkpoint(
                     CheckpointRecord(
                         checkpoint.origin,
@@ -317,6 +307,10 @@ def accept_delivery(
                 )
     if evidence is not None:
         raise _refuse(f"delivery.split_view.{evidence.kind}", evidence.reason, "checkpoint")
+    if held and set(verifiers) == set(every_key):
+        # the checkpoint now held, as the next delivery opens it (the same keys: the
+        # same opening), so that its signature is not verified a second time
+        _remember_held(origin, delivery.checkpoint, every_key, checkpoint)
     return receipt
 
 
@@ -329,14 +323,20 @@ _HELD_MAX = 256
 def _held_checkpoint(note: str, keys: Sequence[NoteVerifier], origin: str) -> SignedCheckpoint:
     """A checkpoint this node stored (it verified it when it stored it), opened with the
     sender's keys -- once per note and keys (each opening verifies a signature)."""
-    cache_key = (origin, note, tuple(keys))
-    held = _HELD.get(cache_key)
+    held = _HELD.get((origin, note, tuple(keys)))
     if held is None:
         held = verify_checkpoint(note, keys, origin=origin)
-        if len(_HELD) >= _HELD_MAX:
-            _HELD.clear()
-        _HELD[cache_key] = held
+        _remember_held(origin, note, keys, held)
     return held
+
+
+def _remember_held(
+    origin: str, note: str, keys: Sequence[NoteVerifier], checkpoint: SignedCheckpoint
+) -> None:
+    """Hold ``checkpoint``, the opening of ``note`` with ``keys``."""
+    if len(_HELD) >= _HELD_MAX:
+        _HELD.clear()
+    _HELD[(origin, note, tuple(keys))] = checkpoint
 
 
 def _stale_view(
