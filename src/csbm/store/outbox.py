@@ -204,22 +204,46 @@ def rows(
     store: LedgerStore, message_id: str | None = None, status: str | None = None
 ) -> list[OutboxRow]:
     """Every outbox row (of one message, or in one status), oldest first."""
-    query = select(outbox).order_by(outbox.c.id)
-    if message_id is not None:
-        query = query.where(outbox.c.message_id == message_id)
-    if status is not None:
-        query = query.where(outbox.c.status == status)
+    # straight to the driver (as the queries below): the hub reads a message's rows at
+    # each delivery it accepts, and a sender's every question about its receipts
     with store.read() as conn:
-        return [_row(r) for r in conn.execute(query).all()]
+        m = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+        where = [("message_id", message_id), ("status", status)]
+        terms = [f"{name} = {m}" for name, value in where if value is not None]
+        found = conn.exec_driver_sql(
+            f"SELECT {_OUTBOX_COLUMNS} FROM outbox"
+            + (" WHERE " + " AND ".join(terms) if terms else "")
+            + " ORDER BY id",
+            tuple(value for _name, value in where if value is not None),
+        ).all()
+    return [_row(r) for r in found]
+
+
+#: The most message ids in one ``IN (...)`` of :func:`rows_of` (SQLite's older limit on
+#: bound parameters is 999).
+_IN_CHUNK = 500
 
 
 def rows_of(store: LedgerStore, message_ids: Sequence[str]) -> list[OutboxRow]:
     """The rows of several messages, in one query (oldest first)."""
-    if not message_ids:
+    wanted = list(dict.fromkeys(message_ids))
+    if not wanted:
         return []
-    query = select(outbox).where(outbox.c.message_id.in_(list(message_ids))).order_by(outbox.c.id)
+    found: list[OutboxRow] = []
     with store.read() as conn:
-        return [_row(r) for r in conn.execute(query).all()]
+        m = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+        for start in range(0, len(wanted), _IN_CHUNK):
+            chunk = wanted[start : start + _IN_CHUNK]
+            found += [
+                _row(r)
+                for r in conn.exec_driver_sql(
+                    f"SELECT {_OUTBOX_COLUMNS} FROM outbox WHERE message_id IN "
+                    f"({', '.join([m] * len(chunk))})",
+                    tuple(chunk),
+                ).all()
+            ]
+    found.sort(key=lambda r: r.id)
+    return found
 
 
 def depth(store: LedgerStore) -> int:
@@ -336,8 +360,13 @@ def remove_peer(store: LedgerStore, state: str) -> bool:
 
 
 def list_peers(store: LedgerStore) -> list[PeerRecord]:
+    # straight to the driver: the hub reads its nodes at every step of its fan-out
     with store.read() as conn:
-        return [_peer(r) for r in conn.execute(select(peers).order_by(peers.c.state)).all()]
+        found = conn.exec_driver_sql(
+            "SELECT state, url, key_name, public_key, fingerprint, added_at FROM peers "
+            "ORDER BY state"
+        ).all()
+    return [_peer(r) for r in found]
 
 
 def get_peer(store: LedgerStore, state: str) -> PeerRecord | None:
