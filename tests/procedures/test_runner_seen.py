@@ -53,3 +53,29 @@ def test_the_same_content_at_another_log_position_is_received_and_refused() -> N
     assert live.count == 2
     history = live.view().case("h1").history
     assert [h.accepted for h in history] == [True, False]
+
+
+def test_three_of_the_same_content_each_name_the_first() -> None:
+    """The messages kept under one fingerprint: one alone, then a list (runner._events)."""
+    result = run([_msg(), _msg(), _msg(), _msg("routine"), _msg("routine")])
+    history = result.case("h1").history
+    assert [h.accepted for h in history] == [True, False, False, True, False]
+    assert [h.reason for h in history if not h.accepted] == [
+        "duplicate of message #0; changes nothing", "duplicate of message #0; changes nothing",
+        "duplicate of message #3; changes nothing"]
+
+
+def test_messages_of_one_log_position_told_apart_by_all_else() -> None:
+    """Two different messages given the same ``seq`` are both taken; each, received again,
+    is kept once (the messages taken are kept by ``seq``, one alone or a list)."""
+    import dataclasses
+
+    live = Live(vd())
+    first = numbered([_msg()])[0]
+    other = dataclasses.replace(first, at=first.at.replace(minute=7))
+    third = dataclasses.replace(first, body={"priority": "routine"})
+    for event in (first, other, third, other, first, third):
+        live.receive(event)
+    assert live.count == 3
+    history = live.view().case("h1").history
+    assert [h.accepted for h in history] == [True, True, True]

@@ -131,3 +131,67 @@ def test_multinational_attribution_option() -> None:
     assert {c.state for c in each} == {"RU", "BY"} and all(c.status == "broken" for c in each)
     host = with_option(vd2011(), "multinational_attribution", "host_state")
     assert {c.state for c in _results(joint, "CONSTR_13K_YEAR", host)} == {"BY"}
+
+
+def _concurrent_plain(rule: Any, code: str, items: list[Any]) -> list[ConstraintResult]:
+    """The sweep of constraints._concurrent as first written: each broken group's members
+    as items, its day the latest start among them (max by start), a phrase each time."""
+    from csbm.i18n import N_, phrase
+    from csbm.rules.constraints import _result
+
+    events: list[tuple[Any, int, int]] = []
+    for idx, item in enumerate(items):
+        events.append((item.start, 1, idx))
+        events.append((item.end, 0, idx))
+    events.sort()
+    active: dict[int, None] = {}
+    peak: list[int] = []
+    broken: list[list[int]] = []
+    seen: set[frozenset[int]] = set()
+    for _, is_start, idx in events:
+        if not is_start:
+            active.pop(idx, None)
+            continue
+        active[idx] = None
+        if len(active) > len(peak):
+            peak = list(active)
+        if rule.spec.max_count is not None and len(active) > rule.spec.max_count:
+            key = frozenset(active)
+            if key not in seen:
+                seen.add(key)
+                broken.append(list(active))
+    if broken:
+        return [_result(rule, code, phrase(N_("at the same time from {day}"), day=items[
+            max(g, key=lambda i: items[i].start)].start.date().isoformat()),
+            [items[i] for i in g]) for g in broken]
+    return [_result(rule, code, phrase(N_("at the same time (peak)")), [items[i] for i in peak])]
+
+
+def test_concurrent_groups_as_the_plain_sweep_gives_them() -> None:
+    """constraints._concurrent (names gathered once, one phrase per day) gives the results
+    of the plain sweep, on dense random windows with equal starts and ends."""
+    import random
+    from datetime import UTC, datetime, timedelta
+
+    from csbm.i18n import phrase_json
+    from csbm.rules.constraints import _concurrent, _Item
+    from csbm.rules.pack import LimitSpec
+
+    pack = vd2011()
+    rules = [r for r in pack.rules
+             if isinstance(r.spec, LimitSpec) and r.spec.window not in ("calendar_year",
+                                                                        "three_calendar_years")]
+    assert rules
+    rng = random.Random(4)
+    base = datetime(2021, 1, 1, tzinfo=UTC)
+    for n in (0, 1, 3, 8, 40, 300):
+        items = []
+        for i in range(n):
+            start = base + timedelta(days=rng.randrange(60), hours=rng.choice([0, 12]))
+            items.append(_Item(f"a{i}", start, start + timedelta(days=rng.randrange(1, 15))))
+        items.sort(key=lambda i: (i.start, i.end, i.name))
+        for rule in rules:
+            quick, plain = _concurrent(rule, "BY", items), _concurrent_plain(rule, "BY", items)
+            assert quick == plain
+            assert [phrase_json(r.window) for r in quick] == [phrase_json(r.window)
+                                                                for r in plain]

@@ -16,7 +16,7 @@ by the measure or by the runner's duplicate check ("duplicate of #seq; changes n
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from operator import attrgetter
@@ -68,20 +68,25 @@ def _head(event: Event) -> tuple[Any, ...]:
     return (event.at, event.type, event.sender, event.recipients)
 
 
-def _match(found: list[tuple[Event, int]], event: Event) -> int | None:
-    """The number of the message of ``found`` (which share ``event``'s head) that is the
-    same message as ``event``: same body text (bodies are validated, so their keys are
-    ordered). The text, the costly part of a fingerprint, is made only here: when two
+def _match(found: Sequence[Event], event: Event) -> int | None:
+    """The number (``seq``) of the message of ``found`` (which share ``event``'s head) that
+    is the same message as ``event``: same body text (bodies are validated, so their keys
+    are ordered). The text, the costly part of a fingerprint, is made only here: when two
     messages share everything else, which most never do."""
     text: str | None = None
-    for other, number in found:
+    for other in found:
         if other.body is event.body:
-            return number
+            return other.seq
         if text is None:
             text = repr(event.body)
         if repr(other.body) == text:
-            return number
+            return other.seq
     return None
+
+
+def _events(found: Event | list[Event]) -> Sequence[Event]:
+    """The messages kept under one key: one message alone (most keys), or a list."""
+    return found if type(found) is list else (found,)  # type: ignore[return-value]
 
 
 @dataclass
@@ -92,7 +97,8 @@ class _Case:
     state: Any = None
     history: list[HistoryEntry] = field(default_factory=list)
     refusals: list[Finding] = field(default_factory=list)
-    seen: dict[tuple[Any, ...], list[tuple[Event, int]]] = field(default_factory=dict)
+    seen: dict[tuple[Any, ...], Event | list[Event]] = field(default_factory=dict)
+    """The messages applied, by head (:func:`_head`): one alone, or a list of them."""
 
     def reset(self) -> None:
         self.state = self.measure.initial(self.label)
@@ -103,7 +109,7 @@ class _Case:
     def step(self, event: Event, ctx: Context, head: tuple[Any, ...] | None = None) -> None:
         head = head if head is not None else _head(event)
         found = self.seen.get(head)
-        earlier = _match(found, event) if found is not None else None
+        earlier = _match(_events(found), event) if found is not None else None
         try:
             if earlier is not None:
                 raise Refusal(
@@ -112,9 +118,11 @@ class _Case:
                 )
             self.state = self.measure.apply(self.state, event, ctx)
             if found is None:
-                self.seen[head] = [(event, event.seq)]
+                self.seen[head] = event
+            elif type(found) is list:
+                found.append(event)
             else:
-                found.append((event, event.seq))
+                self.seen[head] = [found, event]  # type: ignore[list-item]
             self.history.append(_entry(event, True, None))
         except Refusal as refusal:
             self.history.append(_entry(event, False, refusal.reason))
@@ -168,7 +176,8 @@ class Live:
             watchers = observers() if registry is None else {}
         self._watchers = watchers
         self._cases: dict[tuple[str, str], _Case] = {}
-        self._received: dict[tuple[Any, ...], list[tuple[Event, int]]] = {}
+        self._received: dict[int, Event | list[Event]] = {}
+        """The messages taken, by ``seq``: one alone (most), or a list of them."""
         self._unplaced: list[tuple[Event, str]] = []
         self.count = 0
 
@@ -178,14 +187,15 @@ class Live:
         if measure is None:
             raise InputError(f"no procedure consumes message kind {event.type!r}")
         head = _head(event)
-        key = (event.seq, head)
-        found = self._received.get(key)
+        seq = event.seq
+        found = self._received.get(seq)
         if found is None:
-            self._received[key] = [(event, event.seq)]
-        elif _match(found, event) is not None:
-            return  # the same log entry again
-        else:
-            found.append((event, event.seq))
+            self._received[seq] = event
+        else:  # another message of this seq: the same log entry again when all else is
+            kept = _events(found)
+            if _match([e for e in kept if _head(e) == head], event) is not None:
+                return  # the same log entry again
+            self._received[seq] = [*kept, event]
         self.count += 1
         for watcher in self._watchers.get(event.type, ()):
             for label, seen in watcher.observe(event):

@@ -18,12 +18,12 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from csbm.domain.activity import Activity
 from csbm.domain.records import quick_init
-from csbm.i18n import N_, phrase
+from csbm.i18n import N_, Phrase, phrase
 from csbm.rules.evaluate import criteria_met
 from csbm.rules.model import ConstraintResult
 from csbm.rules.pack import LimitSpec, Rule, RulePack
@@ -240,14 +240,33 @@ def _concurrent(rule: Rule, code: str, items: list[_Item]) -> list[ConstraintRes
                 seen.add(key)
                 broken.append(list(active))
     if broken:
-        return [
-            _result(
-                rule,
-                code,
-                phrase(N_("at the same time from {day}"),
-                       day=items[max(g, key=lambda i: items[i].start)].start.date().isoformat()),
-                [items[i] for i in g],
-            )
-            for g in broken
-        ]
+        # the window's day: the latest start of the group, that of the activity whose start
+        # broke the limit (the last one added); one phrase per day (never changed once made)
+        names = [i.name for i in items]
+        days: dict[date, Phrase] = {}
+        out: list[ConstraintResult] = []
+        for g in broken:
+            day = items[g[-1]].start.date()
+            window = days.get(day)
+            if window is None:
+                window = days[day] = phrase(N_("at the same time from {day}"),
+                                            day=day.isoformat())
+            out.append(_named_result(rule, code, window, tuple([names[i] for i in g])))
+        return out
     return [_result(rule, code, phrase(N_("at the same time (peak)")), [items[i] for i in peak])]
+
+
+def _named_result(rule: Rule, code: str, window: str, names: tuple[str, ...]) -> ConstraintResult:
+    """:func:`_result` of the members named ``names``."""
+    spec = rule.spec
+    assert isinstance(spec, LimitSpec)
+    return ConstraintResult(
+        rule=rule.id,
+        paragraph=rule.paragraph,
+        state=code,
+        window=window,
+        count=len(names),
+        limit=spec.max_count,
+        status=_status(len(names), spec.max_count),  # type: ignore[arg-type]
+        activities=names,
+    )
