@@ -73,3 +73,67 @@ def test_a_receipt_and_a_checkpoint_written_and_read_back(store: LedgerStore) ->
     with store.write() as txn:
         last = txn.last_checkpoint("csbm/LT")
     assert last is not None and last.size == 9 and last.root == b"s" * 32 and last.own is False
+
+
+def test_driver_rows_are_the_rows_sqlalchemy_gives(store: LedgerStore) -> None:
+    """The shortcut (SQLite: straight to the DBAPI connection) against the plain path it
+    replaces (``exec_driver_sql``): the same rows, the same writes, a read in one
+    snapshot (a transaction begun as SQLAlchemy's autobegin does)."""
+    from csbm.store.log import _mark, _rows, _run_many
+
+    with store.write() as txn:
+        m = _mark(txn.conn)
+        _run_many(txn.conn, f"INSERT INTO node_meta (name, value) VALUES ({m}, {m})",
+                  [("a", "1"), ("b", "2")])  # fmt: skip
+        assert _rows(txn.conn, f"INSERT INTO node_meta (name, value) VALUES ({m}, {m})",
+                     ("c", "3")) == []  # fmt: skip
+    sql = f"SELECT name, value FROM node_meta WHERE name IN ({m}, {m}, {m}) ORDER BY name"
+    with store.read() as conn:
+        fast = _rows(conn, sql, ("a", "b", "c"))
+        assert conn.in_transaction()
+    with store.read() as conn:
+        plain = conn.exec_driver_sql(sql, ("a", "b", "c")).all()
+    assert [tuple(r) for r in fast] == [tuple(r) for r in plain] == [
+        ("a", "1"), ("b", "2"), ("c", "3")
+    ]  # fmt: skip
+
+
+def test_a_driver_error_is_the_store_error_sqlalchemy_gives(store: LedgerStore) -> None:
+    """A constraint the driver refuses, through the shortcut and through SQLAlchemy: the
+    same csbm error (code and reason)."""
+    from csbm.errors import CsbmError
+    from csbm.store.log import _mark, _rows
+
+    with store.write() as txn:
+        txn.add_receipt(5, "issued", "LT", "m1", b"h" * 32, 4)
+    caught: list[CsbmError] = []
+    for plain in (False, True):
+        with pytest.raises(CsbmError) as info, store.write() as txn:
+            m = _mark(txn.conn)
+            sql = (
+                "INSERT INTO receipts (receipt_index, direction, peer, message_id, "
+                f"message_hash, entry_index) VALUES ({m}, {m}, {m}, {m}, {m}, {m})"
+            )
+            params = (5, "issued", "LT", "m1", b"h" * 32, 4)
+            if plain:
+                txn.conn.exec_driver_sql(sql, params)
+            else:
+                _rows(txn.conn, sql, params)
+        caught.append(info.value)
+    assert caught[0].code == caught[1].code == "store.conflict"
+    assert caught[0].lines() == caught[1].lines()
+
+
+def test_reads_in_a_session_share_one_connection(store: LedgerStore) -> None:
+    """``reading``: a request's point reads on one connection; outside it, each its own."""
+    from csbm.store.log import KEYS_VERSION
+
+    with store.write() as txn:
+        txn.set_meta(KEYS_VERSION, "v1")
+    with store.reading():
+        with store.read() as first, store.read() as second:
+            assert first is second
+        assert store.meta(KEYS_VERSION) == "v1"
+        assert store.key_directory() is store.key_directory()
+    with store.read() as first, store.read() as second:
+        assert first is not second

@@ -183,9 +183,10 @@ def _receive(request: Request, body: bytes, at: datetime) -> JSONResponse:
     the checks of the route, then ``Node.receive`` (verify, log, fsync, receipt) or, on a
     hub, ``Hub.accept``."""
     site = site_of(request)
-    directory = site.directory_of_keys()  # one read for the signature and the receive
-    peer = check_signed(site, request.headers, request.method, target_of(request), body, at,
-                        skew_of(request), directory)  # fmt: skip
+    with site.store.reading():  # the key directory's version and a pinned key: one read
+        directory = site.directory_of_keys()  # for the signature and the receive
+        peer = check_signed(site, request.headers, request.method, target_of(request), body,
+                            at, skew_of(request), directory)  # fmt: skip
     delivery = _delivery_document(request.headers.get("content-type"), body)
     parsed = delivery_from_json(delivery)
     envelope = parse_envelope(parsed.envelope)
