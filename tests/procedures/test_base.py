@@ -236,3 +236,39 @@ def test_a_replacer_is_dataclasses_replace() -> None:
     assert replacer(Derived) is dataclasses.replace
     assert replacer(KeywordsOnly) is dataclasses.replace
     assert replacer(KeywordsOnly)(KeywordsOnly(a=1), cls=3) == KeywordsOnly(a=1, cls=3)
+
+
+def test_find_rule_as_the_plain_search_finds_it() -> None:
+    """Context.find_rule (references made once per context, the parties' set only when a
+    bilateral pack is met) finds what the plain search over the packs finds."""
+    from datetime import date
+
+    from csbm.procedures.base import ALL, Context, RuleRef
+    from csbm.rules.loader import bundled_pack_ids, load_pack
+
+    packs = tuple(load_pack(p) for p in bundled_pack_ids())
+    ctx = Context(packs=packs)
+
+    def plain(rule_id: str, parties: list[str] | None, on: date | None) -> RuleRef | None:
+        wanted = frozenset(parties) if parties is not None else None
+        found: RuleRef | None = None
+        for pack in packs:
+            for entry in pack.rules:
+                if entry.id != rule_id or (on is not None and not pack.in_force_on(on)):
+                    continue
+                if pack.parties == ALL:
+                    found = RuleRef(pack, entry)
+                elif wanted is not None and frozenset(pack.parties) == wanted:
+                    return RuleRef(pack, entry)
+        return found
+
+    ids = [*sorted({r.id for p in packs for r in p.rules}), "NO_SUCH_RULE"]
+    pairs = [None, ["BY", "UA"], ["UA", "BY"], ["LT", "BY"], ["AT"]] + [
+        list(p.parties) for p in packs if p.parties != ALL]
+    days = [None, date(1995, 1, 1), date(2012, 6, 1), date(2021, 3, 4), date(2023, 1, 1)]
+    for rule_id in ids:
+        for parties in pairs:
+            for on in days:
+                assert ctx.find_rule(rule_id, parties, on) == plain(rule_id, parties, on)
+                assert ctx.find_rule(rule_id, iter(parties) if parties else None, on) == plain(
+                    rule_id, parties, on)

@@ -360,12 +360,13 @@ class Context:
     reported_units: Mapping[tuple[str, int], int] = field(default_factory=dict)
 
     @cached_property
-    def _rule_index(self) -> dict[str, list[tuple[RulePack, Rule]]]:
-        """``{rule id: [(pack, entry)]}`` in pack order (built once per context)."""
-        index: dict[str, list[tuple[RulePack, Rule]]] = {}
+    def _rule_index(self) -> dict[str, list[tuple[RulePack, Rule, RuleRef]]]:
+        """``{rule id: [(pack, entry, its RuleRef)]}`` in pack order (built once per
+        context: find_rule hands out these references rather than making one per call)."""
+        index: dict[str, list[tuple[RulePack, Rule, RuleRef]]] = {}
         for pack in self.packs:
             for entry in pack.rules:
-                index.setdefault(entry.id, []).append((pack, entry))
+                index.setdefault(entry.id, []).append((pack, entry, RuleRef(pack, entry)))
         return index
 
     def units_reported(self, state: str, year: int) -> int | None:
@@ -381,15 +382,18 @@ class Context:
         day wins; otherwise the last multilateral pack in force (``parties: all``) that has
         the entry. None when no pack has it.
         """
-        wanted = frozenset(parties) if parties is not None else None
+        wanted: frozenset[str] | None = None  # made when a bilateral pack is met
         multilateral: RuleRef | None = None
-        for pack, entry in self._rule_index.get(rule_id, ()):
+        for pack, _, ref in self._rule_index.get(rule_id, ()):
             if on is not None and not pack.in_force_on(on):
                 continue
             if pack.parties == ALL:
-                multilateral = RuleRef(pack, entry)
-            elif wanted is not None and frozenset(pack.parties) == wanted:
-                return RuleRef(pack, entry)
+                multilateral = ref
+            elif parties is not None:
+                if wanted is None:
+                    wanted = frozenset(parties)
+                if frozenset(pack.parties) == wanted:
+                    return ref
         return multilateral
 
     def find_by_anchor(
