@@ -199,8 +199,13 @@ def _assessed_variant(n: int, ctx: Context, quick: bool) -> dict[str, Any]:
     raw = synthetic_year(n, notifications=NOTIFICATION_SHARE)
     timed = min((_run(raw, ctx) for _ in range(1 if quick else 2)),
                 key=lambda r: r["total_seconds"])
-    small = _run(synthetic_year(n // 10, notifications=NOTIFICATION_SHARE), ctx)
+    tenth = synthetic_year(n // 10, notifications=NOTIFICATION_SHARE)
+    small = min((_run(tenth, ctx) for _ in range(1 if quick else 2)),
+                key=lambda r: r["total_seconds"])  # best of as many runs as the full size
     growth = timed["total_seconds"] / small["total_seconds"]
+    # the same growth in CPU time: on a shared machine the wall time of either size also
+    # counts the time other processes held the cores
+    growth_cpu = timed["total_cpu_seconds"] / small["total_cpu_seconds"]
     bound = 10 * math.log(n) / math.log(n // 10)  # n log n from n/10 to n
     ratio = timed["total_seconds"] / timed["parse_sort_seconds"]
     met = timed["total_seconds"] < TARGET_SECONDS and growth <= bound
@@ -210,6 +215,8 @@ def _assessed_variant(n: int, ctx: Context, quick: bool) -> dict[str, Any]:
         "ratio_total_to_baseline": round(ratio, 2),
         "seconds_at_tenth": small["total_seconds"],
         "growth_10x": round(growth, 2),
+        "cpu_seconds_at_tenth": small["total_cpu_seconds"],
+        "growth_10x_cpu": round(growth_cpu, 2),
         "growth_bound_n_log_n": round(bound, 2),
         "targets_met": met,
         "summary": (
@@ -217,7 +224,7 @@ def _assessed_variant(n: int, ctx: Context, quick: bool) -> dict[str, Any]:
             f"(CPU {timed['total_cpu_seconds']:.2f} s; "
             f"{ratio:.1f}× its parse+validate+sort baseline of "
             f"{timed['parse_sort_seconds']:.2f} s); ×{growth:.1f} for 10× the messages "
-            f"(n log n: ×{bound:.1f})"
+            f"(CPU ×{growth_cpu:.1f}; n log n: ×{bound:.1f})"
         ),
     }
 

@@ -204,3 +204,32 @@ def test_the_bodies_dumped_with_less_work_are_their_json_dumps(nil: bool) -> Non
         assert isinstance(model, Body) and type(model).as_json is not Body.as_json
         assert json.dumps(body) == json.dumps(model.model_dump(mode="json")), kind
         assert kind in by_kind()
+
+
+def test_plain_bodies_dumped_as_their_values_are_their_json_dumps(repo_root: Path) -> None:
+    """``Body.as_json`` of the bodies of plain fields (their values taken as they are) is
+    ``model_dump(mode="json")``, key order included, on every example and a synthetic
+    year; a value that is not plain (an instant, a fraction, a mapping) takes the dump."""
+    from csbm.procedures._bodies import Body, _plain_fields
+
+    events = [e for _, s in _scenarios(repo_root) for e in s.events] + list(
+        _synthetic().events)
+    plain_kinds: set[str] = set()
+    for event in events:
+        assert event.parsed is not None
+        model = event.parsed[1]
+        assert isinstance(model, Body)
+        assert json.dumps(model.as_json()) == json.dumps(model.model_dump(mode="json"))
+        if type(model).as_json is Body.as_json and _plain_fields(type(model)) is not None:
+            plain_kinds.add(event.type)
+    assert {"hotline.message", "hotline.ack", "ch3.request", "visit.acceptance"} <= plain_kinds
+    odd = validate_message({"type": "ch3.meeting", "to": "all", "case": "c", "body": {
+        "scope": "all", "attended": ["AT"], "absent": [{"state": "BY", "reason": None}]}})
+    model, _body = _model_and_body(odd)
+    assert json.dumps(model.as_json()) == json.dumps(model.model_dump(mode="json"))
+
+
+def _model_and_body(message: Any) -> tuple[Any, Any]:
+    from csbm.procedures.registry import validate_body_model
+
+    return validate_body_model(message.type, dict(message.body))
