@@ -564,6 +564,7 @@ class Node:
         at: datetime,
         check: Callable[[Mapping[str, Any], Sequence[str]], object] | None = None,
         directory: KeyDirectory | None = None,
+        envelope: Envelope | None = None,
     ) -> Envelope:
         """Verify a delivery, log it with a signed receipt (one commit); return the receipt.
 
@@ -571,18 +572,21 @@ class Node:
         sees the signed message and its recipients first: a body its kind's schema refuses
         raises with the reason, and nothing is stored, no receipt signed. ``directory``:
         the key directory as the caller just read it (:meth:`directory_of_keys`; the API
-        checked the request's signature with it), else read here."""
+        checked the request's signature with it), else read here. ``envelope``: the
+        delivery's envelope as the caller parsed it (the same bytes: not parsed again;
+        else ignored)."""
         if check is None:
             from csbm.message import check_payload
 
             check = check_payload
-        envelope = parse_envelope(delivery.envelope)
+        if envelope is None or envelope.raw != delivery.envelope:
+            envelope = parse_envelope(delivery.envelope)
         check(envelope.message, envelope.recipients)
         # The same delivery arriving twice at once (a retry racing the original) finds
         # the first one logged and gets its receipt back: accept_delivery checks for it
-        # again under the log's write lock, so no lock of ours is needed.
+        # under the log's write lock, so no lock of ours is needed.
         keys = directory if directory is not None else self.directory_of_keys()
-        return accept_delivery(self.store, self.key, keys, delivery, at)
+        return accept_delivery(self.store, self.key, keys, delivery, at, envelope)
 
     def receive_batch(self, batch: DeliveryBatch, at: datetime) -> list[Envelope]:
         """Receive every delivery of a batch in order; the receipts, one per delivery. The

@@ -425,3 +425,19 @@ def test_the_checkpoint_held_after_a_delivery_is_the_one_a_fresh_opening_gives(
     raw2, index2 = _send(ua, 1)
     second = at_.receive(ua.delivery(raw2, index2, index + 1, at(4)), at(5))
     assert second.body["sender_checkpoint"]["size"] == index2 + 1
+
+
+def test_an_envelope_parsed_by_the_caller_is_used_only_for_its_own_bytes(
+    pair: tuple[Node, Node],
+) -> None:
+    """``Node.receive(envelope=...)``: the caller's parse of the same bytes (not parsed
+    again) gives what the plain path gives; an envelope of other bytes is ignored."""
+    ua, at_ = pair
+    raw, index = _send(ua)
+    other_raw, _other = _send(ua, 1)
+    delivery = ua.delivery(raw, index, 0, at(3))
+    wrong = parse_envelope(other_raw)
+    receipt = at_.receive(delivery, at(4), envelope=wrong)  # ignored: parsed from raw
+    assert receipt.body["message_id"] == parse_envelope(raw).message_id
+    again = at_.receive(delivery, at(5), envelope=parse_envelope(raw))
+    assert again.raw == receipt.raw  # the duplicate: the same receipt, as without it

@@ -212,7 +212,7 @@ def _receive(request: Request, body: bytes, at: datetime) -> JSONResponse:
         return JSONResponse(
             {"message_id": accepted.message_id, "relayed_to": targets}, status_code=202
         )
-    receipt = site.receive(parsed, at, directory=directory)
+    receipt = site.receive(parsed, at, directory=directory, envelope=envelope)
     log.info("received", message_id=envelope.message_id, sender=envelope.sender, via=peer.signer)
     return JSONResponse(
         {

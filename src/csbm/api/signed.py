@@ -35,6 +35,26 @@ def skew_of(request: Request) -> timedelta:
     return timedelta(seconds=float(getattr(request.app.state, "skew_seconds", 300.0)))
 
 
+#: Public-key objects of the pinned keys seen, by their raw bytes (a key object is made
+#: once, not per request: the hub signs every delivery it relays).
+_KEY_OBJECTS: dict[bytes, Ed25519PublicKey] = {}
+
+
+def _key_object(raw: bytes) -> bytes | Ed25519PublicKey:
+    """The key object of a raw Ed25519 public key, made once; the raw bytes when they are
+    not a key (the request is then refused as before, by the signature check)."""
+    key = _KEY_OBJECTS.get(raw)
+    if key is None:
+        try:
+            key = Ed25519PublicKey.from_public_bytes(raw)
+        except ValueError:
+            return raw
+        if len(_KEY_OBJECTS) >= 64:
+            _KEY_OBJECTS.clear()
+        _KEY_OBJECTS[raw] = key
+    return key
+
+
 def _lookup(site: Node | Hub, directory: KeyDirectory | None = None) -> Any:
     """The key a peer signs its requests with: the hub's pinned key, or a State's key
     in the key directory (``directory``, else the site's: held between requests, read
@@ -47,7 +67,7 @@ def _lookup(site: Node | Hub, directory: KeyDirectory | None = None) -> Any:
             hub = site.peer(HUB)
             if hub is None or key_id_hex(hub.key_name, hub.public_key) != key_id:
                 return None
-            return hub.public_key
+            return _key_object(hub.public_key)
         if signer == site.state:
             return None
         keys = directory if directory is not None else site.directory_of_keys()

@@ -10,26 +10,76 @@ itself.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import typer
 
 from csbm.cli._node import DATA_OPTION
 from csbm.cli._output import handles_errors
 
+#: How often an idle server wakes (seconds): uvicorn's main loop wakes ten times a second
+#: to refresh the Date header once a second and to see a stop; a node idles at a
+#: fraction of that CPU when it wakes once a second (a stop still ends the wait at once).
+TICK = 1.0
 
-def _watch(server: object, exit_after: float | None, parent: int | None) -> None:
+
+def _server_class() -> type[Any]:
+    import asyncio
+
+    import uvicorn
+
+    class Server(uvicorn.Server):
+        """uvicorn's server, its main loop waking once a :data:`TICK` (the Date header
+        refreshed on each, as uvicorn does once a second) or at once when asked to stop
+        (a signal, or :meth:`stop`)."""
+
+        _loop: asyncio.AbstractEventLoop | None = None
+        _wake: asyncio.Event | None = None
+
+        async def main_loop(self) -> None:
+            self._loop = asyncio.get_running_loop()
+            self._wake = asyncio.Event()
+            should_exit = await self.on_tick(0)
+            while not should_exit:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), TICK)
+                should_exit = await self.on_tick(0)  # counter 0: the Date header each tick
+
+        def handle_exit(self, sig: int, frame: Any) -> None:
+            super().handle_exit(sig, frame)
+            self.stop_soon()
+
+        def stop(self) -> None:
+            """Stop gracefully (from any thread)."""
+            self.should_exit = True
+            self.stop_soon()
+
+        def stop_soon(self) -> None:
+            loop, wake = self._loop, self._wake
+            if loop is not None and wake is not None:
+                with contextlib.suppress(RuntimeError):  # the loop already closed
+                    loop.call_soon_threadsafe(wake.set)
+
+    return Server
+
+
+def _watch(server: Any, exit_after: float | None, parent: int | None) -> None:
     started = time.monotonic()
     while not getattr(server, "should_exit", False):
         if exit_after is not None and time.monotonic() - started >= exit_after:
-            server.should_exit = True  # type: ignore[attr-defined]
+            server.stop()
         if parent is not None and os.getppid() != parent:
-            server.should_exit = True  # type: ignore[attr-defined]
-        time.sleep(0.2)
+            server.stop()
+        wait = TICK  # an idle node wakes seldom; the stop comes on time all the same
+        if exit_after is not None:
+            wait = min(wait, max(0.01, exit_after - (time.monotonic() - started)))
+        time.sleep(wait)
 
 
 def register(app: typer.Typer) -> None:
@@ -96,7 +146,12 @@ def register(app: typer.Typer) -> None:
             http="httptools",
             loop="uvloop" if sys.platform != "win32" else "asyncio",
         )
-        server = uvicorn.Server(config)
+        import structlog
+
+        # the default structlog pipeline (the same lines), each module's logger bound once
+        # instead of at every line it writes
+        structlog.configure(cache_logger_on_first_use=True)
+        server = _server_class()(config)
         if exit_after is not None or parent is not None:
             threading.Thread(
                 target=_watch, args=(server, exit_after, parent), daemon=True

@@ -439,14 +439,17 @@ def verify_envelope(
     seen: Container[str] = (),
     *,
     strict: bool = True,
+    parsed: Envelope | None = None,
 ) -> Envelope:
     """Parse and verify an envelope; raise :class:`EnvelopeError` with the failing check.
 
     ``seen`` is the set of message ids already received (a replay is refused);
     ``strict`` refuses a revoked key whatever the envelope's date (see
-    :meth:`KeyDirectory.check`).
+    :meth:`KeyDirectory.check`). ``parsed``: what :func:`parse_envelope` gave for these
+    very bytes (a caller that read it already), so they are not parsed again; an
+    envelope of other bytes is ignored.
     """
-    envelope = parse_envelope(raw)
+    envelope = parsed if parsed is not None and parsed.raw == raw else parse_envelope(raw)
     fault = directory.check(envelope.sender, envelope.key_id, envelope.created, strict=strict)
     if fault is not None:
         raise EnvelopeError(fault.code, fault.reason, "key_id", envelope.key_id)

@@ -189,10 +189,12 @@ def accept_delivery(
     directory: KeyDirectory,
     delivery: Delivery,
     at: datetime,
+    parsed: Envelope | None = None,
 ) -> Envelope:
-    """Verify a delivery, log the envelope and a receipt in one commit; return the receipt."""
+    """Verify a delivery, log the envelope and a receipt in one commit; return the receipt.
+    ``parsed``: the delivery's envelope as the caller parsed it (not parsed again)."""
     raw = delivery.envelope
-    envelope = verify_envelope(raw, directory)
+    envelope = verify_envelope(raw, directory, parsed=parsed)
     evidence: SplitViewEvidence | None = None
     held = False
     # Everything from the duplicate check on runs in the write transaction, under the
