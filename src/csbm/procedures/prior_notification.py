@@ -55,6 +55,7 @@ import functools
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
+from operator import attrgetter
 from typing import Any, ClassVar, TypeVar
 
 from pydantic import (
@@ -801,7 +802,7 @@ def record_states(events: Iterable[Event], ctx: Context,
     """Every prior-notification case of ``events`` at ``at`` (pure; refused messages
     change nothing, as in the runner)."""
     states: dict[str, NotificationState] = {}
-    for event in sorted(events, key=lambda e: e.order):
+    for event in sorted(events, key=attrgetter("at", "seq")):  # Event.order
         if at is not None and event.at > at:
             break
         if event.type in MEASURE.bodies:
