@@ -137,3 +137,33 @@ def test_reads_in_a_session_share_one_connection(store: LedgerStore) -> None:
         assert store.key_directory() is store.key_directory()
     with store.read() as first, store.read() as second:
         assert first is not second
+
+
+def test_a_write_lock_held_elsewhere_is_store_busy_as_before(tmp_path: object) -> None:
+    """``BEGIN IMMEDIATE`` goes straight to the driver (store.engine): a lock held by
+    another process beyond the timeout is still ``store.busy``, as when SQLAlchemy sent
+    it."""
+    import sqlite3
+    from pathlib import Path
+
+    from csbm.errors import CsbmError
+    from csbm.store.engine import sqlite_url
+
+    path = Path(str(tmp_path)) / "busy.sqlite3"
+    store = LedgerStore.open(sqlite_url(path))
+    try:
+        with store.engine.connect() as conn:  # the pooled connection: a short wait
+            conn.exec_driver_sql("PRAGMA busy_timeout = 50")
+        other = sqlite3.connect(path, isolation_level=None)
+        other.execute("BEGIN IMMEDIATE")
+        try:
+            with pytest.raises(CsbmError) as info, store.write():
+                pass
+            assert info.value.code == "store.busy"
+        finally:
+            other.execute("ROLLBACK")
+            other.close()
+        with store.write() as txn:  # and the lock, once free, is taken as before
+            assert txn.size() == 0
+    finally:
+        store.close()
