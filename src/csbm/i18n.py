@@ -135,10 +135,14 @@ def _make(cls: type[Phrase], template: str, values: dict[str, Any]) -> Phrase:
         text = english.format_map(values)  # the same text, without string.Formatter
     else:
         text = _Formatter(None).format(template, **values)
-    self = str.__new__(cls, text)
-    self.template = template
-    self.params = values
+    self = _new_str(cls, text)
+    held = self.__dict__  # the two attributes set in the instance's dict at once
+    held["template"] = template
+    held["params"] = values
     return self
+
+
+_new_str = str.__new__
 
 
 @lru_cache(maxsize=4096)

@@ -187,3 +187,21 @@ def test_phrase_json_is_made_once_and_handed_out_as_a_copy() -> None:
     assert second[1]["head"] == {"message_id": "forced with --regime", "params": {}}
     assert second[1]["period"]["params"]["value"] == 12700
     assert phrase_from_json(*second) == outer
+
+
+def test_a_phrase_made_holds_its_template_and_parameters_as_attributes() -> None:
+    """i18n._make sets both attributes in the instance's dict at once: the phrase reads,
+    pickles and turns into JSON as one whose attributes were set one by one."""
+    import pickle
+
+    from csbm.i18n import Phrase, phrase, phrase_json
+
+    made = phrase("{a} and {b}", a="x", b=2)
+    assert type(made) is Phrase and str(made) == "x and 2"
+    assert made.template == "{a} and {b}" and made.params == {"a": "x", "b": 2}
+    assert list(vars(made)) == ["template", "params"]
+    assert pickle.loads(pickle.dumps(made)) == made
+    again = pickle.loads(pickle.dumps(made))
+    assert again.template == made.template and again.params == made.params
+    assert phrase_json(made) == ("{a} and {b}", {"a": "x", "b": 2})
+    assert Phrase("{a}", {"a": 1}).params == {"a": 1}
