@@ -20,8 +20,10 @@ rate measured in the same run.
 
 Run: ``python -m bench --only bench_network [--quick]`` (quick: 8 nodes, fewer messages);
 ``python -m bench.bench_network fanout NODES MESSAGES [in-process]``: the fan-out alone.
-Each result says whether its nodes are processes (``nodes_are_processes``) and the
-machine's load average before and after the fan-out (others' work shows in the figures).
+Each result says whether its nodes are processes (``nodes_are_processes``), the
+machine's load average before and after the fan-out (others' work shows in the figures)
+and how long the first message to all took to nodes just started (``warm_up_s``). A run
+that fails keeps its directory (the servers' logs) and says where.
 """
 
 from __future__ import annotations
@@ -404,7 +406,9 @@ def _fanout(root: Path, nodes: int, messages: int, processes: bool) -> dict[str,
         at_hub: list[float] = []
         at_sender: list[float] = []
         with httpx.Client(timeout=30.0, trust_env=False) as client:
+            warm_started = time.perf_counter()
             _until(lt_db, _send(client, url["LT"], token, "all", "fan-warm"), nodes, 300)
+            warm_up = time.perf_counter() - warm_started
             idle = _settle(procs[2:], nodes)  # the nodes' start-up done, their idle CPU
             # the raw append again, just before and just after the fan-out (fsync on a
             # shared machine moves several-fold within minutes): for comparison
@@ -449,6 +453,9 @@ def _fanout(root: Path, nodes: int, messages: int, processes: bool) -> dict[str,
         "nodes": nodes,
         "messages": messages,
         "load_average_before_after": [load_before, _load()],
+        # the first message to all, to nodes just started (cold), until the sender holds
+        # every receipt
+        "warm_up_s": round(warm_up, 3),
         "hub_all_receipts_s_p50": round(statistics.median(at_hub), 3),
         "hub_all_receipts_s_p95": round(_percentile(at_hub, 0.95), 3),
         "sender_all_receipts_s_p50": round(statistics.median(at_sender), 3),
@@ -473,16 +480,27 @@ def _fanout(root: Path, nodes: int, messages: int, processes: bool) -> dict[str,
     }
 
 
+def _cleanup(root: Path, failed: bool) -> None:
+    """Remove the run's directory; after a failure keep it (the servers' logs) and say
+    where it is."""
+    if failed:
+        print(f"bench_network: failed; the servers' logs are kept in {root}", file=sys.stderr)
+    else:
+        shutil.rmtree(root, ignore_errors=True)
+
+
 def run(quick: bool = False) -> dict[str, Any]:
     root = Path(tempfile.mkdtemp(prefix="csbm-bench-network-"))
+    failed = True
     try:
         raw = _raw_append_rate(root, 100 if quick else 300)
         pair = _pair(root, 30 if quick else 100, 40 if quick else 200)
         nodes = 8 if quick else FANOUT_NODES
         fan = _fanout(root / "processes", nodes, 3 if quick else 8, processes=True)
         farm_fan = _fanout(root / "in-process", nodes, 3 if quick else 8, processes=False)
+        failed = False
     finally:
-        shutil.rmtree(root, ignore_errors=True)
+        _cleanup(root, failed)
     raw_rate = raw["per_second"]
     pair["ratio_to_raw_append"] = round(pair["burst_per_second"] / raw_rate, 3)
     raw_of_n = raw_rate / fan["nodes"]  # "the raw append rate of 56 messages"
@@ -525,11 +543,13 @@ def run(quick: bool = False) -> dict[str, Any]:
 def fanout_only(nodes: int, messages: int, processes: bool = True) -> dict[str, Any]:
     """The fan-out alone, with its own raw append rate (for profiling; not the report)."""
     root = Path(tempfile.mkdtemp(prefix="csbm-bench-fanout-"))
+    failed = True
     try:
         raw = _raw_append_rate(root, 300)
         fan = _fanout(root / "fan", nodes, messages, processes=processes)
+        failed = False
     finally:
-        shutil.rmtree(root, ignore_errors=True)
+        _cleanup(root, failed)
     raw_of_n = raw["per_second"] / nodes
     fan["raw_append"] = raw
     fan["ratio_to_raw_append_of_n"] = round(fan["hub_fanouts_per_second"] / raw_of_n, 3)
