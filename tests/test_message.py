@@ -267,3 +267,33 @@ def test_replay_schemas_prints_the_message_form_too() -> None:
     printed = json.loads(result.stdout)
     assert printed["message"]["properties"]["case"]["maxLength"] == 200
     assert "ch3.request" in printed and "hotline.ack" in printed
+
+
+def test_state_codes_read_once_as_the_plain_check_reads_them() -> None:
+    """message.state_code_of (the codes found good remembered) reads a code as
+    ``code.strip().upper()`` exactly when ``is_participating_state(code.strip())``, and
+    the recipients and sender read with it are refused and kept as before."""
+    from csbm.domain.states import PARTICIPATING_STATES, is_participating_state
+    from csbm.message import state_code_of
+    from csbm.procedures.scenario import scenario_from_data
+
+    codes = [s.code for s in PARTICIPATING_STATES]
+    given = [*codes, *(c.lower() for c in codes), " at ", "By ", "xx", "", " ", "all", "ALL",
+             "a", "ATT", "\tLT\n", "ru"]
+    for _ in range(2):  # the second time from what was remembered
+        for code in given:
+            expected = code.strip().upper() if is_participating_state(code.strip()) else None
+            assert state_code_of(code) == expected, code
+    event = {"at": "2022-03-01T10:00Z", "type": "hotline.message", "case": "h1",
+             "body": {"priority": "urgent"}}
+    ok = scenario_from_data({"events": [{**event, "from": " lt ", "to": ["by "]}]})
+    assert (ok.events[0].sender, ok.events[0].recipients) == ("LT", ("BY",))
+    for sender, to, reason in [
+        ("lt", ["BY", " by"], "a State is named twice"),
+        ("lt", ["BY", "all"], '"all" stands alone'),
+        ("lt", ["BY", "XX"], "not a participating State's ISO 3166-1 code"),
+        ("XX", "BY", "not a participating State's ISO 3166-1 code"),
+    ]:
+        with pytest.raises(InputError) as caught:
+            scenario_from_data({"events": [{**event, "from": sender, "to": to}]})
+        assert any(p.reason == reason for p in caught.value.problems), caught.value.problems

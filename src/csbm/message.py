@@ -66,6 +66,7 @@ __all__ = [
     "message_problems",
     "message_schema",
     "schemas",
+    "state_code_of",
     "to_event",
     "to_payload",
     "validate_message",
@@ -137,6 +138,10 @@ def _recipients(raw: Any, path: str, problems: list[Problem]) -> tuple[str, ...]
         return ()
     out: list[str] = []
     for i, code in enumerate(items):
+        known = state_code_of(code) if type(code) is str else None
+        if known is not None and known not in out:  # (most codes: checked, read once)
+            out.append(known)
+            continue
         where = path if isinstance(raw, str) else f"{path}[{i}]"
         if code == ALL:
             problems.append(Problem(where, '"all" stands alone'))
@@ -149,6 +154,27 @@ def _recipients(raw: Any, path: str, problems: list[Problem]) -> tuple[str, ...]
         else:
             out.append(code.strip().upper())
     return tuple(out)
+
+
+_CODES: dict[str, str] = {}
+"""State codes as given → as read (``code.strip().upper()``), for those of participating
+States: a log names the same few dozen codes 10⁵ times. At most :data:`_CODES_KEPT`."""
+
+_CODES_KEPT = 4096
+
+
+def state_code_of(code: str) -> str | None:
+    """``code.strip().upper()`` when ``is_participating_state(code.strip())``, else None
+    (a ``str`` ``code``; the codes found good are remembered)."""
+    known = _CODES.get(code)
+    if known is None:
+        stripped = code.strip()
+        if not is_participating_state(stripped):
+            return None
+        known = stripped.upper()
+        if len(_CODES) < _CODES_KEPT:
+            _CODES[code] = known
+    return known
 
 
 def _case(raw: Any, path: str, problems: list[Problem]) -> str | None:

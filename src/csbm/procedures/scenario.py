@@ -28,7 +28,7 @@ from csbm._batch import cyclic_gc_paused
 from csbm.domain.states import PARTICIPATING_STATES, is_participating_state
 from csbm.domain.time import InstantError, parse_instant
 from csbm.errors import CsbmError, InputError, NotFoundError, Problem
-from csbm.message import checked_message
+from csbm.message import checked_message, state_code_of
 from csbm.procedures.base import Context, Event, check_instant
 from csbm.reader import parse_document, read_document
 from csbm.rules.loader import load_pack
@@ -211,6 +211,9 @@ def _sender(raw: Any, path: str, problems: list[Problem]) -> str | None:
     if isinstance(raw, list):
         problems.append(Problem(path, "one sender per message (use on_behalf_of)"))
         return None
+    known = state_code_of(raw) if type(raw) is str else None
+    if known is not None:
+        return known
     if not isinstance(raw, str) or not is_participating_state(raw.strip()):
         problems.append(Problem(path, "not a participating State's ISO 3166-1 code", _short(raw)))
         return None
