@@ -16,6 +16,7 @@ import base64
 import json
 import socket
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -58,6 +59,7 @@ class FakeNode:
     script: list[Any] = field(default_factory=list)
     seen: list[Seen] = field(default_factory=list)
     port: int = 0
+    close_after: bool = False
 
 
 def _ok(node: Node, body: bytes) -> tuple[int, bytes]:
@@ -154,6 +156,9 @@ class Servers:
                     data = content
                 writer.write(("\r\n".join(out) + "\r\n\r\n").encode() + data)
                 await writer.drain()
+                if fake is not None and fake.close_after:  # kept alive, closed a little later
+                    await asyncio.sleep(0.1)
+                    return
         finally:
             writer.close()
 
@@ -431,6 +436,24 @@ def test_kept_alive_connections_are_reused_across_steps(network: Network) -> Non
         fan.close()
         client.close()
     assert fan._loop is None
+
+
+def test_a_kept_alive_connection_the_node_closed_is_not_reused(network: Network) -> None:
+    """A node closes its side of a kept-alive connection between two fan-outs (uvicorn
+    does after 5 s idle): the next fan-out connects again instead of failing."""
+    client = HttpClient(network.hub.key, "hub")
+    fan = HubFanOut(network.hub, client, Backoff(jitter=0.0))
+    for fake in network.fakes.values():
+        fake.close_after = True
+    try:
+        for _ in range(3):
+            _reset(network, {})
+            fan(AT)
+            assert {r[1:4] for r in _recorded(network)} == {("done", 1, None)}
+            time.sleep(0.3)  # closed while no step runs (nor the fan-out's event loop)
+    finally:
+        fan.close()
+        client.close()
 
 
 def test_what_the_lean_client_speaks_to() -> None:
