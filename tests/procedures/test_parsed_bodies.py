@@ -233,3 +233,31 @@ def _model_and_body(message: Any) -> tuple[Any, Any]:
     from csbm.procedures.registry import validate_body_model
 
     return validate_body_model(message.type, dict(message.body))
+
+
+def test_activity_data_leaves_out_what_the_plain_filter_leaves_out() -> None:
+    """_activity.activity_data keeps a value unless it is an empty list (``v != []``) or a
+    handling field (or ``case``, when asked): the plain filter, on the activities of a
+    synthetic year and on values of every JSON type, empty and not."""
+    from csbm.procedures import _activity
+    from csbm.procedures._activity import _LEFT_OUT, activity_data
+
+    models = [m for e in _synthetic().events if e.parsed is not None
+              for m in ([e.parsed[1].activity] if isinstance(e.parsed[1], NotificationBody)
+                        else getattr(e.parsed[1], "activities", ()))]
+    assert len(models) > 500
+    for model in models:
+        for keep_case in (True, False):
+            data = model.model_dump(mode="json", exclude_none=True)
+            plain = {k: v for k, v in data.items() if v != [] and k not in _LEFT_OUT[keep_case]}
+            assert json.dumps(activity_data(model, keep_case=keep_case)) == json.dumps(plain)
+
+    class Fake:
+        def model_dump(self, **_: Any) -> dict[str, Any]:
+            return {"a": 0, "b": "", "c": [], "d": {}, "e": [0], "f": False, "g": 0.0,
+                    "notified": True, "case": "x"}
+
+    for keep_case in (True, False):
+        data = Fake().model_dump()
+        plain = {k: v for k, v in data.items() if v != [] and k not in _LEFT_OUT[keep_case]}
+        assert _activity.activity_data(Fake(), keep_case=keep_case) == plain  # type: ignore[arg-type]

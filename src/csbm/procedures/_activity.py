@@ -128,7 +128,9 @@ def activity_data(activity: Activity, *, keep_case: bool = True) -> dict[str, An
     The handling fields (and ``case``) are taken out of the dump rather than excluded by
     it: the same data, and the dump without an ``exclude`` set is twice as fast."""
     data = activity.model_dump(mode="json", exclude_none=True)
-    return {k: v for k, v in data.items() if v != [] and k not in _LEFT_OUT[keep_case]}
+    left_out = _LEFT_OUT[keep_case]
+    # ``v != []`` (JSON data: only an empty list equals it), without a list made per value
+    return {k: v for k, v in data.items() if (v or type(v) is not list) and k not in left_out}
 
 
 _LEFT_OUT: dict[bool, frozenset[str]] = {
