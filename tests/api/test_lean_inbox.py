@@ -1,0 +1,164 @@
+"""The inbox's lean path (:meth:`csbm.api.app.App.inbox`) against the plain path it
+replaces (the FastAPI route, through the framework's middleware): every answer --
+receipt, duplicate, each refusal, unreadable bodies, a bug -- the same status, headers
+and bytes, the same log lines, and the same exception raised to the server on a bug."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+import structlog
+from fastapi.testclient import TestClient
+
+from csbm.api import Settings, create_app
+from csbm.exchange.wire import delivery_to_json, sign_request
+from csbm.hub import init_hub
+from csbm.ledger.keys import StateKey, generate_state_key
+from csbm.node import Node, init_node
+
+T0 = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
+NOW = T0 + timedelta(hours=1)
+INBOX = "/api/v1/inbox"
+
+
+@pytest.fixture
+def nodes(tmp_path: Path) -> Iterator[dict[str, Node]]:
+    made = {code: init_node(code, T0, data=tmp_path / code) for code in ("LT", "BY", "PL")}
+    for code, node in made.items():
+        for other, peer in made.items():
+            if other != code:
+                node.add_peer_key(other, peer.key.verifier_key, T0)
+    yield made
+    for node in made.values():
+        node.close()
+
+
+def _signed(
+    doc: Any, key: StateKey, signer: str, at: datetime = NOW
+) -> tuple[bytes, dict[str, str]]:
+    body = doc if isinstance(doc, bytes) else json.dumps(doc).encode()
+    headers = sign_request(key, signer, "POST", INBOX, body, at)
+    headers["content-type"] = "application/json"
+    return body, headers
+
+
+def _answer(client: TestClient, lean: bool, body: bytes, headers: dict[str, str]) -> Any:
+    app = client.app
+    assert app._inbox_pool is not None  # type: ignore[attr-defined]  # the lifespan ran
+    app.lean_inbox = lean  # type: ignore[attr-defined]
+    try:
+        with structlog.testing.capture_logs() as logs:
+            response = client.post(INBOX, content=body, headers=headers)
+    finally:
+        app.lean_inbox = True  # type: ignore[attr-defined]
+    kept = {k: v for k, v in response.headers.items() if k not in ("date",)}
+    return response.status_code, kept, response.content, logs
+
+
+def _same(client: TestClient, body: bytes, headers: dict[str, str], lean_first: bool) -> Any:
+    first = _answer(client, lean_first, body, headers)
+    second = _answer(client, not lean_first, body, headers)
+    assert first == second
+    return first
+
+
+def test_every_answer_of_the_lean_inbox_is_the_routes(nodes: dict[str, Node]) -> None:
+    lt, pl, by = nodes["LT"], nodes["PL"], nodes["BY"]
+    app = create_app(Settings(data=by.directory, worker=False), clock=lambda: NOW)
+    cases: list[tuple[bytes, dict[str, str]]] = []
+    with TestClient(app) as client:
+        # receipts: a new message, then the same (a duplicate) by the other path
+        for n in range(4):
+            mid = lt.append_message({"kind": "ch3.request", "case": f"c{n}", "body": {}},
+                                    ["BY"], T0).message_id  # fmt: skip
+            seen = by.store.last_checkpoint(lt.origin)
+            doc = delivery_to_json(lt.delivery_for(mid, 0 if seen is None else seen.size, NOW))
+            status, _h, content, logs = _same(client, *_signed(doc, lt.key, "LT"), n % 2 == 0)
+            assert status == 200 and b'"receipt"' in content
+            assert [e["event"] for e in logs] == ["received"]
+        doc = delivery_to_json(lt.delivery_for(mid, 0, NOW))
+        size = by.size()
+        cases += [
+            _signed(doc, lt.key, "LT"),  # the last one again: its receipt (200)
+            _signed(doc, generate_state_key("LT"), "LT"),  # unknown key (401)
+            _signed(doc, lt.key, "LT", NOW - timedelta(minutes=6)),  # clock skew (401)
+            (json.dumps(doc).encode(), {"content-type": "application/json"}),  # unsigned
+            _signed(doc, pl.key, "PL"),  # another State's message (403)
+            _signed(b"not json", lt.key, "LT"),  # 422
+            _signed(b"[]", lt.key, "LT"),
+            _signed(b"", lt.key, "LT"),
+            _signed(b"\xff\xfe", lt.key, "LT"),
+            _signed(b'{"envelope": 1}', lt.key, "LT"),  # 400
+        ]
+        other = lt.append_message({"kind": "ch3.request", "case": "x", "body": {}}, ["PL"], T0)
+        cases.append(_signed(delivery_to_json(lt.delivery_for(other.message_id, 0, NOW)),
+                             lt.key, "LT"))  # not addressed  # fmt: skip
+        text_plain = _signed(b"{}", lt.key, "LT")
+        text_plain[1]["content-type"] = "text/plain"
+        cases.append(text_plain)
+        statuses = []
+        for n, (body, headers) in enumerate(cases):
+            status, got_headers, content, logs = _same(client, body, headers, n % 2 == 0)
+            statuses.append(status)
+            if status == 200:
+                continue
+            assert got_headers["content-type"] == "application/problem+json"
+            if status != 422:
+                assert [e["event"] for e in logs] == ["refused"] * len(logs) and logs
+        assert statuses == [200, 401, 401, 401, 403, 422, 422, 422, 422, 400, 400, 422]
+        assert by.size() == size  # nothing stored by a refusal, on either path
+
+
+def test_a_bug_in_the_lean_inbox_is_answered_and_raised_as_by_the_route(
+    nodes: dict[str, Node], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    lt, by = nodes["LT"], nodes["BY"]
+    app = create_app(Settings(data=by.directory, worker=False), clock=lambda: NOW)
+    mid = lt.append_message({"kind": "ch3.request", "case": "c", "body": {}}, ["BY"], T0)
+    body, headers = _signed(delivery_to_json(lt.delivery_for(mid.message_id, 0, NOW)),
+                            lt.key, "LT")  # fmt: skip
+
+    def broken(*_args: Any, **_kwargs: Any) -> Any:
+        raise RuntimeError("a bug")
+
+    with TestClient(app, raise_server_exceptions=False) as client:
+        monkeypatch.setattr(client.app.state.site, "receive", broken)  # type: ignore[attr-defined]
+        status, _h, content, logs = _same(client, body, headers, True)
+        assert status == 500 and json.loads(content)["code"] == "internal"
+        assert [e["event"] for e in logs] == ["internal_error"]
+    with TestClient(app) as client:
+        monkeypatch.setattr(client.app.state.site, "receive", broken)  # type: ignore[attr-defined]
+        for lean in (True, False):
+            client.app.lean_inbox = lean  # type: ignore[attr-defined]
+            with pytest.raises(RuntimeError, match="a bug"):
+                client.post(INBOX, content=body, headers=headers)
+
+
+def test_a_hubs_lean_inbox_answers_as_its_route(tmp_path: Path) -> None:
+    hub = init_hub(T0, tmp_path / "hub")
+    lt = init_node("LT", T0, data=tmp_path / "LT")
+    try:
+        hub.register("LT", lt.key.verifier_key, "http://127.0.0.1:9", lt.key.fingerprint, T0)
+        directory = hub.directory
+    finally:
+        hub.close()
+    app = create_app(Settings(data=directory, worker=False), clock=lambda: NOW)
+    try:
+        with TestClient(app) as client:
+            to_one = lt.append_message({"kind": "ch3.request", "case": "c", "body": {}},
+                                       ["BY"], T0)  # fmt: skip
+            refused = _same(client, *_signed(delivery_to_json(lt.delivery_for(
+                to_one.message_id, 0, NOW)), lt.key, "LT"), True)  # fmt: skip
+            assert refused[0] == 400, refused  # the hub relays only messages to all
+            to_all = lt.append_message({"kind": "ch3.request", "case": "d", "body": {}},
+                                       ["all"], T0)  # fmt: skip
+            doc = delivery_to_json(lt.delivery_for(to_all.message_id, 0, NOW))
+            status, _h, content, _logs = _same(client, *_signed(doc, lt.key, "LT"), True)
+            assert status == 202 and json.loads(content)["message_id"] == to_all.message_id
+    finally:
+        lt.close()
