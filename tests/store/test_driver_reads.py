@@ -167,3 +167,32 @@ def test_a_write_lock_held_elsewhere_is_store_busy_as_before(tmp_path: object) -
             assert txn.size() == 0
     finally:
         store.close()
+
+
+def test_peers_read_by_the_driver_are_the_sqlalchemy_querys(store: LedgerStore) -> None:
+    """get_peer and list_peers (straight to the driver) against the SQLAlchemy query of
+    the ``peers`` table they replace: the same records, in the same order."""
+    from sqlalchemy import select
+
+    made = [
+        PeerRecord(
+            state,
+            f"http://127.0.0.1:{9 + n}",
+            f"csbm/{state}",
+            bytes([n]) * 32,
+            f"SHA256:{state}",
+            f"2026-03-01T09:00:0{n}Z",
+        )
+        for n, state in enumerate(["hub", "LT", "BY", "EE"])
+    ]
+    with store.write() as txn:
+        for peer in made:
+            outbox.put_peer(txn.conn, peer)
+    with store.read() as conn:
+        plain = [outbox._peer(r) for r in conn.execute(
+            select(outbox.peers).order_by(outbox.peers.c.state))]  # fmt: skip
+    assert outbox.list_peers(store) == plain and len(plain) == 4
+    for peer in plain:
+        assert outbox.get_peer(store, peer.state) == peer
+        assert isinstance(outbox.get_peer(store, peer.state).public_key, bytes)  # type: ignore[union-attr]
+    assert outbox.get_peer(store, "PL") is None

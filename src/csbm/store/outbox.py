@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import (
     BigInteger,
@@ -37,7 +38,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Connection
 
-from csbm.store.log import LedgerStore
+from csbm.store.log import LedgerStore, _rows
 from csbm.store.schema import metadata
 
 PENDING = "pending"
@@ -362,20 +363,24 @@ def remove_peer(store: LedgerStore, state: str) -> bool:
 def list_peers(store: LedgerStore) -> list[PeerRecord]:
     # straight to the driver: the hub reads its nodes at every step of its fan-out
     with store.read() as conn:
-        found = conn.exec_driver_sql(
-            "SELECT state, url, key_name, public_key, fingerprint, added_at FROM peers "
-            "ORDER BY state"
-        ).all()
-    return [_peer(r) for r in found]
+        found = _rows(conn, f"SELECT {_PEER_COLUMNS} FROM peers ORDER BY state")
+    return [_peer_of(r) for r in found]
 
 
 def get_peer(store: LedgerStore, state: str) -> PeerRecord | None:
-    # straight to the driver: a node reads the hub's pinned key for every relayed delivery
+    # straight to the driver (store.log._rows): a node reads the hub's pinned key for
+    # every relayed delivery
     with store.read() as conn:
         m = "?" if conn.dialect.paramstyle == "qmark" else "%s"
-        r = conn.exec_driver_sql(
-            "SELECT state, url, key_name, public_key, fingerprint, added_at FROM peers "
-            f"WHERE state = {m}",
-            (state,),
-        ).first()
-    return None if r is None else _peer(r)
+        found = _rows(conn, f"SELECT {_PEER_COLUMNS} FROM peers WHERE state = {m}", (state,))
+    return _peer_of(found[0]) if found else None
+
+
+#: The columns of ``peers`` that :func:`_peer_of` reads, in order.
+_PEER_COLUMNS = "state, url, key_name, public_key, fingerprint, added_at"
+
+
+def _peer_of(row: Sequence[Any]) -> PeerRecord:
+    """:func:`_peer` of a positional row of :data:`_PEER_COLUMNS`."""
+    state, url, key_name, public_key, fingerprint, added_at = row
+    return PeerRecord(state, url, key_name, bytes(public_key), fingerprint, added_at)
