@@ -162,3 +162,69 @@ def test_a_hubs_lean_inbox_answers_as_its_route(tmp_path: Path) -> None:
             assert status == 202 and json.loads(content)["message_id"] == to_all.message_id
     finally:
         lt.close()
+
+
+def test_the_hubs_acknowledgements_are_the_bytes_fastapis_encoder_gave(tmp_path: Path) -> None:
+    """The answer made as JSON at once against the plain path it replaces: the same
+    document returned as a ``dict[str, Any]`` and encoded by FastAPI."""
+    import base64
+
+    from fastapi import FastAPI
+
+    hub = init_hub(T0, tmp_path / "hub")
+    made = {code: init_node(code, T0, data=tmp_path / code) for code in ("LT", "BY", "PL", "EE")}
+    try:
+        for code, node in made.items():
+            hub.register(code, node.key.verifier_key, "http://127.0.0.1:9", node.key.fingerprint,
+                         T0)  # fmt: skip
+        directory = hub.directory
+    finally:
+        hub.close()
+    lt = made["LT"]
+    app = create_app(Settings(data=directory, worker=False), clock=lambda: NOW)
+    try:
+        with TestClient(app) as client:
+            ids = []
+            for n in range(3):
+                sent = lt.append_message({"kind": "ch3.request", "case": f"c{n}", "body": {}},
+                                         ["all"], T0)  # fmt: skip
+                doc = delivery_to_json(lt.delivery_for(sent.message_id, 0, NOW))
+                assert client.post(INBOX, content=(s := _signed(doc, lt.key, "LT"))[0],
+                                   headers=s[1]).status_code == 202  # fmt: skip
+                ids.append(sent.message_id)
+            site = client.app.state.site  # type: ignore[attr-defined]
+            rows = site.relay_rows_of(ids)
+            site.mark_done([(r.id, bytes([r.id]) * 40, "2026-03-01T10:00:00.123Z")
+                            for r in rows[::2]])  # fmt: skip
+            wanted = [*ids, "unknown", ids[0]]
+            body = json.dumps({"message_ids": wanted}).encode()
+            path = "/api/v1/hub/acknowledgements"
+            headers = sign_request(lt.key, "LT", "POST", path, body, NOW)
+            headers["content-type"] = "application/json"
+            answer = client.post(path, content=body, headers=headers)
+            assert answer.status_code == 200
+            grouped: dict[str, list[dict[str, Any]]] = {}
+            for row in site.relay_rows_of(list(dict.fromkeys(wanted))):
+                grouped.setdefault(row.message_id, []).append({
+                    "state": row.destination, "status": row.status,
+                    "receipt": None if row.receipt is None
+                    else base64.b64encode(row.receipt).decode(),
+                    "acknowledged_at": row.done_at,
+                })  # fmt: skip
+            plain_doc = {"messages": [{"message_id": m, "recipients": items}
+                                      for m, items in grouped.items()]}  # fmt: skip
+            assert sum(len(v) for v in grouped.values()) == 9
+            assert any(item["receipt"] for v in grouped.values() for item in v)
+    finally:
+        for node in made.values():
+            node.close()
+    plain = FastAPI()
+
+    @plain.get("/plain")
+    def as_before() -> dict[str, Any]:
+        return plain_doc
+
+    with TestClient(plain) as reference:
+        before = reference.get("/plain")
+    assert answer.content == before.content
+    assert answer.headers["content-type"] == before.headers["content-type"]

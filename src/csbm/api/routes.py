@@ -452,8 +452,10 @@ class Acknowledgements(BaseModel):
     ]
 
 
-@hub_router.post("/api/v1/hub/acknowledgements", responses=_PEER)
-def acknowledgements(request: Request, peer: PeerDep, wanted: Acknowledgements) -> dict[str, Any]:
+@hub_router.post(
+    "/api/v1/hub/acknowledgements", responses=_PEER, response_model=dict[str, Any]
+)  # fmt: skip
+def acknowledgements(request: Request, peer: PeerDep, wanted: Acknowledgements) -> JSONResponse:
     """Who has acknowledged each of several messages to all (the ones the hub relays;
     unknown ids are left out): each node the hub relays it to, with its status and
     receipt. What a node's worker asks, in one request and one query, for every message
@@ -472,6 +474,9 @@ def acknowledgements(request: Request, peer: PeerDep, wanted: Acknowledgements) 
                 "acknowledged_at": row.done_at,
             }
         )
-    return {
-        "messages": [{"message_id": mid, "recipients": items} for mid, items in grouped.items()]
-    }
+    # the answer as JSON at once: every value is already JSON's (text, null), which
+    # FastAPI's encoder would walk and copy first (0.4 ms with 56 receipts); the same
+    # bytes (test), the same schema in OpenAPI (response_model)
+    return JSONResponse(
+        {"messages": [{"message_id": mid, "recipients": items} for mid, items in grouped.items()]}
+    )
