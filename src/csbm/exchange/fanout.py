@@ -17,6 +17,24 @@ request of the hub. A failure is reported by the name of the httpx error the pla
 client would have met in its place (``ConnectError``, ``ConnectTimeout``,
 ``ReadTimeout``, ``ReadError``, ``RemoteProtocolError``), so the outbox records the same
 reason either way (:class:`csbm.exchange.http.Unreachable`).
+
+Why not httpx's own async client (measured 2026-11-30, issue 11): ``httpx.AsyncClient``
+(0.28.1, httpcore 1.0.9; HTTP/1.1, limits of 256 connections, kept alive) put in this
+client's place -- the same one event loop in the delivery thread, the body and the
+signature still made once per message, every test of tests/exchange/test_hub_fanout.py
+passing through it -- cost the hub, in ``python -m bench.bench_network fanout 56 8``
+(``cpu_ms_per_delivery.hub``, CPU time from /proc, the two clients run back to back,
+load average 30-55), 3.04, 3.19 and 3.55 ms per delivery against 0.74, 0.58, 0.49,
+0.54 and 0.58 ms through this client: about +2.6 ms, where it would have had to stay
+within +0.15 ms. One ``AsyncClient`` per node (each pool holding one connection): 1.58,
+1.74 and 1.61 ms, still about +1.1 ms.
+In-process (56 uvicorn servers in another process, 56 POSTs at once, CPU per request):
+this client 0.034 ms; ``AsyncClient`` 2.1 ms, one per node 0.85 ms. Under cProfile the
+shared pool spends it in httpcore's ``_assign_requests_to_connections``, which looks at
+every connection (``is_idle``, ``has_expired``: a socket poll each) for every request
+it queues or finishes -- quadratic in the requests in flight -- and every request,
+one pool per node or not, tries to import ``sniffio`` (not installed beside anyio 4:
+a failed import, a search of sys.path, each time).
 """
 
 from __future__ import annotations
