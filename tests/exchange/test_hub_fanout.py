@@ -483,10 +483,7 @@ def test_a_refusal_reads_the_same_from_bytes_as_from_an_httpx_response() -> None
             lean.status, lean.code, lean.message, lean.problems)
 
 
-def test_the_worker_reads_the_serves_wall_clock_to_the_millisecond() -> None:
-    from csbm.domain.time import now
-    from csbm.services.clock import wall_clock
-
-    assert Worker(lambda _at: 0, wall_clock)._clock is now
+def test_the_worker_reads_the_clock_it_is_given() -> None:
+    """serve hands it the precise clock (tests/api/test_lean_inbox.py); a test's as given."""
     fixed = lambda: T0  # noqa: E731
     assert Worker(lambda _at: 0, fixed)._clock is fixed

@@ -46,7 +46,6 @@ from typing import Any, TypeVar
 
 import structlog
 
-from csbm.domain.time import now
 from csbm.errors import CsbmError
 from csbm.exchange.fanout import Broken, FanOutClient, Target, new_loop, target_of
 from csbm.exchange.http import (
@@ -64,7 +63,6 @@ from csbm.hub import HUB, Hub
 from csbm.ledger.keys import KeyDirectory, parse_stamp, stamp
 from csbm.ledger.receipt import Delivery
 from csbm.node import Node
-from csbm.services.clock import wall_clock
 from csbm.store.outbox import PENDING, OutboxRow, PeerRecord
 
 log = structlog.get_logger("csbm.worker")
@@ -160,11 +158,10 @@ class Worker:
         next_due: Callable[[], str | None] | None = None,
     ) -> None:
         self._step = step
-        # ``csbm serve`` hands its wall clock to the whole second (what its outputs
-        # show); the worker reads the same clock to the millisecond: a row due in 0.25 s
-        # (a retry, the next question to the hub) falls due then, not at the next whole
-        # second. Any other clock (the tests') is used as given.
-        self._clock = now if clock is wall_clock else clock
+        # ``csbm serve`` hands it the precise clock (``now``, to the millisecond: a row
+        # due in 0.25 s, a retry or the next question to the hub, falls due then, not at
+        # the next whole second); the tests their own
+        self._clock = clock
         self._next_due = next_due
         self.poll = poll
         self.wake = threading.Event()
