@@ -6,8 +6,7 @@ and bytes, the same log lines, and the same exception raised to the server on a 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -20,22 +19,10 @@ from csbm.exchange.wire import delivery_to_json, sign_request
 from csbm.hub import init_hub
 from csbm.ledger.keys import StateKey, generate_state_key
 from csbm.node import Node, init_node
+from tests.api.conftest import T0
 
-T0 = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
 NOW = T0 + timedelta(hours=1)
 INBOX = "/api/v1/inbox"
-
-
-@pytest.fixture
-def nodes(tmp_path: Path) -> Iterator[dict[str, Node]]:
-    made = {code: init_node(code, T0, data=tmp_path / code) for code in ("LT", "BY", "PL")}
-    for code, node in made.items():
-        for other, peer in made.items():
-            if other != code:
-                node.add_peer_key(other, peer.key.verifier_key, T0)
-    yield made
-    for node in made.values():
-        node.close()
 
 
 def _signed(

@@ -8,7 +8,7 @@ import base64
 import json
 from collections.abc import Iterator
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -19,8 +19,8 @@ from csbm.api import Settings, create_app
 from csbm.exchange.wire import delivery_to_json, sign_request
 from csbm.ledger.keys import StateKey, generate_state_key
 from csbm.node import Node, init_node
+from tests.api.conftest import T0
 
-T0 = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
 PROBLEM = "application/problem+json"
 
 
@@ -30,18 +30,6 @@ class Clock:
 
     def __call__(self) -> datetime:
         return self.at
-
-
-@pytest.fixture
-def nodes(tmp_path: Path) -> Iterator[dict[str, Node]]:
-    made = {code: init_node(code, T0, data=tmp_path / code) for code in ("LT", "BY", "PL")}
-    for code, node in made.items():
-        for other, peer in made.items():
-            if other != code:
-                node.add_peer_key(other, peer.key.verifier_key, T0)
-    yield made
-    for node in made.values():
-        node.close()
 
 
 @pytest.fixture
