@@ -154,19 +154,7 @@ def _status(count: int, limit: int | None) -> str:
 
 
 def _result(rule: Rule, code: str, window: str, members: list[_Item]) -> ConstraintResult:
-    spec = rule.spec
-    assert isinstance(spec, LimitSpec)
-    status = _status(len(members), spec.max_count)
-    return ConstraintResult(
-        rule=rule.id,
-        paragraph=rule.paragraph,
-        state=code,
-        window=window,
-        count=len(members),
-        limit=spec.max_count,
-        status=status,  # type: ignore[arg-type]
-        activities=tuple(i.name for i in members),
-    )
+    return _named_result(rule, code, window, tuple(i.name for i in members))
 
 
 def _by_year(rule: Rule, code: str, items: list[_Item]) -> list[ConstraintResult]:
