@@ -98,7 +98,7 @@ class SqlNodeStore:
         self._conn = conn
         self._reader = reader  # a reader takes the size once: nodes never change
         self._size: int | None = None
-        self._mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+        self._mark = _mark(conn)
         self._get_sql = (
             f"SELECT hash FROM merkle_nodes WHERE level = {self._mark} AND idx = {self._mark}"
         )
@@ -597,7 +597,7 @@ class LedgerStore:
     def nodes_range(self, level: int, start: int, stop: int) -> list[tuple[int, bytes]]:
         """Stored nodes ``(index, hash)`` of one level with ``start <= index < stop``."""
         with self.read() as conn:
-            m = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+            m = _mark(conn)
             rows = conn.exec_driver_sql(
                 f"SELECT idx, hash FROM merkle_nodes WHERE level = {m} AND idx >= {m} "
                 f"AND idx < {m} ORDER BY idx",
@@ -612,7 +612,7 @@ class LedgerStore:
         leaf hash (None when missing): ``(idx, message_id, kind, sender, key_id,
         created_at, envelope, leaf)``. Straight from the driver: the audit reads millions."""
         with self.read() as conn:
-            m = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+            m = _mark(conn)
             rows = conn.exec_driver_sql(
                 "SELECT e.idx, e.message_id, e.kind, e.sender, e.key_id, e.created_at, "
                 "e.envelope, n.hash FROM log_entries e LEFT JOIN merkle_nodes n "

@@ -38,7 +38,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Connection
 
-from csbm.store.log import LedgerStore, _rows
+from csbm.store.log import LedgerStore, _mark, _rows
 from csbm.store.schema import metadata
 
 PENDING = "pending"
@@ -180,7 +180,7 @@ def due(store: LedgerStore, now: str, limit: int = 100) -> list[OutboxRow]:
     """Rows to attempt now: pending (or relayed, to ask the hub for receipts) and due."""
     # straight to the driver: every worker asks at every poll, idle or not
     with store.read() as conn:
-        m = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+        m = _mark(conn)
         rows = conn.exec_driver_sql(
             f"SELECT {_OUTBOX_COLUMNS} FROM outbox WHERE status IN ({m}, {m}) "
             f"AND next_attempt_at <= {m} ORDER BY next_attempt_at, id LIMIT {m}",
@@ -193,7 +193,7 @@ def next_due(store: LedgerStore) -> str | None:
     """When the earliest row still to attempt (pending or relayed) falls due; None when
     there is none. The worker sleeps until then (or until woken)."""
     with store.read() as conn:
-        m = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+        m = _mark(conn)
         (first,) = conn.exec_driver_sql(
             f"SELECT min(next_attempt_at) FROM outbox WHERE status IN ({m}, {m})",
             (PENDING, RELAYED),
@@ -208,7 +208,7 @@ def rows(
     # straight to the driver (as the queries below): the hub reads a message's rows at
     # each delivery it accepts, and a sender's every question about its receipts
     with store.read() as conn:
-        m = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+        m = _mark(conn)
         where = [("message_id", message_id), ("status", status)]
         terms = [f"{name} = {m}" for name, value in where if value is not None]
         found = conn.exec_driver_sql(
@@ -232,7 +232,7 @@ def rows_of(store: LedgerStore, message_ids: Sequence[str]) -> list[OutboxRow]:
         return []
     found: list[OutboxRow] = []
     with store.read() as conn:
-        m = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+        m = _mark(conn)
         for start in range(0, len(wanted), _IN_CHUNK):
             chunk = wanted[start : start + _IN_CHUNK]
             found += [
@@ -319,7 +319,7 @@ def mark_done(store: LedgerStore, done: Sequence[tuple[int, bytes, str]]) -> Non
     with store.write() as txn:
         # one statement for every row, straight to the driver (executemany): building an
         # UPDATE per row cost the hub about a third of its CPU per delivery
-        m = "?" if txn.conn.dialect.paramstyle == "qmark" else "%s"
+        m = _mark(txn.conn)
         txn.conn.exec_driver_sql(
             f"UPDATE outbox SET status = {m}, attempts = attempts + 1, last_error = NULL, "
             f"receipt = {m}, done_at = {m} WHERE id = {m}",
@@ -371,7 +371,7 @@ def get_peer(store: LedgerStore, state: str) -> PeerRecord | None:
     # straight to the driver (store.log._rows): a node reads the hub's pinned key for
     # every relayed delivery
     with store.read() as conn:
-        m = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+        m = _mark(conn)
         found = _rows(conn, f"SELECT {_PEER_COLUMNS} FROM peers WHERE state = {m}", (state,))
     return _peer_of(found[0]) if found else None
 
