@@ -123,15 +123,6 @@ def _refuse(code: str, reason: str, path: str = "delivery", value: Any = None) -
     return ReceiptError(code, reason, path, value)
 
 
-def _verifiers(directory: KeyDirectory, state: str) -> list[NoteVerifier]:
-    """The keys a State may sign with now (not revoked)."""
-    return [
-        NoteVerifier(r.name, r.public_key)
-        for r in directory.records()
-        if r.state == state and r.revoked_at is None
-    ]
-
-
 @dataclass(frozen=True)
 class _KeyChange:
     """What a peer's own rotation or revocation statement changes in our key directory."""
@@ -225,6 +216,7 @@ def accept_delivery(
             )
         origin = origin_for(envelope.sender)
         change = _key_change(envelope)
+        # every key of the sender (the split-view check), and those it may sign with now
         sender_keys = [r for r in directory.records() if r.state == envelope.sender]
         verifiers = [
             NoteVerifier(r.name, r.public_key) for r in sender_keys if r.revoked_at is None
