@@ -487,3 +487,25 @@ def test_the_worker_reads_the_clock_it_is_given() -> None:
     """serve hands it the precise clock (tests/api/test_lean_inbox.py); a test's as given."""
     fixed = lambda: T0  # noqa: E731
     assert Worker(lambda _at: 0, fixed)._clock is fixed
+
+
+def test_closed_from_a_running_event_loop(network: Network) -> None:
+    """``csbm serve``'s lifespan stops the worker from uvicorn's event loop: the
+    fan-out's own loop is closed all the same (it raised 'Cannot run the event loop while
+    another loop is running' before, and the hub's shutdown failed)."""
+    client = HttpClient(network.hub.key, "hub")
+    fan = HubFanOut(network.hub, client, Backoff(jitter=0.0))
+    try:
+        fan(AT)
+        assert {r[1] for r in _recorded(network)} == {"done"}
+        loop = fan._loop
+        assert loop is not None
+
+        async def shutdown() -> None:
+            fan.close()
+
+        asyncio.run(shutdown())
+        assert fan._loop is None and loop.is_closed()
+    finally:
+        fan.close()
+        client.close()

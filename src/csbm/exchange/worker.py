@@ -445,7 +445,20 @@ class HubFanOut:
         self._loop.run_until_complete(work)
 
     def close(self) -> None:
-        """Close the kept-alive connections and the event loop (after the last step)."""
+        """Close the kept-alive connections and the event loop (after the last step).
+        Called from a thread that runs an event loop of its own (``csbm serve``'s
+        lifespan, on shutdown), where no other loop can run, it does so in a thread of
+        its own."""
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            self._close()
+            return
+        closer = threading.Thread(target=self._close, name="csbm-fanout-close")
+        closer.start()
+        closer.join()
+
+    def _close(self) -> None:
         loop, self._loop = self._loop, None
         if loop is None or loop.is_running() or loop.is_closed():
             return
