@@ -17,6 +17,7 @@ import errno
 import json
 import os
 import threading
+from collections import deque
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -73,6 +74,12 @@ DATA_ENV = "CSBM_DATA"
 #: The most consistency proofs from other sizes a delivery to all carries (the wire
 #: allows 64).
 ALTERNATIVES = 32
+#: Of them, at most this many start at the sizes of our log handed out lately in
+#: deliveries (:meth:`Node.delivery_to_all`, :meth:`Node.delivery_for`), which no receipt
+#: may acknowledge yet: several messages to all sent at once reach each node one after
+#: the other, each node's view then is the checkpoint of the one before, and the next
+#: delivery proves from it (no stale-view refusal, no fresh delivery fetched per node).
+RECENT_SIZES = 8
 
 
 def data_dir(data: Path | None) -> Path:
@@ -292,6 +299,10 @@ class Node:
         #: acknowledged: :meth:`peers_seen_sizes`
         self._seen: tuple[int, dict[str, int]] = (-1, {})
         self._seen_lock = threading.Lock()
+        #: the sizes of the checkpoints of our latest deliveries, the newest last
+        #: (kept in memory: after a restart a node whose view is among them is sent a
+        #: fresh delivery, as before)
+        self._handed_out: deque[int] = deque(maxlen=RECENT_SIZES)
 
     @classmethod
     def open(cls, data: Path | None = None, db: str | None = None) -> Node:
@@ -549,7 +560,12 @@ class Node:
             raise NotFoundError(f"no message {message_id} in the log", code="message.unknown")
         signed = self.checkpoint(at)
         sizes = Counter(s for s in self.peers_seen_sizes().values() if 0 < s < signed.size)
-        ranked = [size for size, _n in sizes.most_common(ALTERNATIVES + 1)]
+        recent = list(dict.fromkeys(
+            s for s in reversed(self._handed_out) if 0 < s < signed.size and s not in sizes
+        ))  # fmt: skip
+        ranked = [size for size, _n in sizes.most_common(ALTERNATIVES + 1 - len(recent))]
+        ranked += recent
+        self._handed_out.append(signed.size)
         main = ranked[0] if ranked else 0
         delivery = self._delivery(entry.envelope, entry.index, main, signed)
         others = tuple(
@@ -925,6 +941,7 @@ class Node:
         if entry is None:
             raise NotFoundError(f"no message {message_id} in the log", code="message.unknown")
         signed = self.checkpoint(at)
+        self._handed_out.append(signed.size)
         return self._delivery(entry.envelope, entry.index, min(peer_seen, signed.size), signed)
 
     def issued_receipt(self, message_id: str) -> bytes | None:

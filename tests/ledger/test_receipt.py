@@ -337,6 +337,51 @@ def test_a_delivery_to_all_carries_a_proof_from_each_size_its_addressees_saw(
             node.close()
 
 
+def test_messages_to_all_sent_at_once_are_verified_each_from_the_one_before(
+    tmp_path: Path, db_url: str, db_factory: Callable[[], str]
+) -> None:
+    """Several messages to all sent at once: the hub relays them to each node in order
+    before any receipt is back at the sender, so each node's view is the checkpoint of
+    the message before. Each later delivery to all carries a proof from the sizes the
+    sender handed out lately (at most RECENT_SIZES): every node verifies every one from
+    its own view, also a node that missed one; none is refused as a stale view."""
+    from csbm.node import RECENT_SIZES
+
+    ua = make_node(tmp_path, db_url, "UA")
+    others = [make_node(tmp_path, db_factory(), s) for s in ("AT", "BE")]
+    try:
+        for node in others:
+            trust(ua, node)
+            trust(node, ua)
+        deliveries, sizes = [], []
+        for n in range(4):
+            raw, _index = _send(ua, 30 + n, ["all"])
+            deliveries.append(ua.delivery_to_all(parse_envelope(raw).message_id, at(10 + n)))
+            sizes.append(ua.size())  # the size of that delivery's checkpoint
+        assert ua.peers_seen_sizes() == {}  # no receipt back yet
+        last = deliveries[-1]
+        assert {s for s, _p in last.alternatives} | {last.consistency_from} >= set(sizes[:-1])
+        at_, be = others
+        for d in deliveries:  # AT: every one, in order
+            at_.receive(d, at(20))
+        for d in (deliveries[0], deliveries[2], deliveries[3]):  # BE missed the second
+            be.receive(d, at(20))
+        for node in others:
+            assert node.store.split_view_evidence() == []
+            checkpoint = node.store.last_checkpoint("csbm/UA")
+            assert checkpoint is not None and checkpoint.size == sizes[-1]
+        # only the latest RECENT_SIZES sizes are kept
+        for n in range(RECENT_SIZES + 2):
+            raw, _index = _send(ua, 40 + n, ["all"])
+            later = ua.delivery_to_all(parse_envelope(raw).message_id, at(30 + n))
+        starts = {s for s, _p in later.alternatives} | {later.consistency_from}
+        assert len(starts) == RECENT_SIZES and sizes[-1] not in starts
+    finally:
+        ua.close()
+        for node in others:
+            node.close()
+
+
 def test_several_receipts_are_logged_in_one_commit_and_a_bad_one_alone_is_refused(
     tmp_path: Path, db_url: str, db_factory: Callable[[], str]
 ) -> None:
