@@ -45,7 +45,13 @@ from csbm.ledger.keys import (
     verifier_key,
 )
 from csbm.ledger.merkle import ConsistencyProof, InclusionProof, leaf_hash
-from csbm.ledger.receipt import Delivery, accept_delivery, record_receipt, record_receipts
+from csbm.ledger.receipt import (
+    Delivery,
+    accept_deliveries,
+    accept_delivery,
+    record_receipt,
+    record_receipts,
+)
 from csbm.store import AppendResult, CheckpointRecord, KeyRecord, LedgerStore, StoredEntry
 from csbm.store.anchor import (
     ANCHOR_NAME,
@@ -603,6 +609,39 @@ class Node:
         # under the log's write lock, so no lock of ours is needed.
         keys = directory if directory is not None else self.directory_of_keys()
         return accept_delivery(self.store, self.key, keys, delivery, at, envelope)
+
+    def receive_many(
+        self,
+        deliveries: Sequence[Delivery],
+        at: datetime,
+        directory: KeyDirectory | None = None,
+        envelopes: Sequence[Envelope] | None = None,
+    ) -> tuple[list[Envelope], CsbmError | None]:
+        """:meth:`receive` for several deliveries, in order, in one commit: the receipts
+        of those accepted, and the refusal that stopped the rest (None if none did; see
+        :func:`csbm.ledger.receipt.accept_deliveries`). ``envelopes``: theirs, as the
+        caller parsed them (the same bytes: not parsed again)."""
+        from csbm.message import check_payload
+
+        items: list[tuple[Delivery, Envelope | None]] = []
+        refusal: CsbmError | None = None
+        for k, delivery in enumerate(deliveries):
+            envelope = envelopes[k] if envelopes is not None else None
+            try:
+                if envelope is None or envelope.raw != delivery.envelope:
+                    envelope = parse_envelope(delivery.envelope)
+                check_payload(envelope.message, envelope.recipients)
+            except CsbmError as exc:
+                refusal = exc
+                break
+            items.append((delivery, envelope))
+        if not items:
+            return [], refusal
+        keys = directory if directory is not None else self.directory_of_keys()
+        receipts, stopped = accept_deliveries(self.store, self.key, keys, items, at)
+        if stopped is not None or len(receipts) < len(items):
+            return receipts, stopped
+        return receipts, refusal
 
     def receive_batch(self, batch: DeliveryBatch, at: datetime) -> list[Envelope]:
         """Receive every delivery of a batch in order; the receipts, one per delivery. The

@@ -25,11 +25,17 @@ from starlette.concurrency import run_in_threadpool
 from csbm.accounts.policy import Action, Forbidden, Unauthenticated, require
 from csbm.api.auth import require_action
 from csbm.api.signed import check_signed, signed_peer, site_of, skew_of, target_of
-from csbm.errors import InputError, NotFoundError, Problem
-from csbm.exchange.wire import MAX_DELIVERY, Signed, delivery_from_json, delivery_to_json
+from csbm.errors import CsbmError, InputError, NotFoundError, Problem
+from csbm.exchange.wire import (
+    MAX_DELIVERY,
+    Signed,
+    batch_from_json,
+    delivery_from_json,
+    delivery_to_json,
+)
 from csbm.hub import HUB, Hub
-from csbm.ledger.envelope import ALL, parse_envelope
-from csbm.ledger.keys import stamp
+from csbm.ledger.envelope import ALL, Envelope, parse_envelope
+from csbm.ledger.keys import KeyDirectory, stamp
 from csbm.ledger.receipt import ReceiptError
 from csbm.node import Node
 from csbm.services import inbox as inbox_service
@@ -138,7 +144,9 @@ _DELIVERY_BODY: dict[str, Any] = {
                 "type": "object",
                 "title": "Delivery",
                 "description": "A delivery: envelope, checkpoint, inclusion and consistency "
-                "proofs.",
+                "proofs; or several to a node, received in order in one commit: "
+                '{"deliveries": [delivery, ...]} (at most 64; the answer: "receipts", and '
+                '"refused" when one was refused after some were accepted).',
             }
         }
     },
@@ -188,18 +196,11 @@ def _receive(request: Request, body: bytes, at: datetime) -> JSONResponse:
         peer = check_signed(site, request.headers, request.method, target_of(request), body,
                             at, skew_of(request), directory)  # fmt: skip
     delivery = _delivery_document(request.headers.get("content-type"), body)
+    if "deliveries" in delivery:
+        return _receive_many(request, site, peer, delivery, at, directory)
     parsed = delivery_from_json(delivery)
     envelope = parse_envelope(parsed.envelope)
-    _check_created(envelope.created, at, skew_of(request))
-    if peer.signer == HUB:
-        if ALL not in envelope.recipients:
-            raise Forbidden("the hub relays only messages to all", "recipients", "hub")
-    elif envelope.sender != peer.signer:
-        raise Forbidden(
-            f"{peer.signer} may deliver only its own messages, not {envelope.sender}'s",
-            "sender",
-            envelope.sender,
-        )
+    _check_relay(request, peer, envelope, at)
     if isinstance(site, Hub):
         text = json.dumps(delivery)
         if len(text) > MAX_DELIVERY:
@@ -221,6 +222,74 @@ def _receive(request: Request, body: bytes, at: datetime) -> JSONResponse:
             "receipt": base64.b64encode(receipt.raw).decode("ascii"),
         }
     )
+
+
+def _check_relay(request: Request, peer: Signed, envelope: Envelope, at: datetime) -> None:
+    """The envelope's time within the skew, and the peer allowed to hand it over: the
+    hub only messages to all, a State only its own."""
+    _check_created(envelope.created, at, skew_of(request))
+    if peer.signer == HUB:
+        if ALL not in envelope.recipients:
+            raise Forbidden("the hub relays only messages to all", "recipients", "hub")
+    elif envelope.sender != peer.signer:
+        raise Forbidden(
+            f"{peer.signer} may deliver only its own messages, not {envelope.sender}'s",
+            "sender",
+            envelope.sender,
+        )
+
+
+def _receive_many(
+    request: Request,
+    site: Node | Hub,
+    peer: Signed,
+    doc: dict[str, Any],
+    at: datetime,
+    directory: KeyDirectory,
+) -> JSONResponse:
+    """Several deliveries to a node in one request (``{"deliveries": [...]}``): each
+    envelope checked as one alone would be -- any one refused refuses the request, its
+    problems under ``deliveries[i]``, nothing stored -- then received in order in one
+    commit. The answer: the receipts of those accepted (``receipts``, in order) and, when
+    one was refused after some were accepted, its refusal (``refused``: its index, code
+    and reason; those after it were not looked at: send them again). The first one
+    refused is answered as it would be alone (problem+json)."""
+    if isinstance(site, Hub):
+        raise InputError(
+            "bad delivery", [Problem("deliveries", "the hub takes one delivery per request")]
+        )
+    deliveries = batch_from_json(doc)
+    envelopes: list[Envelope] = []
+    for i, item in enumerate(deliveries):
+        try:
+            envelope = parse_envelope(item.envelope)
+            _check_relay(request, peer, envelope, at)
+        except CsbmError as exc:
+            exc.problems = tuple(
+                Problem(f"deliveries[{i}].{p.path}", p.reason, p.value, p.rule)
+                for p in exc.problems
+            ) or (Problem(f"deliveries[{i}]", exc.message),)
+            raise
+        envelopes.append(envelope)
+    receipts, refusal = site.receive_many(deliveries, at, directory=directory,
+                                          envelopes=envelopes)  # fmt: skip
+    if refusal is not None and not receipts:
+        raise refusal
+    answer: dict[str, Any] = {"receipts": []}
+    for envelope, receipt in zip(envelopes, receipts, strict=False):
+        log.info("received", message_id=envelope.message_id, sender=envelope.sender,
+                 via=peer.signer)  # fmt: skip
+        answer["receipts"].append({
+            "message_id": envelope.message_id,
+            "log_index": receipt.body["log_index"],
+            "receipt": base64.b64encode(receipt.raw).decode("ascii"),
+        })  # fmt: skip
+    if refusal is not None:
+        reason = "; ".join(refusal.lines())[:500]
+        log.warning("refused", method=request.method, path=request.url.path, code=refusal.code,
+                    index=len(receipts), reason=reason)  # fmt: skip
+        answer["refused"] = {"index": len(receipts), "code": refusal.code, "detail": reason}
+    return JSONResponse(answer)
 
 
 @shared_router.post(

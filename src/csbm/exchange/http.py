@@ -30,7 +30,7 @@ from urllib.parse import urlencode, urlsplit
 import httpx
 
 from csbm.errors import CsbmError, Problem
-from csbm.exchange.wire import delivery_from_json, delivery_to_json, sign_request
+from csbm.exchange.wire import batch_to_json, delivery_from_json, delivery_to_json, sign_request
 from csbm.ledger.checkpoint import SignedCheckpoint
 from csbm.ledger.keys import StateKey, origin_for
 from csbm.ledger.merkle import InclusionProof
@@ -160,6 +160,18 @@ class HttpClient:
         """POST a delivery to a node's (or the hub's) inbox; its answer."""
         answer = self.request("POST", base_url, INBOX, at,
                               document=delivery_to_json(delivery))  # fmt: skip
+        if not isinstance(answer, dict):
+            raise Unreachable(base_url, "the answer is not a JSON object")
+        return answer
+
+    def post_deliveries(
+        self, base_url: str, deliveries: Sequence[Delivery], at: datetime
+    ) -> dict[str, Any]:
+        """POST several deliveries to a node's inbox in one request (``{"deliveries":
+        [...]}``, received in order in one commit); its answer (``receipts``, and
+        ``refused`` when one was refused after some were accepted)."""
+        answer = self.request("POST", base_url, INBOX, at,
+                              document=batch_to_json(deliveries))  # fmt: skip
         if not isinstance(answer, dict):
             raise Unreachable(base_url, "the answer is not a JSON object")
         return answer

@@ -13,6 +13,10 @@ the JSON object ::
 message to all carries one for each size of the sender's log the nodes last saw, so each
 node the hub relays it to verifies it from its own last view (issue 11, item 9).
 
+Several deliveries to one node travel in one request as ``{"deliveries": [delivery,
+...]}`` (at most :data:`MAX_BATCH`): the hub sends a node every message waiting for it
+at once, received in order in one commit (see ``docs/network.md``).
+
 Every node-to-node request is signed with the requesting node's key, in the spirit of
 HTTP Message Signatures (RFC 9421, simplified to one fixed set of components): the
 headers ``CSBM-Signer`` (a State code, or ``hub``), ``CSBM-Key-Id``, ``CSBM-Date`` and
@@ -31,7 +35,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -165,6 +169,43 @@ def delivery_from_json(doc: Any) -> Delivery:
         consistency_from=None if start is None else _size(start, "consistency_from"),
         alternatives=_alternatives(doc["alternatives"]) if "alternatives" in doc else (),
     )
+
+
+#: The most deliveries one request to a node's inbox carries (``{"deliveries": [...]}``).
+MAX_BATCH = 64
+
+
+def batch_to_json(deliveries: Sequence[Delivery]) -> dict[str, Any]:
+    """The JSON form of several deliveries to one node (see the module doc)."""
+    return {"deliveries": [delivery_to_json(d) for d in deliveries]}
+
+
+def batch_from_json(doc: Mapping[str, Any]) -> list[Delivery]:
+    """The deliveries of a batch (``{"deliveries": [delivery, ...]}``, 1 to
+    :data:`MAX_BATCH` of them, in the order to receive them); InputError names the
+    first bad member (``deliveries[i].member``)."""
+    unknown = sorted(set(doc) - {"deliveries"})
+    if unknown:
+        raise InputError("bad delivery", [Problem(unknown[0], "unknown member")])
+    items = doc["deliveries"]
+    if not isinstance(items, list) or not 1 <= len(items) <= MAX_BATCH:
+        raise InputError("bad delivery", [Problem(
+            "deliveries", f"a list of 1 to {MAX_BATCH} deliveries",
+            len(items) if isinstance(items, list) else None,
+        )])  # fmt: skip
+    out = []
+    for i, item in enumerate(items):
+        try:
+            out.append(delivery_from_json(item))
+        except InputError as exc:
+            problems = [
+                Problem(f"deliveries[{i}].{p.path}", p.reason, p.value, p.rule)
+                if not p.path.startswith("(")
+                else Problem(f"deliveries[{i}]", p.reason, p.value, p.rule)
+                for p in exc.problems
+            ]
+            raise InputError(exc.message, problems, exc.code) from None
+    return out
 
 
 def _signed_text(method: str, target: str, date: str, body: bytes) -> bytes:

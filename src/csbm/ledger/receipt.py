@@ -184,128 +184,194 @@ def accept_delivery(
 ) -> Envelope:
     """Verify a delivery, log the envelope and a receipt in one commit; return the receipt.
     ``parsed``: the delivery's envelope as the caller parsed it (not parsed again)."""
-    raw = delivery.envelope
-    envelope = verify_envelope(raw, directory, parsed=parsed)
-    evidence: SplitViewEvidence | None = None
-    held = False
+    envelope = verify_envelope(delivery.envelope, directory, parsed=parsed)
     # Everything from the duplicate check on runs in the write transaction, under the
     # log's write lock (one connection per delivery): the same delivery arriving twice at
     # once (a retry racing the original) finds the first one logged and gets its receipt
     # back -- never a second receipt -- without any lock of the caller's; a refusal
     # rolls back (nothing is written).
     with store.write() as txn:
-        logged = txn.logged([envelope.message_id])
-        seen = logged.get(envelope.message_id)
-        if seen is not None:
-            if seen[1] != raw:
-                raise EnvelopeError(
-                    "envelope.replayed",
-                    "message id already received with other content",
-                    "message_id",
-                    envelope.message_id,
-                )
-            previous = txn.receipt_for(envelope.message_id, "issued")
-            if previous is not None:
-                return parse_envelope(txn.entry(int(previous["receipt_index"])).envelope)
-        if ALL not in envelope.recipients and key.state not in envelope.recipients:
-            raise _refuse(
-                "delivery.not_addressed",
-                f"the message is not addressed to {key.state}",
-                "recipients",
-                ",".join(envelope.recipients),
-            )
-        origin = origin_for(envelope.sender)
-        change = _key_change(envelope)
-        # every key of the sender (the split-view check), and those it may sign with now
-        sender_keys = [r for r in directory.records() if r.state == envelope.sender]
-        verifiers = [
-            NoteVerifier(r.name, r.public_key) for r in sender_keys if r.revoked_at is None
-        ]
-        if change is not None and change.new_key is not None:
-            # the checkpoint of a rotation's delivery is signed by the new key it announces
-            verifiers.append(NoteVerifier(change.new_key.name, change.new_key.public_key))
+        accepted = _accept_in(txn, store, key, directory, delivery, at, envelope)
+    return _settled(accepted)
+
+
+def accept_deliveries(
+    store: LogRepository,
+    key: StateKey,
+    directory: KeyDirectory,
+    items: Sequence[tuple[Delivery, Envelope | None]],
+    at: datetime,
+) -> tuple[list[Envelope], CsbmError | None]:
+    """:func:`accept_delivery` for several deliveries, in order, in one commit: their
+    receipts, and the refusal that stopped the batch (None if none did). What was
+    accepted before a refusal is logged all the same, as if each had come alone; the
+    deliveries after it are not looked at. A delivery that changes the sender's keys (a
+    rotation, a revocation) ends the batch too, without a refusal: the ones after it are
+    checked against the new keys when sent again. Each item: the delivery and its
+    envelope as the caller parsed it (or None)."""
+    receipts: list[Envelope] = []
+    refusal: CsbmError | None = None
+    accepted: list[_Accepted] = []
+    with store.write() as txn:
+        for delivery, parsed in items:
+            try:
+                envelope = verify_envelope(delivery.envelope, directory, parsed=parsed)
+                one = _accept_in(txn, store, key, directory, delivery, at, envelope)
+            except CsbmError as exc:
+                refusal = exc
+                break
+            accepted.append(one)
+            if one.evidence is not None or one.changed_keys:
+                break
+    for one in accepted:
         try:
-            checkpoint = verify_checkpoint(delivery.checkpoint, verifiers, origin=origin)
-        except CsbmError as exc:
-            raise _refuse("delivery.checkpoint", exc.lines()[0], "checkpoint") from None
-        try:
-            verify_inclusion(
-                leaf_hash(raw),
-                delivery.leaf_index,
-                checkpoint.size,
-                list(delivery.inclusion),
-                checkpoint.root,
-            )
-        except CsbmError as exc:  # ProofError or InputError: both say why
-            raise _refuse(
-                "delivery.inclusion", f"inclusion proof: {exc.message}", "inclusion"
-            ) from None
-        every_key = [NoteVerifier(r.name, r.public_key) for r in sender_keys]
-        # The sender's last checkpoint is read and checked under the log's write lock:
-        # two deliveries at once cannot both pass against the same old checkpoint and
-        # log two views of one log.
-        last_record = txn.last_checkpoint(origin)
-        last = None
-        if last_record is not None:
-            last = _held_checkpoint(last_record.note, every_key, origin)
-        if last is not None and delivery.alternatives:
-            delivery = delivery.from_size(last.size)
-        stale = _stale_view(store, origin, last, checkpoint, delivery, every_key)
-        if stale is not None:
-            raise stale
-        known_older = last is not None and checkpoint.size < last.size
-        if known_older and delivery.consistency_from is not None:
-            outcome: SignedCheckpoint | SplitViewEvidence = checkpoint  # an older, known head
-        else:
-            outcome = check_peer_checkpoint(last, checkpoint, list(delivery.consistency))
-        if isinstance(outcome, SplitViewEvidence):
-            evidence = outcome
-            txn.add_split_view_evidence(origin, json.dumps(outcome.to_json()), stamp(at))
-        else:
-            # a logged message keeps its index; a new one goes at the end, its receipt
-            # right after it: both in one append
-            index = seen[0] if seen is not None else txn.size()
-            body = {
-                "message_id": envelope.message_id,
-                "message_hash": base64.b64encode(message_hash(raw)).decode("ascii"),
-                "sender": envelope.sender,
-                "log_index": index,
-                "sender_checkpoint": {
-                    "origin": checkpoint.origin,
-                    "size": checkpoint.size,
-                    "root": base64.b64encode(checkpoint.root).decode("ascii"),
-                },
-            }
-            if change is not None:
-                _apply_key_change(txn, directory, change)
-            receipt = seal({"kind": KIND_RECEIPT, "body": body}, key, [envelope.sender], at)
-            records = [receipt.record()] if seen is not None else [
-                envelope.record(), receipt.record()
-            ]  # fmt: skip
-            *message, rec = txn.append(records, logged)
-            assert not message or message[0].index == index
-            txn.add_receipt(
-                rec.index, "issued", envelope.sender, envelope.message_id, message_hash(raw), index
-            )
-            held = last is None or checkpoint.size > last.size
-            if held:
-                txn.add_checkpoint(
-                    CheckpointRecord(
-                        checkpoint.origin,
-                        False,
-                        checkpoint.size,
-                        checkpoint.root,
-                        delivery.checkpoint,
-                        stamp(at),
-                    )
-                )
+            receipts.append(_settled(one))
+        except CsbmError as exc:  # split-view evidence: logged, and the batch ends
+            refusal = exc
+    return receipts, refusal
+
+
+@dataclass
+class _Accepted:
+    """What :func:`_accept_in` did: the receipt (None when it logged split-view
+    evidence instead), and whether it changed the sender's keys."""
+
+    receipt: Envelope | None
+    evidence: SplitViewEvidence | None = None
+    changed_keys: bool = False
+
+
+def _settled(accepted: _Accepted) -> Envelope:
+    """After the commit: the receipt, or the refusal of split-view evidence (logged)."""
+    evidence = accepted.evidence
     if evidence is not None:
         raise _refuse(f"delivery.split_view.{evidence.kind}", evidence.reason, "checkpoint")
+    assert accepted.receipt is not None
+    return accepted.receipt
+
+
+def _accept_in(
+    txn: LogWriter,
+    store: LogRepository,
+    key: StateKey,
+    directory: KeyDirectory,
+    delivery: Delivery,
+    at: datetime,
+    envelope: Envelope,
+) -> _Accepted:
+    """The checks and writes of one delivery, in the caller's write transaction; a
+    refusal is raised before anything is written."""
+    raw = delivery.envelope
+    logged = txn.logged([envelope.message_id])
+    seen = logged.get(envelope.message_id)
+    if seen is not None:
+        if seen[1] != raw:
+            raise EnvelopeError(
+                "envelope.replayed",
+                "message id already received with other content",
+                "message_id",
+                envelope.message_id,
+            )
+        previous = txn.receipt_for(envelope.message_id, "issued")
+        if previous is not None:
+            return _Accepted(parse_envelope(txn.entry(int(previous["receipt_index"])).envelope))
+    if ALL not in envelope.recipients and key.state not in envelope.recipients:
+        raise _refuse(
+            "delivery.not_addressed",
+            f"the message is not addressed to {key.state}",
+            "recipients",
+            ",".join(envelope.recipients),
+        )
+    origin = origin_for(envelope.sender)
+    change = _key_change(envelope)
+    # every key of the sender (the split-view check), and those it may sign with now
+    sender_keys = [r for r in directory.records() if r.state == envelope.sender]
+    verifiers = [
+        NoteVerifier(r.name, r.public_key) for r in sender_keys if r.revoked_at is None
+    ]
+    if change is not None and change.new_key is not None:
+        # the checkpoint of a rotation's delivery is signed by the new key it announces
+        verifiers.append(NoteVerifier(change.new_key.name, change.new_key.public_key))
+    try:
+        checkpoint = verify_checkpoint(delivery.checkpoint, verifiers, origin=origin)
+    except CsbmError as exc:
+        raise _refuse("delivery.checkpoint", exc.lines()[0], "checkpoint") from None
+    try:
+        verify_inclusion(
+            leaf_hash(raw),
+            delivery.leaf_index,
+            checkpoint.size,
+            list(delivery.inclusion),
+            checkpoint.root,
+        )
+    except CsbmError as exc:  # ProofError or InputError: both say why
+        raise _refuse(
+            "delivery.inclusion", f"inclusion proof: {exc.message}", "inclusion"
+        ) from None
+    every_key = [NoteVerifier(r.name, r.public_key) for r in sender_keys]
+    # The sender's last checkpoint is read and checked under the log's write lock:
+    # two deliveries at once cannot both pass against the same old checkpoint and
+    # log two views of one log.
+    last_record = txn.last_checkpoint(origin)
+    last = None
+    if last_record is not None:
+        last = _held_checkpoint(last_record.note, every_key, origin)
+    if last is not None and delivery.alternatives:
+        delivery = delivery.from_size(last.size)
+    stale = _stale_view(store, origin, last, checkpoint, delivery, every_key)
+    if stale is not None:
+        raise stale
+    known_older = last is not None and checkpoint.size < last.size
+    if known_older and delivery.consistency_from is not None:
+        outcome: SignedCheckpoint | SplitViewEvidence = checkpoint  # an older, known head
+    else:
+        outcome = check_peer_checkpoint(last, checkpoint, list(delivery.consistency))
+    if isinstance(outcome, SplitViewEvidence):
+        txn.add_split_view_evidence(origin, json.dumps(outcome.to_json()), stamp(at))
+        return _Accepted(None, evidence=outcome)
+    # a logged message keeps its index; a new one goes at the end, its receipt
+    # right after it: both in one append
+    index = seen[0] if seen is not None else txn.size()
+    body = {
+        "message_id": envelope.message_id,
+        "message_hash": base64.b64encode(message_hash(raw)).decode("ascii"),
+        "sender": envelope.sender,
+        "log_index": index,
+        "sender_checkpoint": {
+            "origin": checkpoint.origin,
+            "size": checkpoint.size,
+            "root": base64.b64encode(checkpoint.root).decode("ascii"),
+        },
+    }
+    if change is not None:
+        _apply_key_change(txn, directory, change)
+    receipt = seal({"kind": KIND_RECEIPT, "body": body}, key, [envelope.sender], at)
+    records = [receipt.record()] if seen is not None else [
+        envelope.record(), receipt.record()
+    ]  # fmt: skip
+    *message, rec = txn.append(records, logged)
+    assert not message or message[0].index == index
+    txn.add_receipt(
+        rec.index, "issued", envelope.sender, envelope.message_id, message_hash(raw), index
+    )
+    held = last is None or checkpoint.size > last.size
+    if held:
+        txn.add_checkpoint(
+            CheckpointRecord(
+                checkpoint.origin,
+                False,
+                checkpoint.size,
+                checkpoint.root,
+                delivery.checkpoint,
+                stamp(at),
+            )
+        )
     if held and set(verifiers) == set(every_key):
-        # the checkpoint now held, as the next delivery opens it (the same keys: the
-        # same opening), so that its signature is not verified a second time
+        # the checkpoint held from now on, as the next delivery opens it (the same keys:
+        # the same opening), so that its signature is not verified a second time (a
+        # verified opening of the note, whether or not this transaction commits)
         _remember_held(origin, delivery.checkpoint, every_key, checkpoint)
-    return receipt
+    return _Accepted(receipt, changed_keys=change is not None)
 
 
 #: Stored checkpoints already opened, by (origin, note, keys): a node checks each delivery
