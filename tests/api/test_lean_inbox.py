@@ -228,3 +228,121 @@ def test_the_worker_gets_the_clock_it_read_before(nodes: dict[str, Node]) -> Non
         app = create_app(Settings(data=nodes["BY"].directory, worker=True), clock=given)
         with TestClient(app) as client:
             assert client.app.state.worker._clock is expected  # type: ignore[attr-defined]
+
+
+def test_every_answer_to_a_batch_is_the_routes(nodes: dict[str, Node]) -> None:
+    """Several deliveries in one request (``{"deliveries": [...]}``): the receipts, a
+    refusal after some were accepted, the first one refused, every refusal of the whole
+    request -- the same on the lean path as on the route."""
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from csbm.exchange.wire import MAX_BATCH
+    from csbm.hub import HUB, HUB_KEY_NAME
+    from csbm.ledger.keys import stamp
+    from csbm.store.outbox import PeerRecord
+
+    lt, pl, by = nodes["LT"], nodes["PL"], nodes["BY"]
+    hub_key = StateKey(HUB, HUB_KEY_NAME, Ed25519PrivateKey.generate())
+    by.put_peer(PeerRecord(HUB, "http://127.0.0.1:9", hub_key.name, hub_key.public_key,
+                           hub_key.fingerprint, stamp(T0)))  # fmt: skip
+
+    def message(to: str, case: str, at: datetime = T0) -> str:
+        payload = {"kind": "ch3.request", "case": case, "body": {}}
+        return lt.append_message(payload, [to], at).message_id
+
+    def chain(ids: list[str]) -> list[dict[str, Any]]:
+        seen = by.store.last_checkpoint(lt.origin)
+        size = 0 if seen is None else seen.size
+        out = []
+        for mid in ids:
+            delivery = lt.delivery_for(mid, size, NOW)
+            size = int(delivery.checkpoint.split("\n")[1])
+            out.append(delivery_to_json(delivery))
+        return out
+
+    with TestClient(create_app(Settings(data=by.directory, worker=False),
+                               clock=lambda: NOW)) as client:  # fmt: skip
+        # receipts in order (then, by the other path, the same batch: the same receipts)
+        ids = [message("BY", f"b{n}") for n in range(3)]
+        body = {"deliveries": chain(ids)}
+        status, headers, content, logs = _same(client, *_signed(body, lt.key, "LT"), True)
+        assert status == 200 and headers["content-type"] == "application/json"
+        assert [r["message_id"] for r in json.loads(content)["receipts"]] == ids
+        assert [(e["event"], e["message_ids"]) for e in logs] == [("received", ids)]
+        # a refusal after some were accepted: 200, the refusal named
+        ids = [message("BY", "p0"), message("PL", "p1"), message("BY", "p2")]
+        body = {"deliveries": chain(ids)}
+        status, _h, content, logs = _same(client, *_signed(body, lt.key, "LT"), False)
+        answer = json.loads(content)
+        assert status == 200 and [r["message_id"] for r in answer["receipts"]] == ids[:1]
+        assert answer["refused"]["index"] == 1
+        assert answer["refused"]["code"] == "delivery.not_addressed"
+        assert [e["event"] for e in logs] == ["received", "refused"]
+        size = by.size()
+        good = chain([ids[2]])[0]
+        stray = chain([ids[1]])[0]
+        future = delivery_to_json(lt.delivery_for(
+            message("BY", "ahead", NOW + timedelta(minutes=10)), 0, NOW))  # fmt: skip
+        pl_mid = pl.append_message({"kind": "ch3.request", "case": "t", "body": {}},
+                                   ["BY"], T0).message_id  # fmt: skip
+        theirs = delivery_to_json(pl.delivery_for(pl_mid, 0, NOW))
+        cases = [
+            _signed({"deliveries": [stray, good]}, lt.key, "LT"),  # the first refused
+            _signed({"deliveries": []}, lt.key, "LT"),
+            _signed({"deliveries": [good] * (MAX_BATCH + 1)}, lt.key, "LT"),
+            _signed({"deliveries": good}, lt.key, "LT"),
+            _signed({"deliveries": [good], "extra": 1}, lt.key, "LT"),
+            _signed({"deliveries": [good, {**good, "envelope": 1}]}, lt.key, "LT"),
+            _signed({"deliveries": [good, theirs]}, lt.key, "LT"),  # 403
+            _signed({"deliveries": [good, future]}, lt.key, "LT"),  # created ahead
+            _signed({"deliveries": [good]}, hub_key, HUB),  # the hub, not to all (403)
+            (json.dumps({"deliveries": [good]}).encode(),
+             {"content-type": "application/json"}),  # unsigned (401)
+        ]  # fmt: skip
+        got = []
+        for n, (raw, request_headers) in enumerate(cases):
+            status, headers, content, logs = _same(client, raw, request_headers, n % 2 == 1)
+            assert headers["content-type"] == "application/problem+json", content
+            assert logs and {e["event"] for e in logs} == {"refused"}, (n, logs)
+            got.append((status, json.loads(content)["problems"][0]["path"]))
+        assert got == [
+            (400, "recipients"), (400, "deliveries"), (400, "deliveries"), (400, "deliveries"),
+            (400, "extra"), (400, "deliveries[1].envelope"), (403, "deliveries[1].sender"),
+            (400, "deliveries[1].created_at"), (403, "deliveries[0].recipients"),
+            (401, "csbm-signer"),
+        ]  # fmt: skip
+        assert by.size() == size  # nothing stored by a refusal, on either path
+
+
+def test_a_hubs_lean_inbox_answers_a_batch_as_its_route(tmp_path: Path) -> None:
+    hub = init_hub(T0, tmp_path / "hub")
+    lt = init_node("LT", T0, data=tmp_path / "LT")
+    by = init_node("BY", T0, data=tmp_path / "BY")
+    try:
+        for node in (lt, by):
+            hub.register(node.state, node.key.verifier_key, "http://127.0.0.1:9",
+                         node.key.fingerprint, T0)  # fmt: skip
+        directory = hub.directory
+    finally:
+        hub.close()
+    app = create_app(Settings(data=directory, worker=False), clock=lambda: NOW)
+    try:
+        with TestClient(app) as client:
+            ids = [lt.append_message({"kind": "ch3.request", "case": f"d{n}", "body": {}},
+                                     [to], T0).message_id
+                   for n, to in enumerate(("all", "all", "BY"))]  # fmt: skip
+            docs = [delivery_to_json(lt.delivery_for(m, 0, NOW)) for m in ids]
+            answers = []
+            for n, batch in enumerate((docs[:2], docs, docs[2:])):
+                body, headers = _signed({"deliveries": batch}, lt.key, "LT")
+                answers.append(_same(client, body, headers, n % 2 == 0))
+            (s1, _h1, c1, l1), (s2, _h2, c2, l2), (s3, h3, _c3, l3) = answers
+            assert s1 == 202 and [a["message_id"] for a in json.loads(c1)["accepted"]] == ids[:2]
+            assert [e["event"] for e in l1] == ["relay.accepted"] * 2
+            assert s2 == 202 and json.loads(c2)["refused"]["index"] == 2
+            assert [e["event"] for e in l2] == ["relay.accepted"] * 2 + ["refused"]
+            assert s3 == 400 and h3["content-type"] == "application/problem+json"
+            assert [e["event"] for e in l3] == ["refused"]
+    finally:
+        lt.close()
+        by.close()
