@@ -331,3 +331,20 @@ def test_accept_deliveries_takes_the_callers_parse(trio: tuple[Node, Node, Node]
     )
     assert refusal is None and refusal2 is None
     assert [r.body for r in receipts] == [r.body for r in plain] and len(receipts) == 2
+
+
+def test_an_older_checkpoint_held_earlier_in_the_same_batch(trio: tuple[Node, Node, Node]) -> None:
+    """A batch whose third delivery carries the checkpoint of the first (older than the
+    second's): accepted as one by one would be, because the checkpoints the batch held so
+    far are read in its own transaction (they were read on another connection before,
+    which did not see them: ``delivery.stale_checkpoint``)."""
+    ua, at_, be = trio
+    sent = [_send(ua, n) for n in range(2)]
+    signed = ua.checkpoint(at(40))
+    d_a, d_c = ua.delivery_batch("AT", [i for _r, i in sent], signed).deliveries
+    raw2, index2 = _send(ua, 2)
+    d_b = ua.delivery(raw2, index2, _size(d_a), at(41))
+    alone = [be.receive(d, at(60)) for d in (d_a, d_b, d_c)]  # one by one: all accepted
+    receipts, refusal = at_.receive_many([d_a, d_b, d_c], at(60))
+    assert refusal is None, refusal.lines()
+    assert [r.body for r in receipts] == [r.body for r in alone]

@@ -110,6 +110,10 @@ HUB_PARALLEL = 32
 #: the hub keeps them all in flight, each on a kept-alive connection of its one event
 #: loop (no thread, no database connection held while it waits).
 HUB_IN_FLIGHT = 64
+#: At most this many relay rows are attempted in one step (oldest due first): about 18
+#: messages to all waiting for 56 nodes, so that each node gets the ones waiting for it
+#: in one request (a batch: see :meth:`HubFanOut._many`).
+HUB_STEP_ROWS = 1024
 #: While a step relays, the receipts in so far are committed at most this often
 #: (seconds; the first one at once): a sender asking who has acknowledged sees them come
 #: in, not all at the end of the step (a sender that sees none backs off); a few
@@ -238,6 +242,10 @@ class NodeDelivery:
                 for row in waiting:
                     self._retry(row, exc, at)
         rest = [r for r in rows if not (r.destination == HUB and r.status == RELAYED)]
+        to_hub = [r for r in rest if r.destination == HUB]
+        if len(to_hub) > 1:  # several messages to all: handed to the hub in one request
+            relayed = self._relay_many(to_hub[:MAX_BATCH], at)
+            rest = [r for r in rest if r.id not in relayed]
         in_parallel(rest, lambda row: self._one(row, at))
         return len(rows)
 
@@ -297,6 +305,31 @@ class NodeDelivery:
             row_id, status=RELAYED, attempted=True,
             next_attempt_at=stamp(at + self.backoff.delay(0)),
         )  # fmt: skip
+
+    def _relay_many(self, rows: list[OutboxRow], at: datetime) -> set[int]:
+        """Several messages to all, to the hub in one request (``{"deliveries": [...]}``);
+        the rows it accepted, from the first on. The others go one by one
+        (:meth:`_relay`) -- also when the hub is down, refuses the request or does not
+        take batches."""
+        try:
+            url = self._url(HUB)
+            deliveries = [self.node.delivery_to_all(r.message_id, at) for r in rows]
+            answer = self.client.post_deliveries(url, deliveries, at)
+        except CsbmError as exc:
+            log.info("delivery.one_by_one", to=HUB, messages=len(rows), code=exc.code)
+            return set()
+        items = answer.get("accepted")
+        relayed: set[int] = set()
+        for row, item in zip(rows, items if isinstance(items, list) else [], strict=False):
+            if not isinstance(item, dict) or item.get("message_id") != row.message_id:
+                break
+            log.info("delivery.relayed", message_id=row.message_id, to=item.get("relayed_to"))
+            self.node.outbox_mark(
+                row.id, status=RELAYED, attempted=True,
+                next_attempt_at=stamp(at + self.backoff.delay(0)),
+            )  # fmt: skip
+            relayed.add(row.id)
+        return relayed
 
     def _collect(self, rows: list[OutboxRow], at: datetime) -> None:
         """Ask the hub, in one request, who has acknowledged the messages to all that
@@ -411,7 +444,7 @@ class HubFanOut:
         return self.hub.next_due()
 
     def __call__(self, at: datetime) -> int:
-        rows = self.hub.due(at)
+        rows = self.hub.due(at, HUB_STEP_ROWS)
         if not rows:
             return 0
         directory = self.hub.directory_of_keys()

@@ -191,7 +191,7 @@ def accept_delivery(
     # back -- never a second receipt -- without any lock of the caller's; a refusal
     # rolls back (nothing is written).
     with store.write() as txn:
-        accepted = _accept_in(txn, store, key, directory, delivery, at, envelope)
+        accepted = _accept_in(txn, key, directory, delivery, at, envelope)
     return _settled(accepted)
 
 
@@ -216,7 +216,7 @@ def accept_deliveries(
         for delivery, parsed in items:
             try:
                 envelope = verify_envelope(delivery.envelope, directory, parsed=parsed)
-                one = _accept_in(txn, store, key, directory, delivery, at, envelope)
+                one = _accept_in(txn, key, directory, delivery, at, envelope)
             except CsbmError as exc:
                 refusal = exc
                 break
@@ -252,7 +252,6 @@ def _settled(accepted: _Accepted) -> Envelope:
 
 def _accept_in(
     txn: LogWriter,
-    store: LogRepository,
     key: StateKey,
     directory: KeyDirectory,
     delivery: Delivery,
@@ -318,7 +317,7 @@ def _accept_in(
         last = _held_checkpoint(last_record.note, every_key, origin)
     if last is not None and delivery.alternatives:
         delivery = delivery.from_size(last.size)
-    stale = _stale_view(store, origin, last, checkpoint, delivery, every_key)
+    stale = _stale_view(txn, origin, last, checkpoint, delivery, every_key)
     if stale is not None:
         raise stale
     known_older = last is not None and checkpoint.size < last.size
@@ -400,7 +399,7 @@ def _remember_held(
 
 
 def _stale_view(
-    store: LogRepository,
+    txn: LogWriter,
     origin: str,
     last: SignedCheckpoint | None,
     checkpoint: SignedCheckpoint,
@@ -422,7 +421,7 @@ def _stale_view(
     if last is None or start is None:
         return None
     if checkpoint.size < last.size:
-        for record in store.checkpoints(origin):
+        for record in txn.checkpoints(origin):
             if record.size != checkpoint.size:
                 continue
             if record.root == checkpoint.root:

@@ -38,6 +38,8 @@ class LogWriter(Protocol):
 
     def last_checkpoint(self, origin: str) -> CheckpointRecord | None: ...
 
+    def checkpoints(self, origin: str) -> list[CheckpointRecord]: ...
+
     def add_receipt(
         self,
         receipt_index: int,

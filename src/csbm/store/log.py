@@ -153,6 +153,17 @@ class SqlNodeStore:
         return self._size
 
 
+def _checkpoints(conn: Connection, origin: str | None) -> list[CheckpointRecord]:
+    t = schema.checkpoints
+    query = select(t).order_by(t.c.id)
+    if origin is not None:
+        query = query.where(t.c.origin == origin)
+    return [
+        CheckpointRecord(r.origin, bool(r.own), int(r.size), bytes(r.root), r.note, r.seen_at)
+        for r in conn.execute(query).all()
+    ]
+
+
 class WriteTxn:
     """One write transaction on the log (see :meth:`LedgerStore.write`)."""
 
@@ -276,6 +287,11 @@ class WriteTxn:
         """The last checkpoint of ``origin`` recorded, read in this transaction (under the
         write lock: no other writer can add one meanwhile)."""
         return _last_checkpoint(self.conn, origin)
+
+    def checkpoints(self, origin: str) -> list[CheckpointRecord]:
+        """Every checkpoint of ``origin`` recorded, oldest first, read in this transaction
+        (those this transaction added included: a batch's earlier deliveries)."""
+        return _checkpoints(self.conn, origin)
 
     def receipt_for(self, message_id: str, direction: str) -> dict[str, Any] | None:
         """The receipt row of a message in one direction, read in this transaction."""
@@ -670,16 +686,8 @@ class LedgerStore:
         return out
 
     def checkpoints(self, origin: str | None = None) -> list[CheckpointRecord]:
-        t = schema.checkpoints
-        query = select(t).order_by(t.c.id)
-        if origin is not None:
-            query = query.where(t.c.origin == origin)
         with self.read() as conn:
-            rows = conn.execute(query).all()
-        return [
-            CheckpointRecord(r.origin, bool(r.own), int(r.size), bytes(r.root), r.note, r.seen_at)
-            for r in rows
-        ]
+            return _checkpoints(conn, origin)
 
     def last_checkpoint(self, origin: str) -> CheckpointRecord | None:
         with self.read() as conn:
