@@ -15,8 +15,15 @@ rate measured in the same run.
   again with the 56 nodes as **in-process servers** (one process running 56 uvicorn
   servers on one event loop, one app, log and port each), for comparison. A message to
   all from LT; the time until the hub holds all 56 receipts, and until LT's log holds
-  them. Target: the hub's fan-out rate (messages to all, each
-  to 56 nodes, per second) >= 0.3 x the raw append rate of 56 messages (raw rate / 56).
+  them, one message at a time (each sent when the one before is done). Then a **burst**:
+  20 messages to all sent at once (each as soon as the sender has logged the one
+  before), until the hub holds all their receipts, and until the sender does. Target: the
+  hub's fan-out rate (messages to all, each to 56 nodes, per second) >= 0.3 x the raw
+  append rate of 56 messages (raw rate / 56). A rate is measured with messages in
+  flight, as the raw append rate is (one append after the other, none waiting for
+  anything): the burst's rate is held against the target; the rate of one message at a
+  time, which waits for each fan-out to end before the next begins (a latency), is
+  reported beside it.
 
 Run: ``python -m bench --only bench_network [--quick]`` (quick: 8 nodes, fewer messages);
 ``python -m bench.bench_network fanout NODES MESSAGES [in-process]``: the fan-out alone.
@@ -357,7 +364,9 @@ def farm(parent: int, exit_after: float, items: list[str]) -> None:
     asyncio.run(main())
 
 
-def _fanout(root: Path, nodes: int, messages: int, processes: bool) -> dict[str, Any]:
+def _fanout(
+    root: Path, nodes: int, messages: int, processes: bool, burst: int = 20
+) -> dict[str, Any]:
     from csbm.hub import Hub, init_hub
 
     codes = [s.code for s in PARTICIPATING_STATES if s.code != "LT"][:nodes]
@@ -435,6 +444,30 @@ def _fanout(root: Path, nodes: int, messages: int, processes: bool) -> dict[str,
                 at_hub.append(hub_done if hub_done is not None else total)
                 at_sender.append(total)
             cpu_after = [_cpu_of(procs[:1]), _cpu_of(procs[1:2]), _cpu_of(procs[2:])]
+            # a burst: ``burst`` messages to all sent at once (one after the other, each
+            # as soon as the sender has logged the one before), until the hub holds every
+            # receipt of every one of them: the hub's fan-out rate with messages in
+            # flight, as the pair's burst measures the pair's
+            burst_started = time.perf_counter()
+            burst_ids = [_send(client, url["LT"], token, "all", f"burst-{i}")
+                         for i in range(burst)]  # fmt: skip
+            deadline = time.monotonic() + 300
+            while True:
+                marks = ",".join("?" * len(burst_ids))
+                (done,) = hub_db.execute(
+                    f"SELECT count(*) FROM outbox WHERE status='done' AND message_id IN ({marks})",
+                    burst_ids,
+                ).fetchone()
+                if done == nodes * burst:
+                    break
+                if time.monotonic() > deadline:
+                    raise RuntimeError("the burst's fan-out did not complete")
+                time.sleep(0.002)
+            burst_seconds = time.perf_counter() - burst_started
+            cpu_after_burst = [_cpu_of(procs[:1]), _cpu_of(procs[1:2]), _cpu_of(procs[2:])]
+            for mid in burst_ids:  # until the sender holds every receipt of every one
+                _until(lt_db, mid, nodes, 300)
+            burst_sender_seconds = time.perf_counter() - burst_started
             raw_around.append(_raw_append_rate(root / "raw-after", 100)["per_second"])
         lt_db.close()
         hub_db.close()
@@ -468,6 +501,16 @@ def _fanout(root: Path, nodes: int, messages: int, processes: bool) -> dict[str,
             round(nodes / (statistics.mean(at_hub) * r), 3) for r in raw_around
         ],
         "end_to_end_fanouts_per_second": round(1 / statistics.mean(at_sender), 3),
+        "burst": burst,
+        "burst_hub_fanouts_per_second": round(burst / burst_seconds, 3),
+        "burst_end_to_end_fanouts_per_second": round(burst / burst_sender_seconds, 3),
+        "burst_ratio_to_raw_append_of_n_before_after": [
+            round(burst * nodes / (burst_seconds * r), 3) for r in raw_around
+        ],
+        "burst_cpu_ms_per_delivery": {
+            name: _cpu_ms(cpu_after[i], cpu_after_burst[i], burst * nodes)
+            for i, name in enumerate(("sender", "hub", "nodes"))
+        },
         "deliveries_per_second": round(nodes / statistics.mean(at_hub), 1),
         # CPU time per delivery (one message to one node), from /proc: the hub's, the 56
         # receiving nodes' together (their idle polls included: below), the sender's;
@@ -509,12 +552,21 @@ def run(quick: bool = False) -> dict[str, Any]:
     fan["end_to_end_ratio_to_raw_append_of_n"] = round(
         fan["end_to_end_fanouts_per_second"] / raw_of_n, 3
     )
+    fan["burst_ratio_to_raw_append_of_n"] = round(
+        fan["burst_hub_fanouts_per_second"] / raw_of_n, 3
+    )
     farm_fan["ratio_to_raw_append_of_n"] = round(
         farm_fan["hub_fanouts_per_second"] / raw_of_n, 3
     )
+    farm_fan["burst_ratio_to_raw_append_of_n"] = round(
+        farm_fan["burst_hub_fanouts_per_second"] / raw_of_n, 3
+    )
+    # the target is a rate: held against the burst's (messages in flight, as the raw
+    # append rate is one message after the other with no wait between them); the rate
+    # of one message at a time (each waits for the one before to be done) is reported
     met = (
         pair["latency_ms_p95"] < PAIR_P95_TARGET_MS
-        and fan["ratio_to_raw_append_of_n"] >= FANOUT_RATIO_TARGET
+        and fan["burst_ratio_to_raw_append_of_n"] >= FANOUT_RATIO_TARGET
     )
     return {
         "name": NAME,
@@ -529,11 +581,15 @@ def run(quick: bool = False) -> dict[str, Any]:
             f"raw append {raw_rate}/s; pair p50 {pair['latency_ms_p50']} ms, p95 "
             f"{pair['latency_ms_p95']} ms, burst {pair['burst_per_second']}/s "
             f"({pair['ratio_to_raw_append']}x raw); fan-out to {fan['nodes']} nodes, each "
-            f"its own process: hub {fan['hub_fanouts_per_second']}/s = "
-            f"{fan['ratio_to_raw_append_of_n']}x raw of {fan['nodes']} (target "
-            f"{FANOUT_RATIO_TARGET}), all receipts at the hub {fan['hub_all_receipts_s_p50']} "
+            f"its own process: a burst of {fan['burst']}, hub "
+            f"{fan['burst_hub_fanouts_per_second']}/s = "
+            f"{fan['burst_ratio_to_raw_append_of_n']}x raw of {fan['nodes']} (target "
+            f"{FANOUT_RATIO_TARGET}); one at a time {fan['hub_fanouts_per_second']}/s = "
+            f"{fan['ratio_to_raw_append_of_n']}x, all receipts at the hub "
+            f"{fan['hub_all_receipts_s_p50']} "
             f"s p50 / {fan['hub_all_receipts_s_p95']} s p95, at the sender "
-            f"{fan['sender_all_receipts_s_p50']} s p50; in-process nodes "
+            f"{fan['sender_all_receipts_s_p50']} s p50; in-process nodes: burst "
+            f"{farm_fan['burst_ratio_to_raw_append_of_n']}x, one at a time "
             f"{farm_fan['ratio_to_raw_append_of_n']}x raw; load "
             f"{fan['load_average_before_after'][0]}"
         ),
@@ -553,6 +609,9 @@ def fanout_only(nodes: int, messages: int, processes: bool = True) -> dict[str, 
     raw_of_n = raw["per_second"] / nodes
     fan["raw_append"] = raw
     fan["ratio_to_raw_append_of_n"] = round(fan["hub_fanouts_per_second"] / raw_of_n, 3)
+    fan["burst_ratio_to_raw_append_of_n"] = round(
+        fan["burst_hub_fanouts_per_second"] / raw_of_n, 3
+    )
     return fan
 
 
