@@ -7,7 +7,14 @@ the node's own; a duplicate gets the receipt signed the first time): it answers 
 request as its script says -- a receipt, a stale view, a refusal, garbage, a closed
 connection, an answer too slow. The same scripts are run once through each path, and
 the requests the nodes saw (method, path, signed headers, body) and what the hub
-recorded (status, attempts, error, receipt, payload) must be the same."""
+recorded (status, attempts, error, receipt, payload) must be the same.
+
+Several messages waiting for one node go in one request (``{"deliveries": [...]}``, at
+most MAX_BATCH): a fake node answers a batch as the real inbox does (``Node.receive_many``:
+the receipts, and ``refused`` after a partial acceptance), or as scripted -- refused as
+an older node would, accepted in part, lied about. What the hub records must be what it
+records without batches (``batch=False``), and no row is done without its node's own
+verified receipt."""
 
 from __future__ import annotations
 
@@ -17,7 +24,7 @@ import json
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -27,10 +34,18 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 
+from csbm.api.auth import status_of
+from csbm.errors import CsbmError
 from csbm.exchange import worker as worker_module
 from csbm.exchange.fanout import target_of
 from csbm.exchange.http import HttpClient, refusal_of
-from csbm.exchange.wire import delivery_from_json, delivery_to_json, sign_request
+from csbm.exchange.wire import (
+    MAX_BATCH,
+    batch_from_json,
+    delivery_from_json,
+    delivery_to_json,
+    sign_request,
+)
 from csbm.exchange.worker import Backoff, HubFanOut, Worker
 from csbm.hub import Hub, init_hub
 from csbm.node import Node, init_node
@@ -62,11 +77,40 @@ class FakeNode:
     close_after: bool = False
 
 
+def _receipt_doc(receipt: Any) -> dict[str, Any]:
+    return {"message_id": receipt.body["message_id"], "log_index": receipt.body["log_index"],
+            "receipt": base64.b64encode(receipt.raw).decode("ascii")}  # fmt: skip
+
+
+def _refused(exc: CsbmError) -> tuple[int, bytes]:
+    """A refusal as the node's API answers it (problem+json)."""
+    doc = {"title": exc.message, "status": status_of(exc), "code": exc.code,
+           "detail": exc.message, "problems": [p.as_dict() for p in exc.problems]}  # fmt: skip
+    return status_of(exc), json.dumps(doc).encode()
+
+
 def _ok(node: Node, body: bytes) -> tuple[int, bytes]:
-    receipt = node.receive(delivery_from_json(json.loads(body)), AT)
-    doc = {"message_id": receipt.body["message_id"], "log_index": receipt.body["log_index"],
-           "receipt": base64.b64encode(receipt.raw).decode("ascii")}  # fmt: skip
-    return 200, json.dumps(doc).encode()
+    """What the node's inbox answers: one delivery's receipt, or a batch's receipts (and
+    the refusal that stopped it after some were accepted) as ``_receive_many`` does."""
+    doc = json.loads(body)
+    if "deliveries" in doc:
+        return _ok_many(node, batch_from_json(doc))
+    try:
+        receipt = node.receive(delivery_from_json(doc), AT)
+    except CsbmError as exc:
+        return _refused(exc)
+    return 200, json.dumps(_receipt_doc(receipt)).encode()
+
+
+def _ok_many(node: Node, deliveries: list[Any]) -> tuple[int, bytes]:
+    receipts, refusal = node.receive_many(deliveries, AT)
+    if refusal is not None and not receipts:
+        return _refused(refusal)
+    answer: dict[str, Any] = {"receipts": [_receipt_doc(r) for r in receipts]}
+    if refusal is not None:
+        answer["refused"] = {"index": len(receipts), "code": refusal.code,
+                             "detail": "; ".join(refusal.lines())}  # fmt: skip
+    return 200, json.dumps(answer).encode()
 
 
 def _problem(status: int, code: str, detail: str, path: str, value: Any) -> tuple[int, bytes]:
@@ -196,6 +240,23 @@ class Servers:
         if action == "otherreceipt":  # a receipt, but another node's
             other = next(f for f in self.fakes.values() if f is not fake)
             return (*_ok(other.node, body), False)
+        if action == "old":  # a node from before batches: no such member of a delivery
+            return (*_problem(400, "csbm.input", "unknown member", "deliveries", None), False)
+        if isinstance(action, tuple) and action[0] == "status":  # a refusal of the request
+            return (*_problem(action[1], f"http.{action[1]}", "not understood", "(body)",
+                              None), False)  # fmt: skip
+        if isinstance(action, tuple) and action[0] == "partial":  # the first k, then no
+            k = action[1]
+            receipts, refusal = fake.node.receive_many(batch_from_json(json.loads(body))[:k], AT)
+            assert refusal is None and len(receipts) == k
+            answer = {"receipts": [_receipt_doc(r) for r in receipts],
+                      "refused": {"index": k, "code": "envelope.unknown_key",
+                                  "detail": "key_id: no such key (got 'x')"}}  # fmt: skip
+            return 200, json.dumps(answer).encode(), False
+        if isinstance(action, tuple) and action[0] == "lie":  # the true answer, altered
+            status, content = _ok(fake.node, body)
+            told = action[1](json.loads(content))
+            return status, told if isinstance(told, bytes) else json.dumps(told).encode(), False
         raise AssertionError(action)
 
 
@@ -208,6 +269,8 @@ class Network:
     servers: Servers
     message_id: str
     payload: str
+    #: every message to all the hub relays, in the order they were sent: its payload
+    payloads: dict[str, str] = field(default_factory=dict)
 
 
 @pytest.fixture
@@ -230,7 +293,8 @@ def network(tmp_path: Path) -> Iterator[Network]:
         payload = json.dumps(delivery_to_json(delivery))
         _envelope, targets = hub.accept(delivery, payload, AT - timedelta(seconds=5))
         assert sorted(targets) == sorted(NODES)
-        yield Network(tmp_path, hub, sender, fakes, servers, result.message_id, payload)
+        yield Network(tmp_path, hub, sender, fakes, servers, result.message_id, payload,
+                      {result.message_id: payload})  # fmt: skip
     finally:
         servers.stop()
         hub.close()
@@ -239,22 +303,25 @@ def network(tmp_path: Path) -> Iterator[Network]:
             fake.node.close()
 
 
-def _step(net: Network, lean: bool, timeout: float = 10.0, **kwargs: Any) -> HubFanOut:
+def _step(
+    net: Network, lean: bool, timeout: float = 10.0, at: datetime = AT, **kwargs: Any
+) -> HubFanOut:
     client = HttpClient(net.hub.key, "hub", timeout=timeout)
     fan = HubFanOut(net.hub, client, Backoff(jitter=0.0), lean=lean, **kwargs)
     try:
-        fan(AT)
+        fan(at)
     finally:
         fan.close()
         client.close()
     return fan
 
 
-def _recorded(net: Network) -> list[tuple[Any, ...]]:
+def _recorded(net: Network, message_ids: list[str] | None = None) -> list[tuple[Any, ...]]:
     return [
         (r.destination, r.status, r.attempts, r.last_error, r.receipt, r.done_at,
          r.next_attempt_at, r.payload)
-        for r in net.hub.relay_rows(net.message_id)
+        for message_id in (message_ids or [net.message_id])
+        for r in net.hub.relay_rows(message_id)
     ]  # fmt: skip
 
 
@@ -269,11 +336,13 @@ def _requests(net: Network) -> dict[str, list[tuple[Any, ...]]]:
 def _reset(net: Network, scripts: dict[str, list[Any]]) -> None:
     """The relay rows as the hub accepted them, the scripts again, nothing seen."""
     with net.hub.store.write() as txn:
-        txn.conn.exec_driver_sql(
-            "UPDATE outbox SET status = 'pending', attempts = 0, last_error = NULL, "
-            "receipt = NULL, done_at = NULL, next_attempt_at = ?, payload = ?",
-            ("2026-03-01T09:04:55.000Z", net.payload),
-        )
+        for message_id, payload in net.payloads.items():
+            txn.conn.exec_driver_sql(
+                "UPDATE outbox SET status = 'pending', attempts = 0, last_error = NULL, "
+                "receipt = NULL, done_at = NULL, next_attempt_at = ?, payload = ? "
+                "WHERE message_id = ?",
+                ("2026-03-01T09:04:55.000Z", payload, message_id),
+            )
     for code, fake in net.fakes.items():
         fake.script[:] = list(scripts.get(code, []))
         fake.seen.clear()
@@ -509,3 +578,418 @@ def test_closed_from_a_running_event_loop(network: Network) -> None:
     finally:
         fan.close()
         client.close()
+
+
+# -- several messages to all waiting for a node: one request ({"deliveries": [...]})
+
+
+def _messages(net: Network, count: int) -> list[str]:
+    """``count`` messages to all in all (the fixture's one first), each accepted by the
+    hub for every node registered then; their ids, in the order they were sent."""
+    while len(net.payloads) < count:
+        sent = AT - timedelta(seconds=5) + timedelta(milliseconds=len(net.payloads))
+        result = net.sender.append_message(notification(len(net.payloads) + 1), ["all"], sent)
+        delivery = net.sender.delivery_to_all(result.message_id, sent)
+        payload = json.dumps(delivery_to_json(delivery))
+        net.hub.accept(delivery, payload, sent)
+        net.payloads[result.message_id] = payload
+    return list(net.payloads)
+
+
+def _by_node(rows: list[tuple[Any, ...]]) -> dict[str, list[tuple[Any, ...]]]:
+    """The recorded rows of each node, in the order of the messages."""
+    out: dict[str, list[tuple[Any, ...]]] = {}
+    for row in rows:
+        out.setdefault(row[0], []).append(row)
+    return out
+
+
+def _sent(fake: FakeNode) -> list[list[str]]:
+    """The messages each request to a node carried, request by request (a batch's in
+    its order)."""
+    out = []
+    for seen in fake.seen:
+        assert seen.method == "POST" and seen.path.endswith("/api/v1/inbox")
+        doc = json.loads(seen.body)
+        items = doc.get("deliveries", [doc])
+        if "deliveries" in doc:  # a batch: only that, and of more than one
+            assert set(doc) == {"deliveries"} and len(items) > 1
+        out.append([delivery_from_json(d).envelope for d in items])
+    return [[_message_of(envelope) for envelope in items] for items in out]
+
+
+def _message_of(envelope: bytes) -> str:
+    return str(json.loads(envelope)["message_id"])
+
+
+def _outcomes(net: Network) -> dict[tuple[str, str], tuple[Any, ...]]:
+    """What the hub recorded, by (node, message): status, attempts, error, receipt."""
+    return {
+        (r.destination, message_id): (r.status, r.attempts, r.last_error, r.receipt)
+        for message_id in net.payloads
+        for r in net.hub.relay_rows(message_id)
+    }
+
+
+def _issued(net: Network, code: str, message_id: str) -> bytes:
+    receipt = net.fakes[code].node.issued_receipt(message_id)
+    assert receipt is not None, (code, message_id)
+    return receipt
+
+
+def _all_done(net: Network, attempts: int = 1) -> bool:
+    """Every row done, with the receipt its node signed for its message."""
+    outcomes = _outcomes(net)
+    assert len(outcomes) == len(net.payloads) * len(NODES)
+    return all(
+        outcome == ("done", attempts, None, net.fakes[code].node.issued_receipt(message_id))
+        for (code, message_id), outcome in outcomes.items()
+    )
+
+
+def _batched_and_not(
+    net: Network, batched: dict[str, list[Any]], alone: dict[str, list[Any]], **kwargs: Any
+) -> tuple[list[tuple[Any, ...]], dict[str, list[list[str]]]]:
+    """Scripts run with batches (through both clients, which must agree) and without
+    (``alone``: the same answers, less those to the batches): the hub must record the
+    same each time. What it recorded (every message), and the messages of each request
+    to each node, with batches."""
+    ids = list(net.payloads)
+    recorded = []
+    requests = []
+    for batch in (False, True):
+        for lean in (True, False):
+            _reset(net, batched if batch else alone)
+            _step(net, lean, batch=batch, **kwargs)
+            recorded.append(_recorded(net, ids))
+            requests.append(_requests(net))
+            for code, fake in net.fakes.items():
+                assert fake.script == [], (code, fake.script)  # every answer was asked for
+                if not batch:
+                    assert all(len(m) == 1 for m in _sent(fake)), code
+    assert requests[0] == requests[1] and requests[2] == requests[3]
+    assert recorded[0] == recorded[1] == recorded[2] == recorded[3]
+    return recorded[3], {code: _sent(fake) for code, fake in net.fakes.items()}
+
+
+def test_the_messages_waiting_for_a_node_go_in_one_request(network: Network) -> None:
+    ids = _messages(network, 5)
+    _rows, sent = _batched_and_not(network, {}, {})
+    assert _all_done(network)
+    # one request per node, every message in it, in the order they were sent: each
+    # delivery as the hub stored it
+    assert sent == {code: [ids] for code in NODES}
+    for fake in network.fakes.values():
+        doc = json.loads(fake.seen[0].body)
+        assert doc == {"deliveries": [json.loads(network.payloads[m]) for m in ids]}
+    assert network.servers.sender_seen == []
+    # without batches: one request per message
+    _reset(network, {})
+    _step(network, lean=True, batch=False)
+    assert {code: _sent(fake) for code, fake in network.fakes.items()} == {
+        code: [[m] for m in ids] for code in NODES
+    }
+    assert _all_done(network)
+
+
+def test_a_batch_to_a_node_under_a_path_prefix(network: Network) -> None:
+    """A node's URL with a path: the batch is posted (and signed) under it, the same
+    through both clients."""
+    ids = _messages(network, 3)
+    by = network.fakes["BY"]
+    network.hub.register("BY", by.node.key.verifier_key, f"http://127.0.0.1:{by.port}/csbm/",
+                         by.node.key.fingerprint, T0)  # fmt: skip
+    _rows, requests = _both(network, {})
+    assert _all_done(network)
+    assert [(r[0], r[1]) for r in requests["BY"]] == [("POST", "/csbm/api/v1/inbox")]
+    assert [r[1] for r in requests["PL"]] == ["/api/v1/inbox"]
+    assert _sent(by) == [ids]
+    # the signature covers the path: not the same request as to a node without one
+    assert requests["BY"][0][3] == requests["PL"][0][3]
+    assert requests["BY"][0][2]["csbm-signature"] != requests["PL"][0][2]["csbm-signature"]
+
+
+def _tampered(payload: str) -> str:
+    """A delivery whose inclusion proof does not hold (a node refuses it)."""
+    doc = json.loads(payload)
+    doc["leaf_index"] += 1
+    return json.dumps(doc)
+
+
+def test_a_node_that_refuses_a_batch_gets_its_messages_one_by_one(network: Network) -> None:
+    """An older node (no ``deliveries`` member in its deliveries), a request refused
+    (422), the first delivery refused (400), a server error: the messages go one by
+    one, as without batches, each with its own outcome."""
+    ids = _messages(network, 4)
+    scripts: dict[str, list[Any]] = {"BY": ["old"], "PL": [("status", 422)], "EE": ["refuse"],
+                                     "LV": ["bare500"]}  # fmt: skip
+    _rows, sent = _batched_and_not(network, scripts, {})
+    assert _all_done(network)
+    assert sent == {code: [ids] + [[m] for m in ids] for code in NODES}
+
+
+def test_a_refusal_of_a_batch_that_stays_is_recorded_as_without_batches(
+    network: Network,
+) -> None:
+    ids = _messages(network, 3)
+    batched: dict[str, list[Any]] = {"BY": ["refuse"] * 4, "EE": ["bare500"],
+                                     "PL": ["refuse", "bare500", "ok", "notjson"]}  # fmt: skip
+    alone: dict[str, list[Any]] = {"BY": ["refuse"] * 3, "PL": ["bare500", "ok", "notjson"]}
+    rows, sent = _batched_and_not(network, batched, alone)
+    outcomes = _outcomes(network)
+    refused = "envelope.unknown_key: key_id: no such key (got 'x')"
+    assert [outcomes["BY", m][:3] for m in ids] == [("pending", 1, refused)] * 3
+    assert [r[6] for r in _by_node(rows)["BY"]] == ["2026-03-01T09:05:00.250Z"] * 3
+    assert [outcomes["PL", m][:2] for m in ids] == [("pending", 1), ("done", 1),
+                                                    ("pending", 1)]  # fmt: skip
+    assert outcomes["PL", ids[0]][2].endswith("HTTP 500")
+    assert outcomes["PL", ids[2]][2].endswith("the answer is not JSON")
+    assert outcomes["PL", ids[1]][3] == _issued(network, "PL", ids[1])
+    assert [outcomes["EE", m][:3] for m in ids] == [("done", 1, None)] * 3
+    assert {code: sent[code] for code in ("BY", "PL", "EE")} == {
+        code: [ids] + [[m] for m in ids] for code in ("BY", "PL", "EE")
+    }
+    assert sent["LV"] == [ids]
+
+
+def test_a_batch_refused_as_a_stale_view(network: Network) -> None:
+    """The first delivery of a batch refused as a stale view: one by one, each proved
+    again from the sender's node when the node says so, all done in the step."""
+    ids = _messages(network, 3)
+    _reset(network, {"EE": [("stale", 1), ("stale", 1)]})
+    _step(network, lean=True)
+    assert _all_done(network)
+    sent = {code: _sent(fake) for code, fake in network.fakes.items()}
+    assert sent["EE"][:3] == [ids, [ids[0]], [ids[0]]]  # the batch, the stored, the fresh
+    # the others alone (the node may find them stale in turn: it saw the fresh one)
+    assert all(len(request) == 1 for request in sent["EE"][3:])
+    assert list(dict.fromkeys(m for request in sent["EE"][3:] for m in request)) == ids[1:]
+    assert {code: sent[code] for code in ("BY", "PL", "LV")} == {
+        code: [ids] for code in ("BY", "PL", "LV")
+    }
+    fetched = [s.path for s in network.servers.sender_seen]
+    assert fetched[0] == f"/api/v1/log/deliveries/{ids[0]}?from=1"
+    rows = {r[0]: r for r in _recorded(network)}  # the first message's
+    assert json.loads(rows["EE"][7])["consistency_from"] == 1
+    assert rows["BY"][7] == network.payload
+
+
+def test_a_delivery_the_node_refuses_in_a_batch(network: Network) -> None:
+    """The node accepts the first two, refuses the third (200: two receipts and
+    ``refused``): the two are done, the others go one by one -- the third refused again,
+    the last ones received -- as without batches."""
+    ids = _messages(network, 5)
+    network.payloads[ids[2]] = _tampered(network.payloads[ids[2]])
+    _rows, sent = _batched_and_not(network, {}, {})
+    assert sent == {code: [ids, [ids[2]], [ids[3]], [ids[4]]] for code in NODES}
+    outcomes = _outcomes(network)
+    for code in NODES:
+        for m in ids[:2] + ids[3:]:
+            assert outcomes[code, m] == ("done", 1, None, _issued(network, code, m))
+        status, attempts, error, receipt = outcomes[code, ids[2]]
+        assert (status, attempts, receipt) == ("pending", 1, None)
+        assert error.startswith("delivery."), error
+        assert network.fakes[code].node.issued_receipt(ids[2]) is None
+
+
+def test_a_batch_accepted_in_part_then_one_by_one(network: Network) -> None:
+    ids = _messages(network, 5)
+    batched: dict[str, list[Any]] = {
+        "BY": [("partial", 2)], "PL": [("partial", 1), "refuse", "ok", "bare500"],
+        "EE": [("partial", 4)], "LV": [("partial", 3), "close"],
+    }  # fmt: skip
+    alone: dict[str, list[Any]] = {"PL": ["ok", "refuse", "ok", "bare500"],
+                                   "LV": ["ok", "ok", "ok", "close"]}  # fmt: skip
+    _rows, sent = _batched_and_not(network, batched, alone)
+    assert sent["BY"] == [ids, [ids[2]], [ids[3]], [ids[4]]]
+    assert sent["PL"] == [ids, [ids[1]], [ids[2]], [ids[3]], [ids[4]]]
+    assert sent["EE"] == [ids, [ids[4]]]
+    assert sent["LV"] == [ids, [ids[3]], [ids[4]]]
+    outcomes = _outcomes(network)
+    pending = {key: value for key, value in outcomes.items() if value[0] != "done"}
+    port = network.fakes["LV"].port
+    assert pending == {
+        ("PL", ids[1]): ("pending", 1, "envelope.unknown_key: key_id: no such key (got 'x')",
+                         None),
+        ("PL", ids[3]): ("pending", 1,
+                         f"http.500: http://127.0.0.1:{network.fakes['PL'].port}/api/v1/inbox: "
+                         "HTTP 500", None),
+        ("LV", ids[3]): ("pending", 1, f"peer.unreachable: http://127.0.0.1:{port}: cannot "
+                         "reach the node: RemoteProtocolError", None),
+    }  # fmt: skip
+    for (code, m), outcome in outcomes.items():
+        if (code, m) not in pending:
+            assert outcome == ("done", 1, None, _issued(network, code, m))
+
+
+def _lie(change: Callable[[dict[str, Any]], Any]) -> tuple[str, Callable[[dict[str, Any]], Any]]:
+    """The node receives the batch, then answers ``change(its true answer)``."""
+    return ("lie", change)
+
+
+def _forged(doc: dict[str, Any]) -> str:
+    """A receipt of the node's, its body changed (the signature no longer holds)."""
+    receipt = json.loads(base64.b64decode(doc["receipt"]))
+    receipt["message"]["body"]["log_index"] += 1
+    raw = json.dumps(receipt, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return base64.b64encode(raw.encode()).decode("ascii")
+
+
+def _swap(index: int, member: str, value: Any) -> Callable[[dict[str, Any]], Any]:
+    def change(answer: dict[str, Any]) -> Any:
+        answer["receipts"][index][member] = value(answer) if callable(value) else value
+        return answer
+
+    return change
+
+
+def _lying(network: Network, batched: dict[str, list[Any]], alone: dict[str, list[Any]],
+           trusted: dict[str, int]) -> None:  # fmt: skip
+    """Each node lies in its answer to the batch: the rows it acknowledged before the
+    lie (``trusted``: how many) are done, the rest go one by one, as without batches;
+    no row is done without its node's own receipt."""
+    ids = list(network.payloads)
+    _rows, sent = _batched_and_not(network, batched, alone)
+    for code, first in trusted.items():
+        assert sent[code] == [ids] + [[m] for m in ids[first:]], code
+    for (code, m), outcome in _outcomes(network).items():
+        if outcome[0] == "done":
+            assert outcome == ("done", 1, None, _issued(network, code, m))
+        else:
+            assert outcome[3] is None
+
+
+def test_a_lying_answer_to_a_batch_is_not_believed(network: Network) -> None:
+    ids = _messages(network, 3)
+    directory = network.hub.directory_of_keys()
+    by_row = {r.destination: r for r in network.hub.relay_rows(ids[0])}
+    batched: dict[str, list[Any]] = {
+        # the receipt for the first message again, for the second
+        "BY": [_lie(_swap(1, "receipt", lambda a: a["receipts"][0]["receipt"]))],
+        # a forged receipt for the first
+        "PL": [_lie(_swap(0, "receipt", lambda a: _forged(a["receipts"][0])))],
+        # fewer receipts than messages, nothing said of the others
+        "EE": [_lie(lambda a: {"receipts": a["receipts"][:1]})],
+        # not base64
+        "LV": [_lie(_swap(1, "receipt", "@@ not base64 @@"))],
+    }
+    _lying(network, batched, {}, {"BY": 1, "PL": 0, "EE": 1, "LV": 1})
+    assert _all_done(network)
+    # the forgery is one: the node's own receipt, changed, no longer verifies
+    true = _issued(network, "PL", ids[0])
+    forged = base64.b64decode(_forged({"receipt": base64.b64encode(true).decode()}))
+    with pytest.raises(CsbmError) as refused:
+        network.hub.check_receipt_for(by_row["PL"].id, "PL", ids[0], forged, directory)
+    assert refused.value.code == "envelope.bad_signature"
+    network.hub.check_receipt_for(by_row["PL"].id, "PL", ids[0], true, directory)
+
+
+def test_a_malformed_answer_to_a_batch_is_not_believed(network: Network) -> None:
+    _messages(network, 3)
+    batched: dict[str, list[Any]] = {
+        "BY": [_lie(lambda a: {"receipts": dict(enumerate(a["receipts"]))})],  # no list
+        "PL": [_lie(_swap(2, "receipt", 5))],  # not a string
+        "EE": [_lie(lambda a: {"receipts": [r["receipt"] for r in a["receipts"]]})],
+        "LV": ["otherreceipt"],  # another node's receipts (BY's, for these messages)
+    }
+    _lying(network, batched, {}, {"BY": 0, "PL": 2, "EE": 0, "LV": 0})
+    assert _all_done(network)
+    batched = {"BY": ["notjson"], "PL": ["array"], "EE": ["noreceipt"],
+               "LV": [_lie(lambda a: {"receipts": [], "refused": {"index": 0}})]}  # fmt: skip
+    _lying(network, batched, {}, dict.fromkeys(NODES, 0))
+    assert _all_done(network)
+
+
+def test_a_lie_told_again_alone_leaves_the_row_to_retry(network: Network) -> None:
+    """The row lied about in the batch, lied about again alone (the node's receipt,
+    forged): not done, retried with the reason, as without batches; the others done."""
+    ids = _messages(network, 3)
+    forged_alone = _lie(lambda a: {**a, "receipt": _forged(a)})
+    batched: dict[str, list[Any]] = {
+        "BY": [_lie(_swap(1, "receipt", lambda a: a["receipts"][0]["receipt"])),
+               forged_alone],
+        "PL": [_lie(_swap(0, "receipt", lambda a: _forged(a["receipts"][0]))), forged_alone],
+    }  # fmt: skip
+    alone: dict[str, list[Any]] = {"BY": ["ok", forged_alone], "PL": [forged_alone]}
+    _lying(network, batched, alone, {"BY": 1, "PL": 0})
+    pending = {k: v for k, v in _outcomes(network).items() if v[0] != "done"}
+    assert set(pending) == {("BY", ids[1]), ("PL", ids[0])}
+    for outcome in pending.values():
+        assert outcome[:2] == ("pending", 1)
+        assert outcome[2] == "envelope.bad_signature: signature: the signature does not verify"
+
+
+def test_a_batch_cut_off_on_the_way_goes_one_by_one(network: Network) -> None:
+    """The connection dropped on the batch, or its answer too slow: the messages go one
+    by one (all done in the step), as without batches."""
+    ids = _messages(network, 3)
+    _rows, sent = _batched_and_not(network, {"BY": ["close"], "PL": ["slow"]}, {},
+                                   timeout=0.5)  # fmt: skip
+    assert _all_done(network)
+    assert sent == {code: [ids] + [[m] for m in ids] if code in ("BY", "PL") else [ids]
+                    for code in NODES}  # fmt: skip
+
+
+def test_a_node_down_keeps_its_messages_until_it_is_back(network: Network) -> None:
+    """A node down: each of its messages tried, the attempt recorded, retried after the
+    backoff; nothing lost: all in one batch once it is back. A node no longer
+    registered: its messages refused, none sent."""
+    ids = _messages(network, 3)
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        dead = sock.getsockname()[1]  # closed again: nothing listens there
+    by = network.fakes["BY"]
+    assert network.hub.unregister("PL")
+    outcomes = []
+    for lean in (True, False):
+        _reset(network, {})
+        network.hub.register("BY", by.node.key.verifier_key, f"http://127.0.0.1:{dead}",
+                             by.node.key.fingerprint, T0)  # fmt: skip
+        _step(network, lean)
+        first = {k: v for k, v in _outcomes(network).items() if k[0] in ("BY", "PL")}
+        due = [r[6] for r in _recorded(network, ids) if r[0] == "BY"]
+        _step(network, lean, at=AT + timedelta(milliseconds=300))
+        second = {k: v for k, v in _outcomes(network).items() if k[0] == "BY"}
+        due += [r[6] for r in _recorded(network, ids) if r[0] == "BY"]
+        network.hub.register("BY", by.node.key.verifier_key, f"http://127.0.0.1:{by.port}",
+                             by.node.key.fingerprint, T0)  # fmt: skip
+        _step(network, lean, at=AT + timedelta(seconds=1))
+        outcomes.append((first, second, due, _recorded(network, ids), _sent(by),
+                         _sent(network.fakes["PL"])))  # fmt: skip
+    assert outcomes[0] == outcomes[1]
+    first, second, due, rows, sent_by, sent_pl = outcomes[0]
+    down = f"peer.unreachable: http://127.0.0.1:{dead}: cannot reach the node: ConnectError"
+    assert first == {
+        **{("BY", m): ("pending", 1, down, None) for m in ids},
+        **{("PL", m): ("refused", 0, "the node is no longer registered", None) for m in ids},
+    }
+    assert second == {("BY", m): ("pending", 2, down, None) for m in ids}
+    # base x 2^attempts, no jitter: 0.25 s after the first, 0.5 s after the second
+    assert due == ["2026-03-01T09:05:00.250Z"] * 3 + ["2026-03-01T09:05:00.800Z"] * 3
+    assert sent_by == [ids] and sent_pl == []
+    assert [r[1:4] for r in rows if r[0] == "BY"] == [("done", 3, None)] * 3
+    assert [r[4] for r in rows if r[0] == "BY"] == [_issued(network, "BY", m) for m in ids]
+    assert all(r[1:4] == ("done", 1, None) for r in rows if r[0] in ("EE", "LV"))
+
+
+def test_more_messages_than_a_batch_holds(network: Network) -> None:
+    """More messages waiting for a node than one request carries: requests of at most
+    MAX_BATCH, in order, every message done."""
+    for code in ("PL", "EE", "LV"):  # one node (the hub takes 100 rows per step)
+        assert network.hub.unregister(code)
+    for count in (MAX_BATCH + 1, MAX_BATCH + 3):
+        ids = _messages(network, count)
+        outcomes = []
+        for lean in (True, False):
+            _reset(network, {})
+            _step(network, lean)
+            outcomes.append((_recorded(network, ids), _requests(network)))
+        assert outcomes[0] == outcomes[1]
+        # the one left over alone, or the three in a batch of their own
+        assert _sent(network.fakes["BY"]) == (
+            [ids[:MAX_BATCH], [ids[MAX_BATCH]]] if count == MAX_BATCH + 1
+            else [ids[:MAX_BATCH], ids[MAX_BATCH:]]
+        )  # fmt: skip
+        rows = [r for r in outcomes[0][0] if r[0] == "BY"]
+        assert [r[1:4] for r in rows] == [("done", 1, None)] * count
+        assert [r[4] for r in rows] == [_issued(network, "BY", m) for m in ids]
