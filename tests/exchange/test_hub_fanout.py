@@ -919,15 +919,32 @@ def test_a_lie_told_again_alone_leaves_the_row_to_retry(network: Network) -> Non
         assert outcome[2] == "envelope.bad_signature: signature: the signature does not verify"
 
 
-def test_a_batch_cut_off_on_the_way_goes_one_by_one(network: Network) -> None:
-    """The connection dropped on the batch, or its answer too slow: the messages go one
-    by one (all done in the step), as without batches."""
+def test_a_batch_cut_off_on_the_way_is_retried_after_its_backoff(network: Network) -> None:
+    """The connection dropped on the batch, or its answer too slow: no answer at all, as
+    from a node that is down: every message of the batch retried after its backoff, with
+    the reason (not one by one at once, each waiting for the same timeout again); then
+    all in one batch."""
     ids = _messages(network, 3)
-    _rows, sent = _batched_and_not(network, {"BY": ["close"], "PL": ["slow"]}, {},
-                                   timeout=0.5)  # fmt: skip
-    assert _all_done(network)
-    assert sent == {code: [ids] + [[m] for m in ids] if code in ("BY", "PL") else [ids]
-                    for code in NODES}  # fmt: skip
+    for lean in (True, False):
+        _reset(network, {"BY": ["close"], "PL": ["slow"]})
+        _step(network, lean, timeout=0.5)
+        outcomes = _outcomes(network)
+        for code in ("BY", "PL"):
+            assert _sent(network.fakes[code]) == [ids], code  # the batch, nothing alone
+            for m in ids:
+                status, attempts, error, receipt = outcomes[(code, m)]
+                assert (status, attempts, receipt) == ("pending", 1, None), (code, m)
+                assert error is not None and error.startswith("peer.unreachable"), error
+        for (code, m), outcome in outcomes.items():
+            if code not in ("BY", "PL"):
+                assert outcome == ("done", 1, None, _issued(network, code, m))
+        for fake in network.fakes.values():
+            fake.seen.clear()
+        _step(network, lean, timeout=0.5, at=AT + timedelta(seconds=1))
+        assert _sent(network.fakes["BY"]) == [ids] and _sent(network.fakes["PL"]) == [ids]
+        for (code, m), outcome in _outcomes(network).items():
+            attempts = 2 if code in ("BY", "PL") else 1
+            assert outcome == ("done", attempts, None, _issued(network, code, m)), (code, m)
 
 
 def test_a_node_down_keeps_its_messages_until_it_is_back(network: Network) -> None:

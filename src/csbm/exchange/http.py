@@ -57,16 +57,19 @@ class PeerRefusal(CsbmError):
 
 
 class Unreachable(CsbmError):
-    """The peer could not be reached (connection refused, timeout, not HTTP)."""
+    """The peer could not be reached (connection refused, timeout, not HTTP).
+    ``connection``: no answer came at all (refused, dropped, timed out), as opposed to an
+    answer that could not be read."""
 
     http_status = 502
 
-    def __init__(self, url: str, reason: str) -> None:
+    def __init__(self, url: str, reason: str, *, connection: bool = False) -> None:
         super().__init__(
             message=f"{url}: {reason}",
             code="peer.unreachable",
             problems=(Problem(url, f"cannot reach the node: {reason}"),),
         )
+        self.connection = connection
 
 
 def _refusal(response: httpx.Response) -> PeerRefusal:
@@ -146,7 +149,7 @@ class HttpClient:
         try:
             response = self._client.request(method, url, content=body, headers=headers)
         except httpx.HTTPError as exc:
-            raise Unreachable(base_url, type(exc).__name__) from None
+            raise Unreachable(base_url, type(exc).__name__, connection=True) from None
         if response.status_code >= 400:
             raise _refusal(response)
         try:
@@ -247,7 +250,7 @@ def well_known(url: str, *, client: httpx.Client | None = None) -> dict[str, Any
     try:
         response = http.get(url.rstrip("/") + "/.well-known/csbm")
     except httpx.HTTPError as exc:
-        raise Unreachable(url, type(exc).__name__) from None
+        raise Unreachable(url, type(exc).__name__, connection=True) from None
     finally:
         if own:
             http.close()

@@ -525,9 +525,9 @@ class HubFanOut:
                 rest = group
                 while self.batch and len(rest) > 1:
                     taken = rest[:MAX_BATCH]
-                    accepted = await self._many(taken, at, directory, done, done_at)
-                    rest = rest[accepted:]
-                    if accepted < len(taken):
+                    settled = await self._many(taken, at, directory, done, done_at)
+                    rest = rest[settled:]
+                    if settled < len(taken):
                         break
                 for row in rest:
                     await self._one(row, at, directory, done, done_at)
@@ -578,15 +578,20 @@ class HubFanOut:
                 done.append((row.id, raw, done_at))
                 self._flush(done)
         except CsbmError as exc:
-            reason = exc.lines()[0] if exc.lines() else exc.message
-            log.warning(
-                "relay.retry", message_id=row.message_id, to=row.destination,
-                attempts=row.attempts + 1, code=exc.code, reason=reason,
-            )  # fmt: skip
-            await self._blocking(partial(
-                self.hub.mark, row.id, attempted=True, error=f"{exc.code}: {reason}",
-                next_attempt_at=stamp(at + self.backoff.delay(row.attempts)),
-            ))  # fmt: skip
+            await self._retry(row, exc, at)
+
+    async def _retry(self, row: OutboxRow, exc: CsbmError, at: datetime) -> None:
+        """The row attempted in vain: the reason kept and logged, the next attempt after
+        the backoff."""
+        reason = exc.lines()[0] if exc.lines() else exc.message
+        log.warning(
+            "relay.retry", message_id=row.message_id, to=row.destination,
+            attempts=row.attempts + 1, code=exc.code, reason=reason,
+        )  # fmt: skip
+        await self._blocking(partial(
+            self.hub.mark, row.id, attempted=True, error=f"{exc.code}: {reason}",
+            next_attempt_at=stamp(at + self.backoff.delay(row.attempts)),
+        ))  # fmt: skip
 
     async def _many(
         self,
@@ -597,10 +602,12 @@ class HubFanOut:
         done_at: str,
     ) -> int:
         """POST several rows of one node in one request (``{"deliveries": [...]}``,
-        received in order in one commit); how many of them, from the first, the node
-        acknowledged with a verified receipt. The others go one by one (:meth:`_one`:
-        refusals, stale views and retries as for one delivery alone) -- also when the
-        node is down, refuses the request or does not take batches."""
+        received in order in one commit); how many of them, from the first, are settled:
+        acknowledged with a verified receipt, or -- no answer at all (the node down, the
+        connection dropped, too slow) -- every one retried after its backoff. The others
+        go one by one (:meth:`_one`: refusals, stale views and retries as for one
+        delivery alone) -- also when the node refuses the request or does not take
+        batches."""
         peer = self._peers.get(rows[0].destination)
         if peer is None:
             return 0
@@ -616,6 +623,15 @@ class HubFanOut:
             deliveries.append(delivery)
         try:
             answer = await self._post_many(peer.url, deliveries, at)
+        except Unreachable as exc:
+            if not exc.connection:  # an answer that cannot be read: one by one
+                log.info("relay.one_by_one", to=peer.state, messages=len(rows), code=exc.code)
+                return 0
+            # no answer at all (the node down, the connection dropped, too slow): each
+            # row retried after its backoff (one by one, each would wait the same again)
+            for row in rows:
+                await self._retry(row, exc, at)
+            return len(rows)
         except CsbmError as exc:
             log.info("relay.one_by_one", to=peer.state, messages=len(rows), code=exc.code)
             return 0
@@ -653,7 +669,7 @@ class HubFanOut:
         try:
             status, content = await self._fast.post(target, path, head, body)
         except Broken as exc:
-            raise Unreachable(base_url, exc.name) from None
+            raise Unreachable(base_url, exc.name, connection=True) from None
         return answer_of(base_url, status, content, target.url(INBOX))
 
     async def _relay(
@@ -707,7 +723,7 @@ class HubFanOut:
         try:
             status, content = await self._fast.post(target, path, head, body)
         except Broken as exc:
-            raise Unreachable(base_url, exc.name) from None
+            raise Unreachable(base_url, exc.name, connection=True) from None
         return answer_of(base_url, status, content, target.url(INBOX))
 
     def _target(self, base_url: str) -> Target | None:
