@@ -308,13 +308,23 @@ class NodeDelivery:
 
     def _relay_many(self, rows: list[OutboxRow], at: datetime) -> set[int]:
         """Several messages to all, to the hub in one request (``{"deliveries": [...]}``);
-        the rows it accepted, from the first on. The others go one by one
-        (:meth:`_relay`) -- also when the hub is down, refuses the request or does not
-        take batches."""
+        the rows settled: those it accepted, from the first on, or -- no answer at all
+        (the hub down, the connection dropped, too slow) -- every one, retried after its
+        backoff. The others go one by one (:meth:`_relay`) -- also when the hub refuses
+        the request or does not take batches."""
         try:
             url = self._url(HUB)
             deliveries = [self.node.delivery_to_all(r.message_id, at) for r in rows]
             answer = self.client.post_deliveries(url, deliveries, at)
+        except Unreachable as exc:
+            if not exc.connection:  # an answer that cannot be read: one by one
+                log.info("delivery.one_by_one", to=HUB, messages=len(rows), code=exc.code)
+                return set()
+            # no answer at all (the hub down, the connection dropped, too slow): each
+            # row retried after its backoff (one by one, each would wait the same again)
+            for row in rows:
+                self._retry(row, exc, at)
+            return {row.id for row in rows}
         except CsbmError as exc:
             log.info("delivery.one_by_one", to=HUB, messages=len(rows), code=exc.code)
             return set()
