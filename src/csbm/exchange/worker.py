@@ -621,16 +621,10 @@ class HubFanOut:
         peer = self._peers.get(rows[0].destination)
         if peer is None:
             return 0
-        deliveries = []
-        for row in rows:
-            delivery = self._deliveries.get(row.payload)
-            if delivery is None:
-                try:
-                    delivery = delivery_from_json(json.loads(row.payload or "{}"))
-                except (CsbmError, ValueError):
-                    return 0
-                self._deliveries[row.payload] = delivery
-            deliveries.append(delivery)
+        try:
+            deliveries = [self._delivery_of(row.payload) for row in rows]
+        except (CsbmError, ValueError):  # a stored delivery unreadable: one by one
+            return 0
         try:
             answer = await self._post_many(peer.url, deliveries, at)
         except Unreachable as exc:
@@ -672,15 +666,8 @@ class HubFanOut:
             return await self._blocking(
                 partial(self.client.post_deliveries, base_url, deliveries, at)
             )
-        assert self._fast is not None
-        path = target.prefix + INBOX
         body = b'{"deliveries": [' + b", ".join(self._body(d) for d in deliveries) + b"]}"
-        head = self._head(path, body, at)
-        try:
-            status, content = await self._fast.post(target, path, head, body)
-        except Broken as exc:
-            raise Unreachable(base_url, exc.name, connection=True) from None
-        return answer_of(base_url, status, content, target.url(INBOX))
+        return await self._post_body(base_url, target, body, at)
 
     async def _relay(
         self,
@@ -699,10 +686,7 @@ class HubFanOut:
                 self.hub.mark, row_id, status=REFUSED, error="the node is no longer registered"
             ))  # fmt: skip
             return None
-        delivery = self._deliveries.get(payload)
-        if delivery is None:
-            delivery = delivery_from_json(json.loads(payload or "{}"))
-            self._deliveries[payload] = delivery
+        delivery = self._delivery_of(payload)
         for rebuilt in range(STALE_RETRIES + 1):
             try:
                 answer = await self._post(peer.url, delivery, at)
@@ -726,9 +710,15 @@ class HubFanOut:
             return await self._blocking(
                 partial(self.client.post_delivery, base_url, delivery, at)
             )
+        return await self._post_body(base_url, target, self._body(delivery), at)
+
+    async def _post_body(
+        self, base_url: str, target: Target, body: bytes, at: datetime
+    ) -> dict[str, Any]:
+        """POST ``body`` to the node's inbox through the lean client; its answer, read as
+        :meth:`HttpClient.post_delivery` reads it."""
         assert self._fast is not None
         path = target.prefix + INBOX
-        body = self._body(delivery)
         head = self._head(path, body, at)
         try:
             status, content = await self._fast.post(target, path, head, body)
@@ -742,6 +732,14 @@ class HubFanOut:
         if base_url not in self._targets:
             self._targets[base_url] = target_of(base_url)
         return self._targets[base_url]
+
+    def _delivery_of(self, payload: str | None) -> Delivery:
+        """A stored delivery, read once for every node it goes to."""
+        delivery = self._deliveries.get(payload)
+        if delivery is None:
+            delivery = delivery_from_json(json.loads(payload or "{}"))
+            self._deliveries[payload] = delivery
+        return delivery
 
     def _body(self, delivery: Delivery) -> bytes:
         """The delivery's JSON body, made once for every node it goes to."""
