@@ -19,12 +19,12 @@ from fastapi.testclient import TestClient
 
 from csbm.api import Settings, create_app
 from csbm.exchange.wire import MAX_BATCH, delivery_to_json, sign_request
-from csbm.hub import HUB, HUB_KEY_NAME, init_hub
+from csbm.hub import HUB, HUB_KEY_NAME
 from csbm.ledger.envelope import parse_envelope
 from csbm.ledger.keys import StateKey, stamp
-from csbm.node import Node, init_node
+from csbm.node import Node
 from csbm.store.outbox import PeerRecord
-from tests.api.conftest import T0
+from tests.api.conftest import T0, registered
 
 PROBLEM = "application/problem+json"
 INBOX = "/api/v1/inbox"
@@ -255,15 +255,7 @@ def test_a_hub_takes_several_messages_to_all_in_order(tmp_path: Path) -> None:
     """On a hub, a batch of messages to all: each accepted (stored and queued for every
     node) in order (202 ``accepted``); one the hub refuses after some were accepted is
     named (``refused``); the first one refused is answered as alone."""
-    hub = init_hub(T0, tmp_path / "hub")
-    made = {code: init_node(code, T0, data=tmp_path / code) for code in ("LT", "BY", "PL")}
-    try:
-        for code, node in made.items():
-            hub.register(code, node.key.verifier_key, "http://127.0.0.1:9", node.key.fingerprint,
-                         T0)  # fmt: skip
-        directory = hub.directory
-    finally:
-        hub.close()
+    directory, made = registered(tmp_path, ("LT", "BY", "PL"))
     lt = made["LT"]
     app = create_app(Settings(data=directory, worker=False), clock=lambda: NOW)
     try:

@@ -16,10 +16,9 @@ from fastapi.testclient import TestClient
 
 from csbm.api import Settings, create_app
 from csbm.exchange.wire import delivery_to_json, sign_request
-from csbm.hub import init_hub
 from csbm.ledger.keys import StateKey, generate_state_key
-from csbm.node import Node, init_node
-from tests.api.conftest import T0
+from csbm.node import Node
+from tests.api.conftest import T0, registered
 
 NOW = T0 + timedelta(hours=1)
 INBOX = "/api/v1/inbox"
@@ -127,13 +126,8 @@ def test_a_bug_in_the_lean_inbox_is_answered_and_raised_as_by_the_route(
 
 
 def test_a_hubs_lean_inbox_answers_as_its_route(tmp_path: Path) -> None:
-    hub = init_hub(T0, tmp_path / "hub")
-    lt = init_node("LT", T0, data=tmp_path / "LT")
-    try:
-        hub.register("LT", lt.key.verifier_key, "http://127.0.0.1:9", lt.key.fingerprint, T0)
-        directory = hub.directory
-    finally:
-        hub.close()
+    directory, made = registered(tmp_path, ("LT",))
+    lt = made["LT"]
     app = create_app(Settings(data=directory, worker=False), clock=lambda: NOW)
     try:
         with TestClient(app) as client:
@@ -158,15 +152,7 @@ def test_the_hubs_acknowledgements_are_the_bytes_fastapis_encoder_gave(tmp_path:
 
     from fastapi import FastAPI
 
-    hub = init_hub(T0, tmp_path / "hub")
-    made = {code: init_node(code, T0, data=tmp_path / code) for code in ("LT", "BY", "PL", "EE")}
-    try:
-        for code, node in made.items():
-            hub.register(code, node.key.verifier_key, "http://127.0.0.1:9", node.key.fingerprint,
-                         T0)  # fmt: skip
-        directory = hub.directory
-    finally:
-        hub.close()
+    directory, made = registered(tmp_path, ("LT", "BY", "PL", "EE"))
     lt = made["LT"]
     app = create_app(Settings(data=directory, worker=False), clock=lambda: NOW)
     try:
@@ -315,16 +301,8 @@ def test_every_answer_to_a_batch_is_the_routes(nodes: dict[str, Node]) -> None:
 
 
 def test_a_hubs_lean_inbox_answers_a_batch_as_its_route(tmp_path: Path) -> None:
-    hub = init_hub(T0, tmp_path / "hub")
-    lt = init_node("LT", T0, data=tmp_path / "LT")
-    by = init_node("BY", T0, data=tmp_path / "BY")
-    try:
-        for node in (lt, by):
-            hub.register(node.state, node.key.verifier_key, "http://127.0.0.1:9",
-                         node.key.fingerprint, T0)  # fmt: skip
-        directory = hub.directory
-    finally:
-        hub.close()
+    directory, made = registered(tmp_path, ("LT", "BY"))
+    lt, by = made["LT"], made["BY"]
     app = create_app(Settings(data=directory, worker=False), clock=lambda: NOW)
     try:
         with TestClient(app) as client:
