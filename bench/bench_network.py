@@ -10,6 +10,8 @@ rate measured in the same run.
   receipt is in LT's log (read from LT's database every millisecond). Latency: messages
   one at a time; throughput: a burst sent by four clients at once, until every receipt
   is back. Target: p95 < 100 ms.
+- **One node alone**: one ``csbm serve`` node receiving hub-relayed deliveries back to
+  back, warm: its CPU per delivery one per request, and eight per request (a batch).
 - **Fan-out**: the sender (LT), the hub and the 56 receiving nodes are each a ``csbm
   serve`` **process** with its own SQLite log (the figure held against the target); then
   again with the 56 nodes as **in-process servers** (one process running 56 uvicorn
@@ -332,6 +334,80 @@ def _pair(root: Path, n: int, burst: int) -> dict[str, Any]:
     }
 
 
+# -- one node alone
+
+
+def _node_alone(root: Path, n: int, batch: int = 8) -> dict[str, Any]:
+    """One ``csbm serve`` node (EE) receiving hub-relayed deliveries of LT's messages to
+    all back to back over one kept-alive connection, warm, nothing else running: its CPU
+    per delivery one per request, then ``batch`` per request (``{"deliveries": [...]}``,
+    one commit). What a node costs without 55 others waking beside it."""
+    import http.client
+    import json
+
+    from csbm.exchange.wire import delivery_to_json, sign_request
+    from csbm.hub import Hub, init_hub
+
+    at = now() - timedelta(minutes=1)
+    dirs = {name: root / f"alone-{name}" for name in ("LT", "hub", "EE")}
+    init_node("LT", at, data=dirs["LT"]).close()
+    init_hub(at, dirs["hub"]).close()
+    init_node("EE", at, data=dirs["EE"]).close()
+    docs = {name: _known(d) for name, d in dirs.items()}
+    with Node.open(dirs["EE"]) as ee:
+        _pin(ee, "LT", "http://127.0.0.1:9", docs["LT"])
+        _pin(ee, "hub", "http://127.0.0.1:9", docs["hub"])
+    warm = 20
+    bodies: list[bytes] = []
+    with Node.open(dirs["LT"]) as lt:
+        seen = 0
+        for i in range(warm + 2 * n):
+            t = now()
+            result = lt.append_message({"kind": "ch3.request", "case": f"alone-{i}", "body": {}},
+                                       ["all"], t)  # fmt: skip
+            delivery = lt.delivery(lt.entry(result.index).envelope, result.index, seen, t)
+            seen = lt.size()
+            bodies.append(json.dumps(delivery_to_json(delivery)).encode())
+    port = _ports(["EE"])["EE"]
+    process = _serve(dirs["EE"], port, root / "alone-EE.log")
+    hub = Hub.open(dirs["hub"])
+    try:
+        _check_up(f"http://127.0.0.1:{port}", "EE", process)
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+
+        def post(body: bytes) -> None:
+            headers = sign_request(hub.key, "hub", "POST", "/api/v1/inbox", body, now())
+            headers["content-type"] = "application/json"
+            connection.request("POST", "/api/v1/inbox", body=body, headers=headers)
+            answer = connection.getresponse()
+            content = answer.read()
+            if answer.status != 200:
+                raise RuntimeError(f"the node refused: {answer.status} {content[:300]!r}")
+
+        for body in bodies[:warm]:
+            post(body)
+        _settle([process], 1)
+        out: dict[str, Any] = {"deliveries": n, "batch": batch}
+        for name, part, size in (("one_per_request", bodies[warm : warm + n], 1),
+                                 ("batch_per_request", bodies[warm + n :], batch)):  # fmt: skip
+            cpu = _cpu_of([process])
+            started = time.perf_counter()
+            for i in range(0, len(part), size):
+                chunk = part[i : i + size]
+                post(chunk[0] if size == 1 else
+                     b'{"deliveries": [' + b", ".join(chunk) + b"]}")  # fmt: skip
+            seconds = time.perf_counter() - started
+            out[name] = {
+                "cpu_ms_per_delivery": _cpu_ms(cpu, _cpu_of([process]), n),
+                "wall_ms_per_delivery": round(seconds * 1000 / n, 3),
+            }
+        connection.close()
+    finally:
+        hub.close()
+        _stop([process])
+    return out
+
+
 # -- the fan-out
 
 
@@ -538,6 +614,7 @@ def run(quick: bool = False) -> dict[str, Any]:
     try:
         raw = _raw_append_rate(root, 100 if quick else 300)
         pair = _pair(root, 30 if quick else 100, 40 if quick else 200)
+        alone = _node_alone(root, 80 if quick else 400)
         nodes = 8 if quick else FANOUT_NODES
         fan = _fanout(root / "processes", nodes, 3 if quick else 8, processes=True)
         farm_fan = _fanout(root / "in-process", nodes, 3 if quick else 8, processes=False)
@@ -573,6 +650,7 @@ def run(quick: bool = False) -> dict[str, Any]:
         "quick": quick,
         "raw_append": raw,
         "pair": pair,
+        "node_alone": alone,
         "fanout": fan,
         "fanout_in_process": farm_fan,
         "targets": {"pair_p95_ms": PAIR_P95_TARGET_MS, "fanout_ratio": FANOUT_RATIO_TARGET},
@@ -580,7 +658,10 @@ def run(quick: bool = False) -> dict[str, Any]:
         "summary": (
             f"raw append {raw_rate}/s; pair p50 {pair['latency_ms_p50']} ms, p95 "
             f"{pair['latency_ms_p95']} ms, burst {pair['burst_per_second']}/s "
-            f"({pair['ratio_to_raw_append']}x raw); fan-out to {fan['nodes']} nodes, each "
+            f"({pair['ratio_to_raw_append']}x raw); one node alone "
+            f"{alone['one_per_request']['cpu_ms_per_delivery']} ms CPU a delivery, "
+            f"{alone['batch_per_request']['cpu_ms_per_delivery']} in batches of "
+            f"{alone['batch']}; fan-out to {fan['nodes']} nodes, each "
             f"its own process: a burst of {fan['burst']}, hub "
             f"{fan['burst_hub_fanouts_per_second']}/s = "
             f"{fan['burst_ratio_to_raw_append_of_n']}x raw of {fan['nodes']} (target "
