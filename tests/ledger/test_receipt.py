@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 
@@ -276,6 +277,25 @@ def test_forged_receipts_are_refused_by_the_sender(pair: tuple[Node, Node]) -> N
     assert ua.store.count_receipts() == 0
 
 
+@contextmanager
+def _sender_and(
+    tmp_path: Path, db_url: str, db_factory: Callable[[], str], states: Sequence[str]
+) -> Iterator[tuple[Node, list[Node]]]:
+    """The sender UA and a node of each of ``states``, each trusting the other; closed
+    after."""
+    ua = make_node(tmp_path, db_url, "UA")
+    others = [make_node(tmp_path, db_factory(), s) for s in states]
+    try:
+        for node in others:
+            trust(ua, node)
+            trust(node, ua)
+        yield ua, others
+    finally:
+        ua.close()
+        for node in others:
+            node.close()
+
+
 def test_a_delivery_to_all_carries_a_proof_from_each_size_its_addressees_saw(
     tmp_path: Path, db_url: str, db_factory: Callable[[], str]
 ) -> None:
@@ -284,12 +304,7 @@ def test_a_delivery_to_all_carries_a_proof_from_each_size_its_addressees_saw(
     size the sender holds receipts for, and each node verifies it from its own view (no
     stale-view refusal, no fresh delivery fetched per node). A node whose size is not
     among them still gets the stale-view refusal naming its size."""
-    ua = make_node(tmp_path, db_url, "UA")
-    others = [make_node(tmp_path, db_factory(), s) for s in ("AT", "BE", "CY")]
-    try:
-        for node in others:
-            trust(ua, node)
-            trust(node, ua)
+    with _sender_and(tmp_path, db_url, db_factory, ("AT", "BE", "CY")) as (ua, others):
         # AT and BE acknowledge different sizes of UA's log; CY's receipt is lost
         for n, node in enumerate(others):
             raw, index = _send(ua, n, [node.state])
@@ -331,10 +346,6 @@ def test_a_delivery_to_all_carries_a_proof_from_each_size_its_addressees_saw(
         assert caught.value.code.startswith("delivery.split_view")
         assert len(fresh.store.split_view_evidence()) == 1
         fresh.close()
-    finally:
-        ua.close()
-        for node in others:
-            node.close()
 
 
 def test_messages_to_all_sent_at_once_are_verified_each_from_the_one_before(
@@ -347,12 +358,7 @@ def test_messages_to_all_sent_at_once_are_verified_each_from_the_one_before(
     its own view, also a node that missed one; none is refused as a stale view."""
     from csbm.node import RECENT_SIZES
 
-    ua = make_node(tmp_path, db_url, "UA")
-    others = [make_node(tmp_path, db_factory(), s) for s in ("AT", "BE")]
-    try:
-        for node in others:
-            trust(ua, node)
-            trust(node, ua)
+    with _sender_and(tmp_path, db_url, db_factory, ("AT", "BE")) as (ua, others):
         deliveries, sizes = [], []
         for n in range(4):
             raw, _index = _send(ua, 30 + n, ["all"])
@@ -376,10 +382,6 @@ def test_messages_to_all_sent_at_once_are_verified_each_from_the_one_before(
             later = ua.delivery_to_all(parse_envelope(raw).message_id, at(30 + n))
         starts = {s for s, _p in later.alternatives} | {later.consistency_from}
         assert len(starts) == RECENT_SIZES and sizes[-1] not in starts
-    finally:
-        ua.close()
-        for node in others:
-            node.close()
 
 
 def test_several_receipts_are_logged_in_one_commit_and_a_bad_one_alone_is_refused(
