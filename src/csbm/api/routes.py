@@ -32,6 +32,7 @@ from csbm.exchange.wire import (
     batch_from_json,
     delivery_from_json,
     delivery_to_json,
+    item_problems,
 )
 from csbm.hub import HUB, Hub
 from csbm.ledger.envelope import ALL, Envelope, parse_envelope
@@ -203,17 +204,9 @@ def _receive(request: Request, body: bytes, at: datetime) -> JSONResponse:
     envelope = parse_envelope(parsed.envelope)
     _check_relay(request, peer, envelope, at)
     if isinstance(site, Hub):
-        text = json.dumps(delivery)
-        if len(text) > MAX_DELIVERY:
-            raise InputError("too large", [Problem("(delivery)", "larger than 8 MiB")])
-        accepted, targets = site.accept(parsed, text, at)
-        log.info("relay.accepted", message_id=accepted.message_id, to=targets)
-        waker = getattr(request.app.state, "worker", None)
-        if waker is not None:
-            waker.wake.set()
-        return JSONResponse(
-            {"message_id": accepted.message_id, "relayed_to": targets}, status_code=202
-        )
+        accepted = _accept_relay(site, delivery, parsed, at)
+        _wake_worker(request)
+        return JSONResponse(accepted, status_code=202)
     receipt = site.receive(parsed, at, directory=directory, envelope=envelope)
     log.info("received", message_id=envelope.message_id, sender=envelope.sender, via=peer.signer)
     return JSONResponse(
@@ -263,10 +256,7 @@ def _receive_many(
             envelope = parse_envelope(item.envelope)
             _check_relay(request, peer, envelope, at)
         except CsbmError as exc:
-            exc.problems = tuple(
-                Problem(f"deliveries[{i}].{p.path}", p.reason, p.value, p.rule)
-                for p in exc.problems
-            ) or (Problem(f"deliveries[{i}]", exc.message),)
+            exc.problems = item_problems(exc, i)
             raise
         envelopes.append(envelope)
     if isinstance(site, Hub):
@@ -291,11 +281,38 @@ def _receive_many(
         ]
     }
     if refusal is not None:
-        reason = "; ".join(refusal.lines())[:500]
-        log.warning("refused", method=request.method, path=request.url.path, code=refusal.code,
-                    index=len(receipts), reason=reason)  # fmt: skip
-        answer["refused"] = {"index": len(receipts), "code": refusal.code, "detail": reason}
+        answer["refused"] = _refused(request, refusal, len(receipts))
     return JSONResponse(answer)
+
+
+def _refused(request: Request, refusal: CsbmError, index: int) -> dict[str, Any]:
+    """A batch's delivery refused after some were accepted: logged, and as the answer
+    names it (its index, code and reason)."""
+    reason = "; ".join(refusal.lines())[:500]
+    log.warning("refused", method=request.method, path=request.url.path, code=refusal.code,
+                index=index, reason=reason)  # fmt: skip
+    return {"index": index, "code": refusal.code, "detail": reason}
+
+
+def _accept_relay(
+    hub: Hub, doc: Any, parsed: Delivery, at: datetime, where: str = "(delivery)"
+) -> dict[str, Any]:
+    """A message to all accepted by the hub (stored, its JSON form ``doc`` at most
+    :data:`MAX_DELIVERY` -- else refused at ``where`` -- and queued for every node): its
+    id and the States it goes to."""
+    text = json.dumps(doc)
+    if len(text) > MAX_DELIVERY:
+        raise InputError("too large", [Problem(where, "larger than 8 MiB")])
+    envelope, targets = hub.accept(parsed, text, at)
+    log.info("relay.accepted", message_id=envelope.message_id, to=targets)
+    return {"message_id": envelope.message_id, "relayed_to": targets}
+
+
+def _wake_worker(request: Request) -> None:
+    """The hub's worker told that deliveries wait (it relays them at once)."""
+    waker = getattr(request.app.state, "worker", None)
+    if waker is not None:
+        waker.wake.set()
 
 
 def _relay_many(
@@ -310,28 +327,16 @@ def _relay_many(
     refusal: CsbmError | None = None
     for i, (item, parsed) in enumerate(zip(docs, deliveries, strict=True)):
         try:
-            text = json.dumps(item)
-            if len(text) > MAX_DELIVERY:
-                raise InputError(
-                    "too large", [Problem(f"deliveries[{i}]", "larger than 8 MiB")]
-                )
-            envelope, targets = hub.accept(parsed, text, at)
+            accepted.append(_accept_relay(hub, item, parsed, at, f"deliveries[{i}]"))
         except CsbmError as exc:
             refusal = exc
             break
-        log.info("relay.accepted", message_id=envelope.message_id, to=targets)
-        accepted.append({"message_id": envelope.message_id, "relayed_to": targets})
     if refusal is not None and not accepted:
         raise refusal
-    waker = getattr(request.app.state, "worker", None)
-    if waker is not None:
-        waker.wake.set()
+    _wake_worker(request)
     answer: dict[str, Any] = {"accepted": accepted}
     if refusal is not None:
-        reason = "; ".join(refusal.lines())[:500]
-        log.warning("refused", method=request.method, path=request.url.path,
-                    code=refusal.code, index=len(accepted), reason=reason)  # fmt: skip
-        answer["refused"] = {"index": len(accepted), "code": refusal.code, "detail": reason}
+        answer["refused"] = _refused(request, refusal, len(accepted))
     return JSONResponse(answer, status_code=202)
 
 

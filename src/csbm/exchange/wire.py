@@ -198,14 +198,19 @@ def batch_from_json(doc: Mapping[str, Any]) -> list[Delivery]:
         try:
             out.append(delivery_from_json(item))
         except InputError as exc:
-            problems = [
-                Problem(f"deliveries[{i}].{p.path}", p.reason, p.value, p.rule)
-                if not p.path.startswith("(")
-                else Problem(f"deliveries[{i}]", p.reason, p.value, p.rule)
-                for p in exc.problems
-            ]
-            raise InputError(exc.message, problems, exc.code) from None
+            raise InputError(exc.message, item_problems(exc, i), exc.code) from None
     return out
+
+
+def item_problems(exc: CsbmError, i: int) -> tuple[Problem, ...]:
+    """The problems of ``exc`` as they stand for the ``i``-th delivery of a batch: each
+    path under ``deliveries[i]`` (a path of the whole, such as ``(delivery)``, becomes
+    ``deliveries[i]`` itself); the message, there, when there are none."""
+    where = f"deliveries[{i}]"
+    return tuple(
+        Problem(where if p.path.startswith("(") else f"{where}.{p.path}", p.reason, p.value, p.rule)
+        for p in exc.problems
+    ) or (Problem(where, exc.message),)
 
 
 def _signed_text(method: str, target: str, date: str, body: bytes) -> bytes:
