@@ -645,8 +645,18 @@ class Node:
 
     def receive_batch(self, batch: DeliveryBatch, at: datetime) -> list[Envelope]:
         """Receive every delivery of a batch in order; the receipts, one per delivery. The
-        first refusal stops the batch (what was accepted before it stays logged)."""
-        return [self.receive(delivery, at) for delivery in batch.deliveries]
+        first refusal stops the batch (what was accepted before it stays logged) and is
+        raised. In one commit (:meth:`receive_many`), but after a change of the sender's
+        keys, which ends it."""
+        receipts: list[Envelope] = []
+        rest = list(batch.deliveries)
+        while rest:
+            got, refusal = self.receive_many(rest, at)
+            receipts += got
+            if refusal is not None:
+                raise refusal
+            rest = rest[len(got) :]
+        return receipts
 
     def record_receipt(self, receipt: bytes, done: tuple[int, datetime] | None = None) -> int:
         """Verify a peer's receipt for one of our messages and log it; its log index.
